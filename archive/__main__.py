@@ -1,0 +1,5 @@
+"""`python -m archive` does what the `archive` command does."""
+
+from archive.cli import main
+
+main()

@@ -1,0 +1,280 @@
+"""The `archive` command: a thin front end that parses, calls the library and prints.
+
+Library errors (ArchiveError) become one-line messages on stderr with exit status 1; `--debug` shows
+the traceback instead. With `--json`, stdout holds exactly one JSON document.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from archive import __version__
+from archive.errors import ArchiveError
+
+app = typer.Typer(
+    name="archive",
+    help="讲稿库: index a shared folder of speeches, find every one that holds a phrase, export passages with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+_state = {"debug": False}
+
+IndexOption = Annotated[
+    Path,
+    typer.Option("--index", envvar="ARCHIVE_INDEX", help="Where the index lives (default: $ARCHIVE_INDEX, else ./index).",
+                 show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else.")]
+DEFAULT_INDEX = Path("index")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one-line messages (exit 1); --debug shows the traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ArchiveError as error:
+            if _state["debug"]:
+                raise
+            raise _fail(str(error)) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as error:
+            if _state["debug"]:
+                raise
+            raise _fail(f"{type(error).__name__}: {error} (run `archive --debug …` to see where)") from None
+
+    return wrapper
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"archive {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", envvar="ARCHIVE_DEBUG", help="Show tracebacks for errors.")] = False,
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Show the version and exit.")] = None,
+) -> None:
+    """讲稿库: index a shared folder of speeches, find every one that holds a phrase, export passages with citations."""
+    _state["debug"] = debug
+
+
+def _location(index: Path | None) -> Path:
+    return Path(os.path.abspath(index or DEFAULT_INDEX))
+
+
+def _open(index: Path | None):
+    from archive.search import SpeechIndex
+
+    return SpeechIndex(_location(index))
+
+
+# --- index ---------------------------------------------------------------------------------------
+
+
+@app.command("index")
+@friendly_errors
+def index_command(
+    paths: Annotated[list[Path], typer.Argument(help="Folders (or files) to index, recursively.", show_default=False)],
+    index: IndexOption = DEFAULT_INDEX,
+    as_json: JsonOption = False,
+    timeout: Annotated[float, typer.Option(help="Seconds one file may take to read before it is reported and skipped.")] = 120.0,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Read again files that failed before, even if unchanged.")] = False,
+) -> None:
+    """Index every supported file under each PATH: new, changed, renamed and deleted files are reflected; unchanged ones are not re-read."""
+    from archive.pipeline import run_index
+
+    with _progress_bar() as progress:
+        report = run_index(paths, _location(index), timeout=timeout, workers=workers, retry_failed=retry_failed,
+                           progress=progress)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    summary = (f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+               f"{report.unchanged} unchanged ({report.reused} renamed or copied, not re-read); "
+               f"{len(report.failed)} failed, {len(report.skipped)} skipped in {report.seconds:.1f} s")
+    err.print(summary)
+    for item in report.failed:
+        err.print(Text(f"  failed  {item['path']}: {item['reason']}"))
+    for item in report.skipped:
+        err.print(Text(f"  skipped {item['path']}: {item['reason']}"))
+
+
+class _progress_bar:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise (logs, CI, --json pipes)."""
+
+    def __enter__(self):
+        if not err.is_terminal:
+            self._progress = None
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self._progress = Progress("reading", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err,
+                                  transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task("index", total=None)
+
+        def update(done: int, total: int) -> None:
+            self._progress.update(self._task, completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+# --- search --------------------------------------------------------------------------------------
+
+SortOption = Annotated[str, typer.Option("--sort", help="relevance (exact matches first) or date (newest first).")]
+
+
+@app.command("search")
+@friendly_errors
+def search_command(
+    query: Annotated[str, typer.Argument(help='Query: "exact phrase", words, OR, NOT/-, speaker: title: year: date:.', show_default=False)],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many documents to show.")] = 10,
+    offset: Annotated[int, typer.Option(help="Skip this many documents (paging).")] = 0,
+    speaker: Annotated[Optional[str], typer.Option(help="Only speeches by this speaker (name or role).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only speeches on or after this date (2020, 2020-03, 2020-03-05).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only speeches on or before this date.")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Only speeches of this year.")] = None,
+    sort: SortOption = "relevance",
+    passages: Annotated[int, typer.Option(help="Passages shown per document.")] = 3,
+    index: IndexOption = DEFAULT_INDEX,
+    as_json: JsonOption = False,
+) -> None:
+    """Ranked matches with passages: exact matches first, then documents holding all the words."""
+    with _open(index) as archive:
+        results = archive.search(query, limit=limit, offset=offset, speaker=speaker, since=since, until=until,
+                                 year=year, sort=sort, max_passages=passages)
+    if as_json:
+        print_json(results.to_dict())
+        return
+    if not results.total:
+        err.print(f"no documents match {query}")
+        return
+    shown_to = results.offset + len(results.hits)
+    out.print(f"{results.total} documents match {query}" + (f" (showing {results.offset + 1}–{shown_to})" if results.hits else ""))
+    for number, hit in enumerate(results.hits, start=results.offset + 1):
+        record = hit.record
+        out.print()
+        heading = Text(f"{number}. ")
+        heading.append(f"《{record.get('title') or '?'}》", style="bold")
+        details = "  ".join(v for v in (record.get("speaker"), record.get("role"), record.get("date")) if v)
+        if details:
+            heading.append("  " + details, style="cyan")
+        if hit.tier == "words":
+            heading.append("  (all words, not the exact phrase)", style="dim")
+        out.print(heading)
+        out.print(Text("   " + record["path"], style="dim"))
+        for passage in hit.passages:
+            line = Text("   ")
+            if passage.page:
+                line.append(f"p.{passage.page} ", style="magenta")
+            body = Text(passage.text.replace("\n", " "))
+            for start, end in passage.highlights:
+                body.stylize("bold reverse", start, end)
+            line.append_text(body)
+            out.print(line)
+
+
+# --- list, show, stats ---------------------------------------------------------------------------
+
+
+@app.command("list")
+@friendly_errors
+def list_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = False) -> None:
+    """Every indexed document with its metadata (title, date, speaker, role, pages, file)."""
+    with _open(index) as archive:
+        documents = archive.documents()
+    if as_json:
+        print_json(documents)
+        return
+    table = Table("title", "date", "speaker", "role", "pages", "file", title=f"{len(documents)} documents")
+    for doc in documents:
+        pages = "" if doc["pages"] is None else f"{'~' if doc['pages_estimated'] else ''}{doc['pages']}"
+        table.add_row(Text(doc["title"] or ""), doc["date"] or "", Text(doc["speaker"] or ""), Text(doc["role"] or ""),
+                      pages, Text(doc["path"]))
+    out.print(table)
+
+
+@app.command("show")
+@friendly_errors
+def show_command(
+    path: Annotated[str, typer.Argument(help="The document's file path (or its id).", show_default=False)],
+    index: IndexOption = DEFAULT_INDEX,
+    as_json: JsonOption = False,
+) -> None:
+    """One document: metadata and text."""
+    with _open(index) as archive:
+        doc = archive.document(path) or archive.document(os.path.abspath(path))
+    if doc is None:
+        raise ArchiveError(f"not in the index: {path} (see `archive list` for what is)")
+    if as_json:
+        print_json(doc)
+        return
+    out.print(Text(f"《{doc['title']}》", style="bold"))
+    for key in ("speaker", "role", "date", "meeting", "pages", "format", "path", "published", "uploader"):
+        if doc.get(key) is not None:
+            out.print(Text(f"{key:>10}: {doc[key]}"))
+    out.print()
+    for paragraph in doc["paragraphs"]:
+        out.print(Text(paragraph["text"]))
+
+
+@app.command("stats")
+@friendly_errors
+def stats_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = False) -> None:
+    """Counts by year, by speaker and by format, with a small bar chart."""
+    with _open(index) as archive:
+        stats = archive.stats()
+    if as_json:
+        print_json(stats)
+        return
+    out.print(f"{stats['documents']} documents, {stats['failed']} files that could not be read")
+    for title, counts in (("by year", stats["by_year"]), ("by speaker", stats["by_speaker"]),
+                          ("by format", stats["by_format"])):
+        out.print()
+        out.print(Text(title, style="bold"))
+        largest = max(counts.values(), default=1)
+        for key, count in counts.items():
+            bar = "█" * max(1, round(30 * count / largest))
+            out.print(Text(f"  {key:<12} {bar} {count}"))
+
+
+def main() -> None:
+    app()

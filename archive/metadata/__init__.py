@@ -1,0 +1,98 @@
+"""Metadata the way an office reads a speech: the evidence is in the text, not in file properties.
+
+File properties name the typist and the copy date; they are used only where the text is silent
+(title) or agrees (author as speaker). Unknown values stay None.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from archive.document import Extracted, Metadata
+from archive.metadata.dates import find_date, find_year, is_date_line
+from archive.metadata.patterns import MEETING, SALUTATION, squeeze
+from archive.metadata.people import find_people, is_name
+from archive.metadata.title import find_title
+
+__all__ = ["extract"]
+
+HEAD_LINES = 12
+_COMPILATION_MARK = re.compile(r"^第[一二三四五六七八九十\d]+篇|[讲講][话話]\s*[（(]?[0-9一二三四五六七八九十]+[）)]?$")
+_SPEECH_HEADING = re.compile(r"在.{2,60}?(?:上|中)的.{0,8}?(?:[讲講][话話]|[发發]言|致[辞辭])$")
+
+
+def _head(lines: list[str]) -> list[str]:
+    """The title block: lines before the salutation or the first body paragraph."""
+    head: list[str] = []
+    for line in lines[:HEAD_LINES]:
+        squeezed = squeeze(line)
+        if SALUTATION.match(squeezed) or len(squeezed) > 90:
+            break
+        head.append(line)
+    return head
+
+
+def _date(head: list[str], tail: list[str], title: str | None) -> str | None:
+    for line in head:  # a date on its own line under the title
+        if is_date_line(line):
+            return find_date(line)
+    for line in reversed(tail):  # a date line at the very end, after the closing words
+        if is_date_line(line):
+            return find_date(line)
+    for line in head:  # a date inside a head line, e.g. the speaker line
+        found = find_date(line)
+        if found:
+            return found
+    if title:
+        return find_date(title) or find_year(title)
+    return None
+
+
+def _is_compilation(lines: list[str], title_end: int) -> bool:
+    marks = [i for i, line in enumerate(lines) if len(line) <= 80 and _COMPILATION_MARK.search(squeeze(line))]
+    headings = [i for i, line in enumerate(lines) if i >= max(title_end, 1) and len(line) <= 80
+                and _SPEECH_HEADING.search(squeeze(line))]
+    return len(marks) >= 2 or len(headings) >= 1
+
+
+def extract(extracted: Extracted, path: Path) -> Metadata:
+    lines = [p.text.strip() for p in extracted.paragraphs if p.text.strip()]
+    head = _head(lines)
+    title, used = find_title(head)
+    title_source = "text" if title else None
+    if not title and extracted.properties.get("title"):
+        title, title_source = extracted.properties["title"].strip(), "property"
+    if not title:
+        title, title_source = path.stem, "filename"
+    title_lines = head[:used]
+    rest_of_head = head[used:]
+    opening = lines[len(head) : len(head) + 3]
+    people = find_people(title_lines or [title], rest_of_head, opening)
+    speaker = people.speaker
+    author = (extracted.properties.get("author") or "").strip()
+    if speaker is None and not people.withheld and is_name(author) and squeeze(author) in squeeze("".join(head + opening)):
+        speaker = squeeze(author)
+
+    meeting = None
+    for line in [title, *rest_of_head]:
+        match = MEETING.search(squeeze(line))
+        if match:
+            meeting = match.group(1)
+            break
+
+    footer = extracted.footer
+    return Metadata(
+        title=title,
+        title_source=title_source,
+        date=_date(head, lines[-4:], title),
+        speaker=speaker,
+        role=people.role,
+        meeting=meeting,
+        pages=extracted.pages,
+        pages_estimated=extracted.pages_estimated,
+        published=footer.get("published"),
+        uploader=footer.get("uploader"),
+        stated_size=footer.get("stated_size"),
+        compilation=_is_compilation(lines, used),
+    )

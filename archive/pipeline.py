@@ -1,0 +1,190 @@
+"""The index run: scan the folders, decide what changed, read in worker processes, write once.
+
+Unchanged files (same size, modification time and extractor version) are not opened. Changed and new
+files are hashed; content the index already holds (a renamed or copied file) is not read again.
+Everything else is read by worker processes on every core, each file with a time and memory bound;
+one writer adds the results, committing every few thousand documents so a killed run keeps them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+from archive.prepare import cpu_count, file_facts, init_worker, prepare
+from archive.readers import UnreadableFile
+from archive.scan import FoundFile, resolve_roots, scan, under
+from archive.search import EXTRACTOR_VERSION, IndexUpdate
+
+DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
+CHECKPOINT_DOCS = 2000
+CHECKPOINT_SECONDS = 120.0
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    reused: int = 0  # renamed or copied files whose content was already indexed: not read again
+    seconds: float = 0.0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    index: str = ""
+    rebuilt: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added, "updated": self.updated, "removed": self.removed, "unchanged": self.unchanged,
+            "reused": self.reused, "seconds": round(self.seconds, 2), "failed": self.failed,
+            "skipped": self.skipped, "index": self.index, "rebuilt": self.rebuilt,
+        }
+
+
+def sha256_of(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@dataclass
+class _Work:
+    """One distinct content to prepare, and every path that holds it."""
+
+    sha256: str
+    files: list[FoundFile]
+    reuse: dict[str, Any] | None
+
+
+def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIMEOUT, workers: int | None = None,
+              retry_failed: bool = False, progress: Progress | None = None) -> IndexReport:
+    started = time.perf_counter()
+    roots = resolve_roots(paths)
+    found = scan(roots, exclude=[str(location)])
+    report = IndexReport(skipped=found.skipped, failed=list(found.failed), index=str(location))
+
+    update = IndexUpdate(location)
+    report.rebuilt = update.rebuilt
+    try:
+        work = _plan(update, roots, found.files, report, retry_failed)
+        _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress)
+        update.commit()
+    except BaseException:
+        update.cancel()
+        raise
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report: IndexReport,
+          retry_failed: bool) -> list[_Work]:
+    """Sort files into unchanged, removed and work to do; hash only what may have changed."""
+    manifest = update.manifest
+    present = {f.path for f in files}
+    for path in manifest:
+        if under(path, roots) and path not in present:
+            update.delete(path)
+            report.removed += 1
+
+    failure_reasons: dict[str, str] | None = None
+    by_sha: dict[str, _Work] = {}
+    for found_file in files:
+        entry = manifest.get(found_file.path)
+        same_file = (entry is not None and entry.size == found_file.size and entry.mtime_ns == found_file.mtime_ns
+                     and entry.extractor == EXTRACTOR_VERSION)
+        if same_file and entry.kind == "failed" and not retry_failed:
+            if failure_reasons is None:
+                failure_reasons = update.failure_reasons()
+            report.failed.append({"path": found_file.path, "reason": failure_reasons.get(found_file.path, "could not be read")})
+            continue
+        if same_file and entry.kind == "doc":
+            report.unchanged += 1
+            continue
+        try:
+            sha = sha256_of(found_file.path)
+        except OSError as error:
+            report.failed.append({"path": found_file.path, "reason": f"cannot read the file: {error.strerror}"})
+            if entry is not None:
+                update.delete(found_file.path)
+            continue
+        if sha not in by_sha:
+            by_sha[sha] = _Work(sha, [], None)
+        by_sha[sha].files.append(found_file)
+
+    indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == EXTRACTOR_VERSION}
+    for item in by_sha.values():
+        if item.sha256 in indexed:
+            item.reuse = update.record_by_sha(item.sha256)
+    return list(by_sha.values())
+
+
+def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, timeout: float, workers: int,
+             progress: Progress | None) -> None:
+    total = sum(len(item.files) for item in work)
+    done = 0
+    since_checkpoint, last_checkpoint = 0, time.monotonic()
+    if progress:
+        progress(0, total)
+    if not work:
+        return
+    with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker) as pool:
+        futures = {}
+        for item in work:
+            first = item.files[0]
+            facts = file_facts(Path(first.path), first.size, first.mtime_ns, item.sha256)
+            futures[pool.schedule(prepare, args=(first.path, facts, item.reuse), timeout=timeout)] = item
+        for future in as_completed(futures):
+            item = futures.pop(future)
+            try:
+                prepared = future.result()
+            except UnreadableFile as error:
+                _record_failure(update, item, str(error), report)
+            except FutureTimeout:
+                _record_failure(update, item, f"took longer than {timeout:g} s to read (a file that makes the reader spin?)", report)
+            except ProcessExpired as error:
+                _record_failure(update, item, f"the reader crashed on this file (exit code {error.exitcode})", report)
+            else:
+                _store(update, item, prepared, report)
+            done += len(item.files)
+            since_checkpoint += len(item.files)
+            if progress:
+                progress(done, total)
+            if since_checkpoint >= CHECKPOINT_DOCS or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+                update.checkpoint()
+                since_checkpoint, last_checkpoint = 0, time.monotonic()
+
+
+def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: IndexReport) -> None:
+    record = prepared["record"]
+    for found_file in item.files:
+        facts = file_facts(Path(found_file.path), found_file.size, found_file.mtime_ns, item.sha256)
+        this = {**record, **facts}
+        if this.get("title_source") == "filename":
+            this["title"] = Path(found_file.path).stem
+        known = update.manifest.get(found_file.path)
+        update.put(this, prepared["normalised"], prepared["words"], mtime_ns=found_file.mtime_ns)
+        if known is None:
+            report.added += 1
+            if item.reuse is not None:
+                report.reused += 1
+        elif known.sha256 == item.sha256 and known.kind == "doc" and known.extractor == EXTRACTOR_VERSION:
+            report.unchanged += 1  # touched, same content
+        else:
+            report.updated += 1
+
+
+def _record_failure(update: IndexUpdate, item: _Work, reason: str, report: IndexReport) -> None:
+    for found_file in item.files:
+        update.put_failed(found_file.path, size=found_file.size, mtime_ns=found_file.mtime_ns,
+                          sha256=item.sha256, reason=reason)
+        report.failed.append({"path": found_file.path, "reason": reason})

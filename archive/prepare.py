@@ -1,0 +1,88 @@
+"""Turn one file into what the index stores. Runs in worker processes, one file at a time.
+
+Everything expensive happens here, off the single index writer: reading the file, extracting
+metadata, normalising the text and cutting it into jieba words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+from pathlib import Path
+from typing import Any
+
+from archive import metadata, readers
+from archive.normalize import normalise
+from archive.readers import UnreadableFile
+from archive.search import EXTRACTOR_VERSION, doc_id
+from archive.search.records import paragraphs_to_rows
+from archive.tokens import warm_up, words
+
+MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
+
+
+def init_worker() -> None:
+    """Worker start-up: bound memory so a hostile file fails alone; load jieba once."""
+    warm_up()
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+        limit = size_kb * 1024 + MEMORY_PER_FILE
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, StopIteration, ValueError):
+        pass  # not Linux: no bound, still correct
+
+
+def file_facts(path: Path, size: int, mtime_ns: int, sha256: str) -> dict[str, Any]:
+    """The keys of a record that belong to the file, not its content."""
+    key = str(path)
+    return {
+        "path": key,
+        "id": doc_id(key),
+        "format": readers.file_format(path),
+        "size": size,
+        "sha256": sha256,
+        "modified": dt.datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds"),
+    }
+
+
+def extract_record(path: Path) -> dict[str, Any]:
+    """Read a file and extract its metadata: the content part of a record."""
+    extracted = readers.read(path)
+    if not any(p.text.strip() for p in extracted.paragraphs):
+        if path.suffix.lower() == ".pdf":
+            raise UnreadableFile("no text layer: a scanned PDF (it needs OCR before it can be searched)")
+        raise UnreadableFile("no text in the document")
+    meta = metadata.extract(extracted, path).to_dict()
+    meta["paragraphs"] = paragraphs_to_rows(extracted.paragraphs)
+    meta["extractor"] = EXTRACTOR_VERSION
+    return meta
+
+
+def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> dict[str, Any]:
+    """Record plus index terms for one file. `reuse` is an indexed record with the same content."""
+    file_path = Path(path)
+    try:
+        if reuse is not None:
+            content = {k: v for k, v in reuse.items() if k not in facts}
+            if content.get("title_source") == "filename":
+                content["title"] = file_path.stem
+        else:
+            content = extract_record(file_path)
+    except UnreadableFile:
+        raise
+    except MemoryError:
+        raise UnreadableFile("too large to read within the memory limit (a zip bomb or a huge file?)") from None
+    except RecursionError:
+        raise UnreadableFile("too deeply nested to read (a malformed file?)") from None
+    except Exception as error:  # a reader library failing on a malformed file must not stop the run
+        raise UnreadableFile(f"could not be read: {type(error).__name__}: {str(error)[:120]}") from None
+    record = {**content, **facts}
+    text = "".join(row[0] for row in record["paragraphs"])
+    normalised = normalise(text)
+    return {"record": record, "normalised": normalised, "words": words(normalised)}
+
+
+def cpu_count() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))

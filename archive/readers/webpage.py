@@ -1,0 +1,158 @@
+"""Saved document pages (`.txt`, `.htm`, `.html`) from document-sharing sites.
+
+The speech sits among the site's chrome (navigation, preview notices, copyright box, footer). Tags
+become line structure (`<br />` is a wrap inside a paragraph, block tags end paragraphs), entities
+are decoded, chrome is dropped by the rules in `chrome.toml`, and the footer is read into metadata.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from archive.document import Extracted, Paragraph
+from archive.readers.base import UnreadableFile, check_not_empty
+from archive.readers.layout import display_width, paragraphs_from_lines
+
+MAX_BYTES = 20 * 1024 * 1024  # a saved page larger than this is not a speech
+_WRAP = "\x0b"  # stands for <br /> between parsing steps
+
+_DROP_ELEMENTS = re.compile(r"<(script|style|head|noscript|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_BLOCK = re.compile(r"</?(p|div|h[1-6]|li|ul|ol|tr|table|section|article|header|footer|title|body|html)\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
+
+
+@dataclass(frozen=True)
+class ChromeRules:
+    line: tuple[re.Pattern[str], ...]
+    start_of_tail: tuple[re.Pattern[str], ...]
+    inline: tuple[re.Pattern[str], ...]
+    fields: tuple[tuple[str, re.Pattern[str]], ...]
+
+    def is_chrome(self, piece: str) -> bool:
+        return any(p.fullmatch(piece) for p in self.line)
+
+    def starts_tail(self, piece: str) -> bool:
+        return any(p.fullmatch(piece) for p in self.start_of_tail)
+
+    def strip_inline(self, text: str) -> str:
+        for pattern in self.inline:
+            text = pattern.sub("", text)
+        return text
+
+
+@cache
+def chrome_rules() -> ChromeRules:
+    data = tomllib.loads(resources.files("archive.readers").joinpath("chrome.toml").read_text("utf-8"))
+
+    def compiled(kind: str) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(rule["pattern"], re.IGNORECASE) for rule in data.get(kind, []))
+
+    fields = tuple((rule["name"], re.compile(rule["pattern"])) for rule in data.get("field", []))
+    return ChromeRules(compiled("line"), compiled("from"), compiled("inline"), fields)
+
+
+def decode(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile("not a text file: neither UTF-8 nor GB18030 text")
+
+
+def read(path: Path) -> Extracted:
+    check_not_empty(path)
+    if path.stat().st_size > MAX_BYTES:
+        raise UnreadableFile(f"saved page too large ({path.stat().st_size // (1024 * 1024)} MB): not a speech")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise UnreadableFile("not a text file: binary content")
+    return parse(decode(raw))
+
+
+def parse(source: str) -> Extracted:
+    """Turn a saved page's source into paragraphs and footer values."""
+    rules = chrome_rules()
+    text = _DROP_ELEMENTS.sub("", source)
+    text = _BREAK.sub(_WRAP, text)
+    text = _BLOCK.sub("\n", text)
+    text = _TAG.sub("", text)
+    text = html.unescape(text).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+
+    footer = _footer(text, rules)
+    lines: list[str] = []  # wrapped lines; "" marks a paragraph break
+    for line in text.split("\n"):
+        pieces = [rules.strip_inline(piece) for piece in line.split(_WRAP)]
+        if len(pieces) == 1 and rules.starts_tail(pieces[0].strip()):
+            break
+        kept = [piece for piece in pieces if not rules.is_chrome(piece.strip())]
+        if not any(piece.strip() for piece in kept):
+            continue
+        lines.append("")
+        lines.extend(kept)
+
+    paragraphs = _paragraphs(lines)
+    pages = footer.get("pages")
+    return Extracted(
+        paragraphs=paragraphs,
+        pages=int(pages) if pages else None,
+        footer=footer,
+    )
+
+
+def _footer(text: str, rules: ChromeRules) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, pattern in rules.fields:
+        match = pattern.search(text)
+        if match and name not in found:
+            found[name] = match.group(1).strip()
+    if "published" in found:
+        found["published"] = _iso_datetime(found["published"])
+    return found
+
+
+def _iso_datetime(value: str) -> str:
+    match = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?", value)
+    if not match:
+        return value
+    year, month, day, hour, minute, second = match.groups()
+    date = f"{year}-{int(month):02d}-{int(day):02d}"
+    if hour is None:
+        return date
+    return f"{date} {int(hour):02d}:{minute}:{second or '00'}"
+
+
+def _paragraphs(lines: list[str]) -> list[Paragraph]:
+    """Rejoin <br /> wraps; then drop a title line that the body repeats right after it."""
+    blocks: list[list[str]] = []
+    for line in lines:
+        if line == "":
+            blocks.append([])
+        else:
+            blocks[-1].append(line)
+    paragraphs: list[Paragraph] = []
+    for block in blocks:
+        width = _wrap_width(block)
+        for text, _ in paragraphs_from_lines(block, width):
+            text = text.strip()
+            if not text:
+                continue
+            if paragraphs and paragraphs[-1].text == text:
+                continue
+            paragraphs.append(Paragraph(text=text))
+    return paragraphs
+
+
+def _wrap_width(block: list[str]) -> float | None:
+    """The wrap width of a <br />-wrapped block: the longest typical piece; None for unwrapped text."""
+    widths = sorted(display_width(piece.rstrip()) for piece in block if piece.strip())
+    if len(widths) < 3:
+        return None
+    return widths[int(0.8 * (len(widths) - 1))]

@@ -1,0 +1,232 @@
+"""The index: the only package that imports whoosh. A narrow public API over private modules.
+
+    SpeechIndex(location)         read: search, documents, document, stats
+    IndexUpdate(location)         write: put, put_failed, delete, checkpoint, commit
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import query as wq
+
+from archive.errors import QueryError
+from archive.normalize import normalise
+from archive.search import querylang as ql
+from archive.search import store
+from archive.search.compile import compile_query, filters
+from archive.search.dates import date_key
+from archive.search.passages import DocumentText, Passage
+from archive.search.records import doc_id, paragraphs_of, public
+from archive.search.schema import EXTRACTOR_VERSION, SCHEMA_VERSION
+from archive.search.store import ManifestEntry
+from archive.tokens import char_bigrams, words
+
+__all__ = [
+    "EXTRACTOR_VERSION", "SCHEMA_VERSION", "Hit", "IndexUpdate", "ManifestEntry", "Passage", "SearchResults",
+    "SpeechIndex", "doc_id", "paragraphs_of",
+]
+
+SORTS = ("relevance", "date")
+
+
+@dataclass
+class Hit:
+    record: dict[str, Any]
+    score: float
+    tier: str  # "exact": every term stands in the text as written; "words": only all its words do
+    passages: list[Passage]
+
+    def to_dict(self) -> dict[str, Any]:
+        shown = public(self.record)
+        shown.update(score=round(self.score, 3), match=self.tier, passages=[p.to_dict() for p in self.passages])
+        return shown
+
+
+@dataclass
+class SearchResults:
+    query: str
+    total: int
+    hits: list[Hit] = field(default_factory=list)
+    offset: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "offset": self.offset,
+                "hits": [hit.to_dict() for hit in self.hits]}
+
+
+def _needles(node: ql.Node, loose: bool) -> list[str]:
+    """The normalised strings whose occurrences a passage shows."""
+    needles: list[str] = []
+    for term in ql.text_terms(node):
+        exact = normalise(term.value)
+        needles.append(exact)
+        if loose and not term.exact:
+            needles.extend(w for w in words(exact) if len(w) > 1 or len(exact) == 1)
+    return needles
+
+
+class SpeechIndex:
+    """Read access to an index. Keeps one searcher open and refreshes it when an index run commits."""
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+        self._ix = store.open_for_reading(location)
+        self._searcher = self._ix.searcher()
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    def __enter__(self) -> SpeechIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _fresh(self):
+        """The searcher, reopened if a newer commit exists (cheap when nothing changed)."""
+        self._searcher = self._searcher.refresh()
+        return self._searcher
+
+    def search(self, query: str, *, limit: int | None = 10, offset: int = 0, speaker: str | None = None,
+               since: str | None = None, until: str | None = None, year: int | None = None,
+               sort: str = "relevance", window: int | None = 80, max_passages: int | None = 3,
+               context: int = 0) -> SearchResults:
+        """Every document matching `query`: exact matches first, then those holding all the words.
+
+        `total` counts all of them; `hits` holds `limit` of them from `offset`, with passages.
+        """
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+        if offset < 0 or (limit is not None and limit < 0):
+            raise QueryError("limit and offset must not be negative")
+        node = ql.parse(query)
+        extra = filters(speaker=speaker, since=since, until=until, year=year)
+        with self._lock:
+            searcher = self._fresh()
+            ranked: list[tuple[int, float, str]] = []
+            seen: set[int] = set()
+            tiers = [("exact", False)] + ([("words", True)] if ql.has_loose_text(node) else [])
+            for tier, loose in tiers:
+                results = searcher.search(compile_query(node, loose=loose, filters=extra), limit=None)
+                for docnum, score in results.items():
+                    if docnum not in seen:
+                        seen.add(docnum)
+                        ranked.append((docnum, score, tier))
+            if sort == "date":
+                dates = searcher.reader().column_reader("date_key")
+                ranked.sort(key=lambda item: (dates[item[0]], item[1]), reverse=True)
+            page = ranked[offset:] if limit is None else ranked[offset : offset + limit]
+            hits = []
+            for docnum, score, tier in page:
+                record = searcher.stored_fields(docnum)["record"]
+                text = DocumentText(paragraphs_of(record))
+                passages = text.passages(_needles(node, loose=tier == "words"), context=context, window=window)
+                if max_passages is not None:
+                    passages = passages[:max_passages]
+                hits.append(Hit(record, float(score), tier, passages))
+        return SearchResults(query=query, total=len(ranked), hits=hits, offset=offset)
+
+    def _records(self, kind: str = "doc") -> list[dict[str, Any]]:
+        with self._lock:
+            searcher = self._fresh()
+            return [fields["record"] for fields in searcher.documents(kind=kind)]
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Every indexed document's metadata, newest speech first."""
+        records = self._records()
+        records.sort(key=lambda r: (date_key(r.get("date")), r.get("path")), reverse=True)
+        return [public(r) for r in records]
+
+    def failures(self) -> list[dict[str, str]]:
+        return [{"path": r["path"], "reason": r["reason"]} for r in self._records("failed")]
+
+    def document(self, key: str) -> dict[str, Any] | None:
+        """One document by id or path, with its text and paragraphs."""
+        with self._lock:
+            searcher = self._fresh()
+            fields = searcher.document(doc_id=key) or searcher.document(path=key)
+        if not fields or fields.get("kind") != "doc":
+            return None
+        record = fields["record"]
+        shown = public(record)
+        paragraphs = paragraphs_of(record)
+        shown["text"] = "\n".join(p.text for p in paragraphs)
+        shown["paragraphs"] = [{"text": p.text, "page": p.page} for p in paragraphs]
+        return shown
+
+    def stats(self) -> dict[str, Any]:
+        records = self._records()
+        by_year = Counter((r.get("date") or "")[:4] or "unknown" for r in records)
+        by_speaker = Counter(r.get("speaker") or "unknown" for r in records)
+        by_format = Counter(r.get("format") for r in records)
+        return {
+            "documents": len(records),
+            "failed": len(self._records("failed")),
+            "by_year": dict(sorted(by_year.items())),
+            "by_speaker": dict(by_speaker.most_common()),
+            "by_format": dict(by_format.most_common()),
+        }
+
+
+class IndexUpdate:
+    """Write access: one writer, no commit per file; `checkpoint` commits what is done so far."""
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+        self._ix = store.open_for_writing(location)
+        self._writer = store.writer(self._ix)
+        self.manifest: dict[str, ManifestEntry] = store.manifest(self._ix)
+        self.rebuilt = bool(store.other_versions(location))
+
+    def record_by_sha(self, sha256: str) -> dict[str, Any] | None:
+        return store.record_by_sha(self._ix, sha256)
+
+    def failure_reasons(self) -> dict[str, str]:
+        with self._ix.searcher() as searcher:
+            return {f["path"]: f["record"]["reason"] for f in searcher.documents(kind="failed")}
+
+    def put(self, record: dict[str, Any], normalised: str, word_list: list[str], *, mtime_ns: int) -> None:
+        """Add or replace a readable document. Terms come ready from the worker processes."""
+        speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
+        fields: dict[str, Any] = dict(
+            path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
+            size=record["size"], mtime_ns=mtime_ns, extractor=EXTRACTOR_VERSION,
+            text=char_bigrams(normalised), words=word_list, title=record.get("title") or "",
+            people=speaker_role, date_key=date_key(record.get("date")), record=record,
+        )
+        if record.get("date"):
+            fields["year"] = int(record["date"][:4])
+        self._put(fields)
+
+    def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, reason: str) -> None:
+        """Remember a file that could not be read, so an unchanged one is not read again next run."""
+        self._put(dict(path=path, doc_id=doc_id(path), kind="failed", sha256=sha256, size=size,
+                       mtime_ns=mtime_ns, extractor=EXTRACTOR_VERSION, date_key=0,
+                       record={"path": path, "reason": reason}))
+
+    def _put(self, fields: dict[str, Any]) -> None:
+        if fields["path"] in self.manifest:
+            self._writer.update_document(**fields)
+        else:
+            self._writer.add_document(**fields)
+
+    def delete(self, path: str) -> None:
+        self._writer.delete_by_term("path", path)
+
+    def checkpoint(self) -> None:
+        """Commit what is done so far, so a killed run keeps it."""
+        self._writer.commit(merge=False)
+        self._writer = store.writer(self._ix)
+
+    def commit(self) -> None:
+        self._writer.commit()
+        store.drop_other_versions(self.location)
+
+    def cancel(self) -> None:
+        self._writer.cancel()

@@ -1,0 +1,88 @@
+"""Turn a parsed query (archive.search.querylang) into whoosh queries, in two tiers.
+
+Strict: every unquoted term must stand in the text exactly. Loose: an unquoted term may instead be
+matched by all of its jieba words. Results show strict matches first, then the loose-only ones.
+Negations are always strict: `-卓越` drops documents that hold 卓越, not those holding its words.
+"""
+
+from __future__ import annotations
+
+from whoosh import query as wq
+
+from archive.errors import QueryError
+from archive.normalize import normalise
+from archive.search import querylang as ql
+from archive.search.dates import parse_bound, parse_range
+from archive.tokens import phrase_bigrams, words
+
+
+def phrase(field: str, text: str) -> wq.Query:
+    """Exact text in a bigram field: consecutive bigrams, or a prefix for one character."""
+    normalised = normalise(text)
+    if not normalised:
+        raise QueryError(f"nothing to search for in {text!r}")
+    if len(normalised) == 1:
+        return wq.Prefix(field, normalised)
+    grams = phrase_bigrams(normalised)
+    if len(grams) == 1:
+        return wq.Term(field, grams[0])
+    return wq.Phrase(field, grams)
+
+
+def _words(text: str) -> wq.Query | None:
+    terms = words(normalise(text))
+    if not terms:
+        return None
+    return wq.And([wq.Term("words", term) for term in terms])
+
+
+def _field(node: ql.Field) -> wq.Query:
+    if node.name == "speaker":
+        return phrase("people", node.value)
+    if node.name == "title":
+        return phrase("title", node.value)
+    if node.name == "year":
+        if not node.value.isdigit() or len(node.value) != 4:
+            raise QueryError(f"year: takes a year like 2020, not {node.value!r}")
+        return wq.NumericRange("year", int(node.value), int(node.value))
+    low, high = parse_range(node.value)
+    return wq.NumericRange("date_key", low, high)
+
+
+def compile_node(node: ql.Node, *, loose: bool) -> wq.Query:
+    if isinstance(node, ql.Text):
+        exact = phrase("text", node.value)
+        if node.exact or not loose:
+            return exact
+        by_words = _words(node.value)
+        return wq.Or([exact, by_words]) if by_words is not None else exact
+    if isinstance(node, ql.Field):
+        return _field(node)
+    if isinstance(node, ql.Not):
+        return wq.Not(compile_node(node.item, loose=False))
+    if isinstance(node, ql.Or):
+        return wq.Or([compile_node(item, loose=loose) for item in node.items])
+    items = [compile_node(item, loose=loose) for item in node.items]
+    return wq.And(items)
+
+
+def compile_query(node: ql.Node, *, loose: bool, filters: list[wq.Query]) -> wq.Query:
+    """The whole query: the tree, the document kind, and the command-line filters."""
+    parts = [compile_node(node, loose=loose), wq.Term("kind", "doc"), *filters]
+    return wq.And(parts)
+
+
+def filters(*, speaker: str | None, since: str | None, until: str | None, year: int | None) -> list[wq.Query]:
+    """The --speaker/--since/--until/--year options as whoosh filters."""
+    found: list[wq.Query] = []
+    if speaker:
+        found.append(phrase("people", speaker))
+    if since or until:
+        found.append(wq.NumericRange(
+            "date_key",
+            parse_bound(since, end=False) if since else None,
+            parse_bound(until, end=True) if until else None,
+        ))
+    if year is not None:
+        found.append(wq.NumericRange("year", year, year))
+    return found

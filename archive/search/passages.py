@@ -1,0 +1,134 @@
+"""Find every occurrence of the query's text in a document and cut passages around them.
+
+Matching runs on normalised text (archive.normalize) of the whole document, so a phrase that a PDF
+wrapped over a line or a page is still found; each hit is traced back to the original characters, so
+the whole phrase is highlighted (whoosh's own highlighter cuts jieba matches short: 马克思 → 马克).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from archive.document import Paragraph
+from archive.normalize import normalise_with_origins
+
+ELLIPSIS = "…"
+
+
+@dataclass
+class Passage:
+    text: str
+    page: int | None
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    first_paragraph: int = 0
+    last_paragraph: int = 0
+    matched: tuple[str, ...] = ()  # the normalised needles that occur in it
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "page": self.page, "highlights": [list(h) for h in self.highlights]}
+
+
+@dataclass
+class _Hit:
+    first: int  # paragraph index where the match starts
+    start: int  # original offset in that paragraph
+    last: int  # paragraph index where it ends
+    end: int  # original offset (exclusive) in that paragraph
+    needle: str
+
+
+class DocumentText:
+    """A document's paragraphs with their normalised form, for locating matches."""
+
+    def __init__(self, paragraphs: list[Paragraph]) -> None:
+        self.paragraphs = paragraphs
+        self._origins: list[list[int]] = []
+        self._starts: list[int] = []
+        pieces: list[str] = []
+        offset = 0
+        for paragraph in paragraphs:
+            normalised, origins = normalise_with_origins(paragraph.text)
+            self._starts.append(offset)
+            self._origins.append(origins)
+            pieces.append(normalised)
+            offset += len(normalised)
+        self.normalised = "".join(pieces)
+
+    def _locate(self, position: int) -> tuple[int, int]:
+        """(paragraph index, original offset) of a normalised position."""
+        index = bisect_right(self._starts, position) - 1
+        while position - self._starts[index] >= len(self._origins[index]):
+            index += 1
+        return index, self._origins[index][position - self._starts[index]]
+
+    def hits(self, needles: list[str]) -> list[_Hit]:
+        found: list[_Hit] = []
+        covered: list[tuple[int, int]] = []
+        for needle in sorted(set(n for n in needles if n), key=len, reverse=True):
+            start = self.normalised.find(needle)
+            while start >= 0:
+                end = start + len(needle)
+                if not any(s <= start and end <= e for s, e in covered):
+                    covered.append((start, end))
+                    first, first_offset = self._locate(start)
+                    last, last_offset = self._locate(end - 1)
+                    found.append(_Hit(first, first_offset, last, last_offset + 1, needle))
+                start = self.normalised.find(needle, end)
+        found.sort(key=lambda h: (h.first, h.start))
+        return found
+
+    def passages(self, needles: list[str], *, context: int = 0, window: int | None = None) -> list[Passage]:
+        """One passage per paragraph (or run of paragraphs a match spans) holding a match, in order."""
+        groups: list[list[_Hit]] = []
+        for hit in self.hits(needles):
+            if groups and hit.first <= groups[-1][-1].last + (2 * context if context else 0):
+                groups[-1].append(hit)
+            else:
+                groups.append([hit])
+        return [self._passage(group, context, window) for group in groups]
+
+    def _passage(self, group: list[_Hit], context: int, window: int | None) -> Passage:
+        first = max(0, group[0].first - context)
+        last = min(len(self.paragraphs) - 1, max(h.last for h in group) + context)
+        offsets: dict[int, int] = {}
+        texts: list[str] = []
+        position = 0
+        for index in range(first, last + 1):
+            offsets[index] = position
+            texts.append(self.paragraphs[index].text)
+            position += len(texts[-1]) + 1
+        text = "\n".join(texts)
+        highlights = _merge([(offsets[h.first] + h.start, offsets[h.last] + h.end) for h in group])
+        page = self.paragraphs[group[0].first].page_at(group[0].start)
+        passage = Passage(text, page, highlights, first, last, tuple(dict.fromkeys(h.needle for h in group)))
+        if window is not None:
+            passage = _trim(passage, window)
+        return passage
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _trim(passage: Passage, window: int) -> Passage:
+    """Cut a long passage down to `window` characters either side of its highlights."""
+    text = passage.text
+    if not passage.highlights or len(text) <= 2 * window + 20:
+        return passage
+    start = max(0, passage.highlights[0][0] - window)
+    end = min(len(text), passage.highlights[-1][1] + window)
+    if end - start > 4 * window:  # matches far apart: keep the first few
+        end = min(len(text), max(h[1] for h in passage.highlights if h[0] < start + 3 * window) + window)
+    prefix = ELLIPSIS if start > 0 else ""
+    suffix = ELLIPSIS if end < len(text) else ""
+    shift = len(prefix) - start
+    highlights = [(s + shift, e + shift) for s, e in passage.highlights if s >= start and e <= end]
+    return Passage(prefix + text[start:end] + suffix, passage.page, highlights,
+                   passage.first_paragraph, passage.last_paragraph, passage.matched)

@@ -1,0 +1,35 @@
+"""The index schema and its version.
+
+SCHEMA_VERSION is stored with the index (in the name of its folder). A change to fields or analyzers
+bumps it; an index of another version is then rebuilt by the next `archive index`, never misread.
+EXTRACTOR_VERSION is stored with every document; a change to readers or metadata extraction bumps it
+and the next `archive index` re-reads the documents extracted by an older one.
+"""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+
+from archive.search.analysis import CharBigramAnalyzer, JiebaWordAnalyzer
+
+SCHEMA_VERSION = 1
+EXTRACTOR_VERSION = 1
+
+
+def build_schema() -> Schema:
+    return Schema(
+        path=ID(stored=True, unique=True, sortable=True),
+        doc_id=ID(stored=True, unique=True),
+        kind=ID(stored=True, sortable=True),  # "doc", or "failed" for a file that could not be read
+        sha256=ID(stored=True, sortable=True),
+        size=NUMERIC(int, 64, stored=True, sortable=True, signed=False),
+        mtime_ns=NUMERIC(int, 64, stored=True, sortable=True, signed=False),
+        extractor=NUMERIC(int, 32, sortable=True),
+        text=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),
+        words=TEXT(analyzer=JiebaWordAnalyzer(), phrase=False),
+        title=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),
+        people=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),  # speaker and role
+        year=NUMERIC(int, 32),
+        date_key=NUMERIC(int, 32, sortable=True),  # yyyymmdd, 0 where unknown, month/day 0 when not given
+        record=STORED(),  # metadata and paragraphs, see archive.search.records
+    )

@@ -1,0 +1,113 @@
+"""The on-disk index: where it lives, its schema version, opening it to read and to write.
+
+Layout (documented in index/README.md): `<index>/whoosh-v<SCHEMA_VERSION>/` holds the whoosh index.
+whoosh commits atomically (a new table of contents is written last), so a run killed at any moment
+leaves the last committed index readable; readers never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.index import EmptyIndexError, LockError
+from whoosh.writing import SegmentWriter
+
+from archive.errors import IndexBusy, IndexMissing
+from archive.search.schema import SCHEMA_VERSION, build_schema
+
+INDEX_NAME = "MAIN"
+_VERSION_DIR = re.compile(r"^whoosh-v(\d+)$")
+
+
+def data_dir(location: Path) -> Path:
+    return location / f"whoosh-v{SCHEMA_VERSION}"
+
+
+def other_versions(location: Path) -> list[Path]:
+    if not location.is_dir():
+        return []
+    return [p for p in location.iterdir() if _VERSION_DIR.match(p.name) and p.name != data_dir(location).name]
+
+
+def open_for_reading(location: Path) -> whoosh_index.Index:
+    folder = data_dir(location)
+    try:
+        return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
+    except (EmptyIndexError, FileNotFoundError, OSError):
+        if other_versions(location):
+            raise IndexMissing(
+                f"the index at {location} was built by another version of archive: "
+                "run `archive index` (with your folders) to rebuild it"
+            ) from None
+        raise IndexMissing(f"no index at {location}: run `archive index FOLDER` first (or pass --index DIR)") from None
+
+
+def open_for_writing(location: Path) -> whoosh_index.Index:
+    """Open the index, creating it (and its folder) on first use."""
+    folder = data_dir(location)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise IndexMissing(f"cannot create the index at {location}: {error.strerror}") from None
+    if whoosh_index.exists_in(str(folder), indexname=INDEX_NAME):
+        return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
+    return whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+
+
+def drop_other_versions(location: Path) -> None:
+    """After the current version's index is committed, indexes of other versions are dead weight."""
+    for folder in other_versions(location):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def writer(ix: whoosh_index.Index) -> SegmentWriter:
+    try:
+        return ix.writer(limitmb=256)
+    except LockError:
+        raise IndexBusy(
+            "another `archive index` run is updating this index; wait for it to finish "
+            "(searching works meanwhile)"
+        ) from None
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """What the index remembers of a file to decide, without opening it, whether it changed."""
+
+    kind: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    extractor: int
+
+
+def manifest(ix: whoosh_index.Index) -> dict[str, ManifestEntry]:
+    """path -> entry for every indexed file, read from whoosh's columns (no stored records unpickled)."""
+    entries: dict[str, ManifestEntry] = {}
+    with ix.reader() as reader:
+        if reader.doc_count() == 0:
+            return entries
+        columns = {name: reader.column_reader(name) for name in ("path", "kind", "sha256", "size", "mtime_ns", "extractor")}
+        for docnum in reader.all_doc_ids():
+            entries[columns["path"][docnum]] = ManifestEntry(
+                kind=columns["kind"][docnum],
+                sha256=columns["sha256"][docnum],
+                size=int(columns["size"][docnum]),
+                mtime_ns=int(columns["mtime_ns"][docnum]),
+                extractor=int(columns["extractor"][docnum]),
+            )
+    return entries
+
+
+def record_by_sha(ix: whoosh_index.Index, sha256: str) -> dict[str, Any] | None:
+    """The stored record of an indexed document with this content, to reuse for a renamed or copied file."""
+    with ix.searcher() as searcher:
+        for fields in searcher.documents(sha256=sha256):
+            if fields.get("kind") == "doc":
+                return fields["record"]
+    return None

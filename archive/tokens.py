@@ -1,0 +1,52 @@
+"""The terms the index stores, computed from normalised text (see archive.normalize).
+
+Two kinds, for two jobs:
+- character bigrams at consecutive positions make quoted phrases exact: a phrase is found exactly
+  where its bigrams stand one after another, whatever jieba would make of the surrounding text;
+- jieba words rank unquoted queries and find documents holding all of a query's words.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from functools import cache
+
+
+def char_bigrams(normalised: str) -> list[str]:
+    """Overlapping bigrams, plus the last character alone so a one-character query finds it."""
+    if not normalised:
+        return []
+    grams = [normalised[i : i + 2] for i in range(len(normalised) - 1)]
+    grams.append(normalised[-1])
+    return grams
+
+
+def phrase_bigrams(normalised: str) -> list[str]:
+    """The bigrams a phrase must show at consecutive positions (a single character is a prefix)."""
+    if len(normalised) < 2:
+        return [normalised] if normalised else []
+    return [normalised[i : i + 2] for i in range(len(normalised) - 1)]
+
+
+@cache
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _is_word(token: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in token)
+
+
+def words(normalised: str) -> list[str]:
+    """jieba's words of normalised text, punctuation left out."""
+    return [w for w in _jieba().lcut(normalised, HMM=True) if _is_word(w)]
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now (in a worker's start-up, not on its first file)."""
+    _jieba()

@@ -1,0 +1,234 @@
+"""Real speech files for tests, the sample folder and benchmarks: .docx (python-docx), .pdf (reportlab
+with a CJK font) and saved pages shaped like ../shared/seed. Text is generated from a seed, so every
+run makes the same files, and tests compute what they expect from the text they wrote."""
+
+from __future__ import annotations
+
+import html
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+)
+
+PHRASES = [
+    "务实奉献", "追求卓越", "运转中心和枢纽", "高质量发展", "营商环境", "优化营商环境", "放管服改革", "乡村振兴",
+    "生态文明建设", "安全生产", "疫情防控", "招商引资", "重大项目", "民生实事", "基层治理", "作风建设", "廉政建设",
+    "统筹发展和安全", "稳中求进", "改革开放", "创新驱动", "数字政府", "一网通办", "最多跑一次", "项目建设",
+    "办文办会", "督查督办", "政务服务", "信息报送", "应急管理", "财政收入", "固定资产投资", "社会消费品零售总额",
+    "人民群众", "获得感", "幸福感", "安全感", "马克思主义", "实事求是", "真抓实干", "担当作为", "团结和谐",
+]
+FILLERS = [
+    "我们要", "必须", "进一步", "坚持", "扎实推进", "全面加强", "切实做好", "不断提升", "着力", "深入推进", "加快",
+    "认真落实", "持续深化", "紧紧围绕", "牢固树立", "大力推动", "始终坚持", "统筹抓好",
+]
+TAILS = ["工作", "水平", "能力", "的要求", "的目标", "各项任务", "的成效", "的基础"]
+NUMBERS = ["达到65.3%", "增长8.2%", "2020年GDP", "完成120亿元", "新增3.5万人", "第1季度", "365天", "5G基站"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红"
+ROLES = ["市政府秘书长", "常务副市长", "市长", "市委书记", "市政府办公室主任", "副市长", "区长", "县委书记"]
+MEETINGS = ["全市政府系统办公室工作会议", "办公室集体学习会", "全市经济工作会议", "全市安全生产工作会议",
+            "全市优化营商环境大会", "全市项目建设推进会", "市政府第十次常务会议", "全市乡村振兴工作会议"]
+
+
+def sentence(rng: random.Random) -> str:
+    parts = [rng.choice(FILLERS), rng.choice(PHRASES)]
+    if rng.random() < 0.4:
+        parts.append(rng.choice(NUMBERS))
+    parts.append(rng.choice(TAILS))
+    if rng.random() < 0.5:
+        parts += ["，", rng.choice(FILLERS), rng.choice(PHRASES), rng.choice(TAILS)]
+    return "".join(parts) + rng.choice("。。。；")
+
+
+def body(rng: random.Random, chars: int) -> list[str]:
+    """Paragraphs of generated speech text, about `chars` characters in all."""
+    paragraphs: list[str] = []
+    total = 0
+    while total < chars:
+        paragraph = "".join(sentence(rng) for _ in range(rng.randint(2, 6)))
+        paragraphs.append(paragraph)
+        total += len(paragraph)
+    return paragraphs
+
+
+@dataclass
+class Speech:
+    title: str
+    speaker: str
+    role: str
+    date: str  # ISO
+    meeting: str
+    paragraphs: list[str] = field(default_factory=list)
+
+    @property
+    def date_cn(self) -> str:
+        y, m, d = self.date.split("-")
+        return f"{int(y)}年{int(m)}月{int(d)}日"
+
+    def head(self) -> list[str]:
+        return [self.title, f"{self.role}  {self.speaker}", f"（{self.date_cn}）", "同志们："]
+
+    def lines(self) -> list[str]:
+        return self.head() + self.paragraphs
+
+
+def speech(rng: random.Random, chars: int = 3000) -> Speech:
+    meeting = rng.choice(MEETINGS)
+    year = rng.randint(2015, 2024)
+    date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    speaker = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+    return Speech(f"在{meeting}上的讲话", speaker, rng.choice(ROLES), date, meeting, body(rng, chars))
+
+
+# --- writers ---------------------------------------------------------------------------------------
+
+
+def write_docx(path: Path, lines: list[str], *, title: str | None = None, author: str | None = None,
+               header: str | None = None, footer: str | None = None, table: list[list[str]] | None = None) -> Path:
+    import docx
+
+    document = docx.Document()
+    if title is not None:
+        document.core_properties.title = title
+    document.core_properties.author = author if author is not None else "Administrator"
+    section = document.sections[0]
+    if header:
+        section.header.paragraphs[0].text = header
+    if footer:
+        section.footer.paragraphs[0].text = footer
+    for line in lines:
+        document.add_paragraph(line)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, value in enumerate(row):
+                grid.cell(r, c).text = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+    return path
+
+
+def cjk_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "CJK" in pdfmetrics.getRegisteredFontNames():
+        return "CJK"
+    for candidate in CJK_FONT_FILES:
+        if Path(candidate).exists():
+            pdfmetrics.registerFont(TTFont("CJK", candidate, subfontIndex=0))
+            return "CJK"
+    raise RuntimeError("no CJK font: install fonts-wqy-microhei (apt-get install fonts-wqy-microhei)")
+
+
+def wrap(text: str, width: int) -> list[str]:
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+
+
+def write_pdf(path: Path, lines: list[str], *, per_line: int = 30, per_page: int = 28, running_header: str | None = "内部资料",
+              page_numbers: bool = True, title: str | None = None, author: str | None = None,
+              spaced: bool = False) -> Path:
+    """A PDF laid out like an office print: wrapped lines, a running header, 第 N 页 共 M 页 footers.
+
+    Head lines (short) stay on their own lines; body paragraphs get a two-character indent and wrap
+    at `per_line` characters. `spaced` puts a space between characters, as some producers do.
+    """
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    font = cjk_font()
+    layout: list[tuple[str, float]] = []  # (text, x offset in em)
+    for line in lines:
+        if len(line) <= per_line - 4:
+            layout.append((line, 0.0))
+            continue
+        pieces = wrap(line, per_line - 2)
+        first, rest = pieces[0], "".join(pieces[1:])
+        layout.append((first, 2.0))
+        layout.extend((piece, 0.0) for piece in wrap(rest, per_line) if piece)
+    pages = [layout[i : i + per_page] for i in range(0, len(layout), per_page)] or [[]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    if title:
+        pdf.setTitle(title)
+    if author:
+        pdf.setAuthor(author)
+    size = 15
+    width, height = A4
+    for number, page in enumerate(pages, start=1):
+        pdf.setFont(font, 10)
+        if running_header:
+            pdf.drawString(72, height - 50, running_header)
+        if page_numbers:
+            pdf.drawCentredString(width / 2, 40, f"第 {number} 页 共 {len(pages)} 页")
+        pdf.setFont(font, size)
+        y = height - 90
+        for text, indent in page:
+            shown = " ".join(text) if spaced else text
+            pdf.drawString(72 + indent * size, y, shown)
+            y -= size * 1.6
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+SEED_FOOTER = """版权提示
+
+  • 温馨提示:
+  • 1. 部分包含数学公式或PPT动画的文件,查看预览时可能会显示错乱或异常,文件下载后无此问题,请放心下载。
+  • 2. 本文档由用户上传,版权归属用户,莲山负责整理代发布。如果您对本文档版权有争议请及时联系客服。
+
+文档下载
+
+发布时间:{published} 页数:{pages}
+价格:¥3 大小:{size}
+文章作者:{uploader}
+
+推荐特供
+
+MORE"""
+
+
+def saved_page(title: str, lines: list[str], *, published: str = "2023-01-16 12:41:30", pages: int = 7,
+               size: str = "45.94 KB", uploader: str = "U-7265", per_line: int = 32) -> str:
+    """A page in the shape of ../shared/seed: chrome, the body on one line with <br /> wraps, a footer."""
+    pieces: list[str] = []
+    for line in lines:
+        text = html.escape(line, quote=False).replace("“", "&ldquo;").replace("”", "&rdquo;")
+        if len(line) <= per_line - 4:
+            pieces.append(text)
+            continue
+        pieces.extend(("  " + chunk if i == 0 else chunk) for i, chunk in enumerate(wrap(text, per_line)))
+    body = "<br />".join(pieces) + "<br />..."
+    head = f"首页\n\n{title}\n\n资源预览文档简介为自动调取,内容显示的完整度及准确度或有误差,请您下载后查看完整的文档内容。\n\n1/{pages}\n\n2/{pages}\n\n剩余{pages - 2}页未读,查看更多内容需下载\n\n"
+    return head + body + "\n\n" + SEED_FOOTER.format(published=published, pages=pages, size=size, uploader=uploader) + "\n"
+
+
+def write_saved_page(path: Path, title: str, lines: list[str], **footer) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(saved_page(title, lines, **footer), encoding="utf-8")
+    return path
+
+
+def make_folder(root: Path, count: int, *, seed: int = 7, chars: int = 3000) -> list[tuple[Path, Speech]]:
+    """`count` speeches: 40% docx, 40% pdf, 20% saved pages, in nested folders by year."""
+    rng = random.Random(seed)
+    made: list[tuple[Path, Speech]] = []
+    for number in range(count):
+        item = speech(rng, chars)
+        folder = root / item.date[:4]
+        kind = number % 5
+        name = f"{number:04d}_{item.meeting}"
+        if kind in (0, 1):
+            path = write_docx(folder / f"{name}.docx", item.lines())
+        elif kind in (2, 3):
+            path = write_pdf(folder / f"{name}.pdf", item.lines())
+        else:
+            path = write_saved_page(folder / f"{name}.txt", item.title, item.lines()[1:])
+        made.append((path, item))
+    return made
