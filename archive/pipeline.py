@@ -27,6 +27,7 @@ from archive.search import EXTRACTOR_VERSION, IndexUpdate
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
 CHECKPOINT_SECONDS = 120.0
+PARALLEL_WRITE_FROM = 200  # documents; fewer are written faster by one process than by starting more
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -131,6 +132,8 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
 def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, timeout: float, workers: int,
              progress: Progress | None) -> None:
     total = sum(len(item.files) for item in work)
+    if total >= PARALLEL_WRITE_FROM and workers > 1:
+        update.use_processes(workers)
     done = 0
     since_checkpoint, last_checkpoint = 0, time.monotonic()
     if progress:
@@ -172,7 +175,7 @@ def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: I
         if this.get("title_source") == "filename":
             this["title"] = Path(found_file.path).stem
         known = update.manifest.get(found_file.path)
-        update.put(this, prepared["normalised"], prepared["words"], mtime_ns=found_file.mtime_ns)
+        update.put(this, prepared["normalised"], mtime_ns=found_file.mtime_ns)
         if known is None:
             report.added += 1
             if item.reuse is not None:

@@ -1,7 +1,7 @@
 """Turn one file into what the index stores. Runs in worker processes, one file at a time.
 
 Everything expensive happens here, off the single index writer: reading the file, extracting
-metadata, normalising the text and cutting it into jieba words.
+metadata and normalising the text.
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ from archive.normalize import normalise
 from archive.readers import UnreadableFile
 from archive.search import EXTRACTOR_VERSION, doc_id
 from archive.search.records import paragraphs_to_rows
-from archive.tokens import warm_up, words
 
 MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
 
 
 def init_worker() -> None:
-    """Worker start-up: bound memory so a hostile file fails alone; load jieba once."""
-    warm_up()
+    """Worker start-up: bound memory so a hostile file fails alone."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
@@ -81,7 +79,7 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> d
     record = {**content, **facts}
     text = "".join(row[0] for row in record["paragraphs"])
     normalised = normalise(text)
-    return {"record": record, "normalised": normalised, "words": words(normalised)}
+    return {"record": record, "normalised": normalised}
 
 
 def cpu_count() -> int:

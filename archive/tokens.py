@@ -1,9 +1,9 @@
 """The terms the index stores, computed from normalised text (see archive.normalize).
 
-Two kinds, for two jobs:
-- character bigrams at consecutive positions make quoted phrases exact: a phrase is found exactly
-  where its bigrams stand one after another, whatever jieba would make of the surrounding text;
-- jieba words rank unquoted queries and find documents holding all of a query's words.
+- character bigrams at consecutive positions make phrases exact: a phrase is found exactly where its
+  bigrams stand one after another, whatever jieba would make of the surrounding text;
+- jieba cuts an unquoted query into words; a document holding every word (each as exact text)
+  matches it, ranked after the documents holding the query as written.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from pathlib import Path
 import docx
 from docx.oxml.ns import qn
 from docx.table import Table
-from docx.text.paragraph import Paragraph as DocxParagraph
 
 from archive.document import Extracted, Paragraph
 from archive.readers.base import UnreadableFile, check_not_empty
@@ -24,6 +23,10 @@ MAX_RATIO = 200  # a compression ratio beyond this is a bomb, not a document
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 _PAGE_BREAK_TAGS = (qn("w:lastRenderedPageBreak"), qn("w:br"))
+_PPR, _BREAK_BEFORE, _VAL = qn("w:pPr"), qn("w:pageBreakBefore"), qn("w:val")
+_PARAGRAPH, _TABLE, _TEXT, _TAB = qn("w:p"), qn("w:tbl"), qn("w:t"), qn("w:tab")
+_LINE_BREAK, _CARRIAGE = qn("w:br"), qn("w:cr")
+_RUN, _RUN_SIZE = qn("w:r"), f"{qn('w:rPr')}/{qn('w:sz')}"
 
 
 def read(path: Path) -> Extracted:
@@ -38,18 +41,17 @@ def read(path: Path) -> Extracted:
     except Exception as error:  # lxml and python-docx raise many kinds for broken XML
         raise UnreadableFile(f"corrupt .docx: {_short(error)}") from None
 
-    paragraphs, breaks_seen, rendered = _body_paragraphs(document)
     properties = _core_properties(document)
     stated_pages, stated_chars = _app_statistics(path)
+    rendered = bool(document.element.body.xpath(".//w:lastRenderedPageBreak"))
+    layout = None if rendered else _Layout(document)
+    paragraphs, pages = _body_paragraphs(document, layout)
     text_chars = sum(len(re.sub(r"\s", "", p.text)) for p in paragraphs)
 
     if stated_pages and stated_chars and abs(stated_chars - text_chars) <= max(20, 0.05 * text_chars):
-        pages, estimated = stated_pages, False
-    elif rendered:
-        pages, estimated = breaks_seen + 1, False
+        pages, estimated = stated_pages, False  # Word (or LibreOffice) counted them
     else:
-        pages, estimated = estimate_pages(document, paragraphs), True
-        _estimate_paragraph_pages(document, paragraphs)
+        estimated = not rendered
     return Extracted(paragraphs=paragraphs, pages=pages, pages_estimated=estimated, properties=properties)
 
 
@@ -78,49 +80,80 @@ def _short(error: Exception) -> str:
     return text[:120]
 
 
-def _body_paragraphs(document: docx.document.Document) -> tuple[list[Paragraph], int, bool]:
-    """Paragraphs in reading order with the page each starts on, as far as Word recorded it.
+def _body_paragraphs(document: docx.document.Document, layout: _Layout | None) -> tuple[list[Paragraph], int]:
+    """Body paragraphs and table rows in reading order, each with the page it starts on.
 
-    Word writes `w:lastRenderedPageBreak` where its layout broke pages; explicit page breaks count too.
-    Returns the paragraphs, the number of page breaks seen and whether Word's layout marks exist.
+    Pages come from Word's own layout marks (`w:lastRenderedPageBreak`) and explicit page breaks when
+    the file has them (`layout` is None); otherwise from laying the text out with `layout`.
     """
     paragraphs: list[Paragraph] = []
-    page = 1
-    rendered = False
+    page, used = 1, 0.0
 
-    def visit(block: DocxParagraph | Table) -> None:
-        nonlocal page, rendered
-        if isinstance(block, DocxParagraph):
-            element = block._p
-            if block.paragraph_format.page_break_before and paragraphs:
-                page += 1
+    def advance(height: float) -> None:
+        nonlocal page, used
+        used += height
+        while layout is not None and used > layout.text_height:
+            used -= layout.text_height
+            page += 1
+
+    body = document.element.body
+    for element in body.iterchildren(_PARAGRAPH, _TABLE):
+        if element.tag == _PARAGRAPH:
+            properties = element.find(_PPR)
+            marker = properties.find(_BREAK_BEFORE) if properties is not None else None
+            breaks_before = marker is not None and marker.get(_VAL) not in ("0", "false")
+            if breaks_before and layout is not None and (paragraphs or used > 0):
+                page, used = page + 1, 0.0
             start_page = page
+            text = _paragraph_text(element).strip()
+            if layout is not None:
+                advance(layout.height(element, text))
+            # Word marks where its layout broke pages, manual breaks included; without those marks,
+            # only explicit page breaks are known and the layout estimate does the rest.
             for node in element.iter(*_PAGE_BREAK_TAGS):
-                if node.tag == _PAGE_BREAK_TAGS[0]:
-                    rendered = True
-                    page += 1
-                elif node.get(qn("w:type")) == "page":
-                    page += 1
-            text = block.text.strip()
+                if (node.tag == _PAGE_BREAK_TAGS[0]) if layout is None else node.get(qn("w:type")) == "page":
+                    page, used = page + 1, 0.0
             if text:
-                paragraphs.append(Paragraph(text=text, page=start_page if not rendered else start_page))
-            return
-        for row in block.rows:
-            cells: list[str] = []
-            for cell in row.cells:
-                for inner in cell.iter_inner_content():
-                    if isinstance(inner, Table):
-                        visit(inner)
-                cell_text = "\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
-                if cell_text and (not cells or cells[-1] != cell_text):  # merged cells repeat
-                    cells.append(cell_text)
-            if cells:
-                paragraphs.append(Paragraph(text="\t".join(cells), page=page))
+                paragraphs.append(Paragraph(text=text, page=start_page))
+            continue
+        for row in _rows(Table(element, document._body)):
+            paragraphs.append(Paragraph(text=row, page=page))
+            if layout is not None:
+                advance(layout.height(None, row))
+    if layout is not None and used == 0 and page > 1:
+        page -= 1
+    return paragraphs, page
 
-    for block in document.iter_inner_content():
-        visit(block)
-    breaks = page - 1
-    return paragraphs, breaks, rendered
+
+def _paragraph_text(element) -> str:
+    """A paragraph's visible text: runs, tabs and line breaks (not deleted text or field codes)."""
+    parts: list[str] = []
+    for node in element.iter(_TEXT, _TAB, _LINE_BREAK, _CARRIAGE):
+        if node.tag == _TEXT:
+            parts.append(node.text or "")
+        elif node.tag == _TAB:
+            parts.append("\t")
+        elif node.tag == _CARRIAGE or node.get(qn("w:type")) in (None, "textWrapping"):
+            parts.append("\n")
+    return "".join(parts)
+
+
+def _rows(table: Table) -> list[str]:
+    """A table's rows as lines of tab-separated cells (nested tables' rows follow their row)."""
+    rows: list[str] = []
+    for row in table.rows:
+        cells: list[str] = []
+        nested: list[str] = []
+        for cell in row.cells:
+            for inner in cell.tables:
+                nested.extend(_rows(inner))
+            cell_text = "\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
+            if cell_text and (not cells or cells[-1] != cell_text):  # merged cells repeat
+                cells.append(cell_text)
+        if cells:
+            rows.append("\t".join(cells))
+        rows.extend(nested)
+    return rows
 
 
 def _core_properties(document: docx.document.Document) -> dict[str, str | None]:
@@ -148,10 +181,46 @@ def _app_statistics(path: Path) -> tuple[int | None, int | None]:
 
 
 # --- page estimates -----------------------------------------------------------------------------
-# Without Word's own layout the page count is estimated from the document's page setup and font
-# size: Chinese characters are square, one em wide; a line is about 1.3 em high at single spacing.
+# Without Word's own layout the page count is estimated from the document's page setup, styles and
+# font sizes: Chinese characters are square (one em wide, Latin half that), a line is about 1.3 em
+# high at single spacing. Styles are read from the XML once per style id: python-docx's style lookup
+# per paragraph costs more than reading the whole document.
 
 _EMU_PER_PT = 12700
+_LINE_FACTOR = 1.3
+
+
+def _twips(value: str | None) -> float | None:
+    return int(value) / 20 if value and value.lstrip("-").isdigit() else None
+
+
+class _Style:
+    def __init__(self, size: float | None = None, line: tuple[str, float] | None = None,
+                 before: float | None = None, after: float | None = None) -> None:
+        self.size, self.line, self.before, self.after = size, line, before, after
+
+    def under(self, parent: _Style) -> _Style:
+        return _Style(self.size or parent.size, self.line or parent.line,
+                      self.before if self.before is not None else parent.before,
+                      self.after if self.after is not None else parent.after)
+
+
+def _style_of(properties) -> _Style:
+    """Size, line spacing and paragraph spacing set directly on a style or paragraph element."""
+    style = _Style()
+    if properties is None:
+        return style
+    size = properties.find(f".//{qn('w:sz')}")
+    if size is not None and (size.get(qn("w:val")) or "").isdigit():
+        style.size = int(size.get(qn("w:val"))) / 2
+    spacing = properties.find(f".//{qn('w:spacing')}")
+    if spacing is not None and spacing.getparent().tag == qn("w:pPr"):
+        line, rule = spacing.get(qn("w:line")), spacing.get(qn("w:lineRule")) or "auto"
+        if line and line.isdigit():
+            style.line = ("multiple", int(line) / 240) if rule == "auto" else ("exact", int(line) / 20)
+        style.before = _twips(spacing.get(qn("w:before")))
+        style.after = _twips(spacing.get(qn("w:after")))
+    return style
 
 
 class _Layout:
@@ -169,95 +238,55 @@ class _Layout:
         bottom = pt(section.bottom_margin if section else None, 72.0)
         self.text_width = max(width - left - right, 72.0)
         self.text_height = max(height - top - bottom, 72.0)
-        self.default_size = _default_font_size(document)
+        styles = document.styles.element
+        self._styles = {s.get(qn("w:styleId")): s for s in styles.findall(qn("w:style"))}
+        defaults = styles.find(qn("w:docDefaults"))
+        self._default = _style_of(defaults).under(_Style(10.5, None, 0.0, 0.0))
+        self._cache: dict[str | None, _Style] = {}
+        default_paragraph = next((sid for sid, s in self._styles.items()
+                                  if s.get(qn("w:default")) in ("1", "true") and s.get(qn("w:type")) == "paragraph"), None)
+        self._default_id = default_paragraph
 
-    def paragraph_height(self, block: DocxParagraph, text: str) -> float:
-        size = self.default_size
-        style_font = block.style.font.size if block.style is not None else None
-        if style_font:
-            size = style_font.pt
-        run_sizes = [r.font.size.pt for r in block.runs if r.font.size]
-        if run_sizes:
-            size = max(run_sizes)
-        fmt = block.paragraph_format
-        style_fmt = block.style.paragraph_format if block.style is not None else None
-        spacing = fmt.line_spacing or (style_fmt.line_spacing if style_fmt else None)
-        if spacing is None:
-            line_height = size * 1.3
-        elif isinstance(spacing, float):
-            line_height = size * 1.3 * spacing
+    def style(self, style_id: str | None, depth: int = 0) -> _Style:
+        style_id = style_id or self._default_id
+        if style_id in self._cache:
+            return self._cache[style_id]
+        element = self._styles.get(style_id)
+        if element is None or depth > 10:
+            resolved = self._default
         else:
-            line_height = spacing.pt
-        indent = (fmt.first_line_indent.pt if fmt.first_line_indent else 0.0)
-        ems = sum(1.0 if ord(c) > 0x2e80 else 0.55 for c in text) + indent / size
-        per_line = max(self.text_width / size, 1.0)
-        lines = max(1, math.ceil(ems / per_line))
-        before = fmt.space_before or (style_fmt.space_before if style_fmt else None)
-        after = fmt.space_after or (style_fmt.space_after if style_fmt else None)
-        return lines * line_height + (before.pt if before else 0.0) + (after.pt if after else 0.0)
+            based = element.find(qn("w:basedOn"))
+            parent = self.style(based.get(qn("w:val")), depth + 1) if based is not None else self._default
+            resolved = _style_of(element).under(parent)
+        self._cache[style_id] = resolved
+        return resolved
 
-
-def _default_font_size(document: docx.document.Document) -> float:
-    normal = document.styles["Normal"] if "Normal" in [s.name for s in document.styles] else None
-    if normal is not None and normal.font.size:
-        return normal.font.size.pt
-    defaults = document.styles.element.find(qn("w:docDefaults"))
-    if defaults is not None:
-        size = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:sz')}")
-        if size is not None and size.get(qn("w:val"), "").isdigit():
-            return int(size.get(qn("w:val"))) / 2
-    return 10.5
-
-
-def _walk_layout(document: docx.document.Document):
-    """Yield (paragraph text, height in pt, forced page break before) for every body paragraph."""
-    layout = _Layout(document)
-    for block in document.iter_inner_content():
-        if isinstance(block, DocxParagraph):
-            text = block.text.strip()
-            forced = bool(block.paragraph_format.page_break_before) or any(
-                n.get(qn("w:type")) == "page" for n in block._p.iter(qn("w:br"))
-            )
-            yield text, layout.paragraph_height(block, text), forced, layout.text_height
+    def height(self, element, text: str) -> float:
+        """Points of page height a paragraph takes."""
+        properties = element.find(qn("w:pPr")) if element is not None else None
+        style_id = None
+        if properties is not None:
+            style_ref = properties.find(qn("w:pStyle"))
+            style_id = style_ref.get(qn("w:val")) if style_ref is not None else None
+        style = _style_of(properties).under(self.style(style_id))
+        run_sizes = []
+        if element is not None:
+            for run in element.iterchildren(_RUN):
+                size_element = run.find(_RUN_SIZE)
+                if size_element is not None and (size_element.get(_VAL) or "").isdigit():
+                    run_sizes.append(int(size_element.get(_VAL)) / 2)
+        size = max(run_sizes) if run_sizes else (style.size or 10.5)
+        if style.line is None:
+            line_height = size * _LINE_FACTOR
+        elif style.line[0] == "multiple":
+            line_height = size * _LINE_FACTOR * style.line[1]
         else:
-            for row in block.rows:
-                text = "".join(c.text for c in row.cells)
-                yield text, layout.default_size * 1.3 * max(1, text.count("\n") + 1) + 4, False, layout.text_height
-
-
-def _page_plan(document: docx.document.Document) -> list[tuple[str, int]]:
-    """(paragraph text, estimated page) for every body paragraph."""
-    plan: list[tuple[str, int]] = []
-    page, used = 1, 0.0
-    for text, height, forced, page_height in _walk_layout(document):
-        if forced and used > 0:
-            page, used = page + 1, 0.0
-        if used + height > page_height and used > 0:
-            overflow = used + height - page_height
-            plan.append((text, page))
-            page += 1 + int(overflow // page_height)
-            used = overflow % page_height
-            continue
-        plan.append((text, page))
-        used += height
-    return plan
-
-
-def estimate_pages(document: docx.document.Document, paragraphs: list[Paragraph]) -> int:
-    plan = _page_plan(document)
-    if not plan:
-        return 1
-    last_page = plan[-1][1]
-    return max(1, last_page)
-
-
-def _estimate_paragraph_pages(document: docx.document.Document, paragraphs: list[Paragraph]) -> None:
-    """Give each paragraph its estimated page (same walk, matched by text in order)."""
-    plan = [(text.strip(), page) for text, page in _page_plan(document) if text.strip()]
-    cursor = 0
-    for paragraph in paragraphs:
-        for index in range(cursor, len(plan)):
-            if plan[index][0] and plan[index][0][:20] == paragraph.text.replace("\t", "")[:20]:
-                paragraph.page = plan[index][1]
-                cursor = index + 1
-                break
+            line_height = style.line[1]
+        indent = 0.0
+        if properties is not None and (ind := properties.find(qn("w:ind"))) is not None:
+            indent = _twips(ind.get(qn("w:firstLine"))) or 0.0
+            if ind.get(qn("w:firstLineChars")):
+                indent = int(ind.get(qn("w:firstLineChars"))) / 100 * size
+        ems = sum(1.0 if ord(c) > 0x2E80 else 0.55 for c in text) + indent / size
+        lines = max(1, math.ceil(ems / max(self.text_width / size, 1.0)))
+        return lines * line_height + (style.before or 0.0) + (style.after or 0.0)

@@ -111,9 +111,11 @@ class SpeechIndex:
             searcher = self._fresh()
             ranked: list[tuple[int, float, str]] = []
             seen: set[int] = set()
-            tiers = [("exact", False)] + ([("words", True)] if ql.has_loose_text(node) else [])
-            for tier, loose in tiers:
-                results = searcher.search(compile_query(node, loose=loose, filters=extra), limit=None)
+            strict = compile_query(node, loose=False, filters=extra)
+            loose = compile_query(node, loose=True, filters=extra)
+            tiers = [("exact", strict)] + ([("words", loose)] if loose != strict else [])
+            for tier, compiled in tiers:
+                results = searcher.search(compiled, limit=None)
                 for docnum, score in results.items():
                     if docnum not in seen:
                         seen.add(docnum)
@@ -180,9 +182,17 @@ class IndexUpdate:
     def __init__(self, location: Path) -> None:
         self.location = location
         self._ix = store.open_for_writing(location)
-        self._writer = store.writer(self._ix)
+        self._writer = store.writer(self._ix)  # taken now: a second index run fails fast
+        self._procs = 1
         self.manifest: dict[str, ManifestEntry] = store.manifest(self._ix)
         self.rebuilt = bool(store.other_versions(location))
+
+    def use_processes(self, procs: int) -> None:
+        """Index in `procs` processes from here on (worth it for hundreds of documents, not a few)."""
+        if procs > 1 and self._procs == 1:
+            self._writer.commit(merge=False)  # keeps deletions made so far
+            self._procs = procs
+            self._writer = store.writer(self._ix, procs)
 
     def record_by_sha(self, sha256: str) -> dict[str, Any] | None:
         return store.record_by_sha(self._ix, sha256)
@@ -191,13 +201,13 @@ class IndexUpdate:
         with self._ix.searcher() as searcher:
             return {f["path"]: f["record"]["reason"] for f in searcher.documents(kind="failed")}
 
-    def put(self, record: dict[str, Any], normalised: str, word_list: list[str], *, mtime_ns: int) -> None:
+    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int) -> None:
         """Add or replace a readable document. Terms come ready from the worker processes."""
         speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
         fields: dict[str, Any] = dict(
             path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
             size=record["size"], mtime_ns=mtime_ns, extractor=EXTRACTOR_VERSION,
-            text=char_bigrams(normalised), words=word_list, title=record.get("title") or "",
+            text=char_bigrams(normalised), title=record.get("title") or "",
             people=speaker_role, date_key=date_key(record.get("date")), record=record,
         )
         if record.get("date"):
@@ -222,7 +232,7 @@ class IndexUpdate:
     def checkpoint(self) -> None:
         """Commit what is done so far, so a killed run keeps it."""
         self._writer.commit(merge=False)
-        self._writer = store.writer(self._ix)
+        self._writer = store.writer(self._ix, self._procs)
 
     def commit(self) -> None:
         self._writer.commit()

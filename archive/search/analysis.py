@@ -1,11 +1,11 @@
-"""whoosh analyzers for our two kinds of terms.
+"""The whoosh analyzer for exact text: overlapping character bigrams with their positions.
 
 whoosh pickles the schema, analyzers included, into the index: these classes must stay here, at
 module level, under these names. Moving or renaming one makes old indexes unreadable; if that is ever
 needed, bump SCHEMA_VERSION (archive.search.schema) so old indexes are rebuilt instead of read.
 
-Both analyzers accept either text (queries, normalised here) or a ready list of terms (the indexing
-pipeline computes terms in worker processes, so the single writer only has to store them).
+It accepts either text (queries, titles; normalised here) or a ready list of bigrams (the indexing
+pipeline normalises text in worker processes, so the single writer only has to store terms).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from whoosh.analysis import Analyzer, Token
 
 from archive.normalize import normalise
-from archive.tokens import char_bigrams, words
+from archive.tokens import char_bigrams
 
 
 def _emit(terms: Sequence[str], positions: bool, start_pos: int, **kwargs) -> Iterator[Token]:
@@ -35,13 +35,4 @@ class CharBigramAnalyzer(Analyzer):
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs) -> Iterator[Token]:
         terms = value if isinstance(value, (list, tuple)) else char_bigrams(normalise(value))
-        return _emit(terms, positions, start_pos, removestops=removestops, mode=mode)
-
-
-class JiebaWordAnalyzer(Analyzer):
-    """jieba words of the normalised text: ranking and all-words matching."""
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs) -> Iterator[Token]:
-        terms = value if isinstance(value, (list, tuple)) else words(normalise(value))
         return _emit(terms, positions, start_pos, removestops=removestops, mode=mode)

@@ -1,7 +1,8 @@
 """Turn a parsed query (archive.search.querylang) into whoosh queries, in two tiers.
 
 Strict: every unquoted term must stand in the text exactly. Loose: an unquoted term may instead be
-matched by all of its jieba words. Results show strict matches first, then the loose-only ones.
+matched by all of its jieba words, each standing somewhere in the text. Results show strict matches
+first, then the loose-only ones.
 Negations are always strict: `-卓越` drops documents that hold 卓越, not those holding its words.
 """
 
@@ -30,10 +31,16 @@ def phrase(field: str, text: str) -> wq.Query:
 
 
 def _words(text: str) -> wq.Query | None:
-    terms = words(normalise(text))
-    if not terms:
+    """All of jieba's words of `text`, each found wherever it stands in the text.
+
+    Words are matched as exact text, not as the document's own jieba tokens: jieba segments the same
+    characters differently in different contexts, so token matching would miss documents that do
+    hold every word.
+    """
+    terms = list(dict.fromkeys(words(normalise(text))))
+    if len(terms) < 2:
         return None
-    return wq.And([wq.Term("words", term) for term in terms])
+    return wq.And([phrase("text", term) for term in terms])
 
 
 def _field(node: ql.Field) -> wq.Query:

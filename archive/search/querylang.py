@@ -176,7 +176,3 @@ def text_terms(node: Node, *, positive: bool = True) -> list[Text]:
     return []
 
 
-def has_loose_text(node: Node) -> bool:
-    return any(not t.exact for t in text_terms(node)) or any(
-        not t.exact for t in text_terms(node, positive=False)
-    )

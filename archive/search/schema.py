@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
-from archive.search.analysis import CharBigramAnalyzer, JiebaWordAnalyzer
+from archive.search.analysis import CharBigramAnalyzer
 
 SCHEMA_VERSION = 1
 EXTRACTOR_VERSION = 1
@@ -26,7 +26,6 @@ def build_schema() -> Schema:
         mtime_ns=NUMERIC(int, 64, stored=True, sortable=True, signed=False),
         extractor=NUMERIC(int, 32, sortable=True),
         text=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),
-        words=TEXT(analyzer=JiebaWordAnalyzer(), phrase=False),
         title=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),
         people=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),  # speaker and role
         year=NUMERIC(int, 32),

@@ -65,8 +65,12 @@ def drop_other_versions(location: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def writer(ix: whoosh_index.Index) -> SegmentWriter:
+def writer(ix: whoosh_index.Index, procs: int = 1) -> SegmentWriter:
+    """The index's one writer. With procs > 1, whoosh indexes batches of documents in that many
+    processes, each writing its own segment (no merge at commit): the writing uses every core."""
     try:
+        if procs > 1:
+            return ix.writer(procs=procs, multisegment=True, limitmb=128, batchsize=64)
         return ix.writer(limitmb=256)
     except LockError:
         raise IndexBusy(
