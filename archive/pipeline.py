@@ -20,7 +20,7 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from archive.prepare import cpu_count, file_facts, init_worker, prepare
-from archive.readers import UnreadableFile
+from archive.readers import UnreadableFile, file_format
 from archive.scan import FoundFile, resolve_roots, scan, under
 from archive.search import EXTRACTOR_VERSION, IndexUpdate
 
@@ -60,9 +60,10 @@ def sha256_of(path: str) -> str:
 
 @dataclass
 class _Work:
-    """One distinct content to prepare, and every path that holds it."""
+    """One distinct content (in one format) to prepare, and every path that holds it."""
 
     sha256: str
+    file_format: str
     files: list[FoundFile]
     reuse: dict[str, Any] | None
 
@@ -98,7 +99,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
             report.removed += 1
 
     failure_reasons: dict[str, str] | None = None
-    by_sha: dict[str, _Work] = {}
+    by_content: dict[tuple[str, str], _Work] = {}
     for found_file in files:
         entry = manifest.get(found_file.path)
         same_file = (entry is not None and entry.size == found_file.size and entry.mtime_ns == found_file.mtime_ns
@@ -118,15 +119,16 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
             if entry is not None:
                 update.delete(found_file.path)
             continue
-        if sha not in by_sha:
-            by_sha[sha] = _Work(sha, [], None)
-        by_sha[sha].files.append(found_file)
+        key = (sha, file_format(Path(found_file.path)))
+        if key not in by_content:
+            by_content[key] = _Work(sha, key[1], [], None)
+        by_content[key].files.append(found_file)
 
     indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == EXTRACTOR_VERSION}
-    for item in by_sha.values():
+    for item in by_content.values():
         if item.sha256 in indexed:
-            item.reuse = update.record_by_sha(item.sha256)
-    return list(by_sha.values())
+            item.reuse = update.record_by_content(item.sha256, item.file_format)
+    return list(by_content.values())
 
 
 def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, timeout: float, workers: int,

@@ -194,8 +194,8 @@ class IndexUpdate:
             self._procs = procs
             self._writer = store.writer(self._ix, procs)
 
-    def record_by_sha(self, sha256: str) -> dict[str, Any] | None:
-        return store.record_by_sha(self._ix, sha256)
+    def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
+        return store.record_by_content(self._ix, sha256, file_format)
 
     def failure_reasons(self) -> dict[str, str]:
         with self._ix.searcher() as searcher:

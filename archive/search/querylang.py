@@ -83,6 +83,8 @@ def _lex(query: str) -> list[tuple[str, str]]:
                 tokens.append(("WORD", word + query[match.end() + 1 : end]))
                 position = end + 1
                 continue
+            if word == "-" and match.end() < len(query) and (query[match.end()] in _QUOTES or query[match.end()] == "("):
+                word = "NOT"  # -"phrase" and -(group)
             tokens.append(("WORD", word))
         position = match.end()
     return tokens

@@ -108,10 +108,11 @@ def manifest(ix: whoosh_index.Index) -> dict[str, ManifestEntry]:
     return entries
 
 
-def record_by_sha(ix: whoosh_index.Index, sha256: str) -> dict[str, Any] | None:
-    """The stored record of an indexed document with this content, to reuse for a renamed or copied file."""
+def record_by_content(ix: whoosh_index.Index, sha256: str, file_format: str) -> dict[str, Any] | None:
+    """The stored record of an indexed document with this content and format, to reuse for a
+    renamed or copied file."""
     with ix.searcher() as searcher:
         for fields in searcher.documents(sha256=sha256):
-            if fields.get("kind") == "doc":
+            if fields.get("kind") == "doc" and fields["record"].get("format") == file_format:
                 return fields["record"]
     return None

@@ -1,0 +1,176 @@
+"""Bad input is normal in a shared folder: each bad file gets a one-line reason, none stops the run."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from archive.pipeline import run_index
+from archive.search import SpeechIndex
+from tests import factory
+
+GOOD_LINES = ["在全市安全生产工作会议上的讲话", "同志们：", "我们要扎实推进安全生产工作，切实做好应急管理各项任务。"]
+
+
+def index_with_good_neighbour(source: Path, index_dir: Path, **options):
+    """Index a folder that also holds one good speech, which must always be found."""
+    factory.write_docx(source / "good.docx", GOOD_LINES)
+    report = run_index([source], index_dir, **options)
+    with SpeechIndex(index_dir) as archive:
+        assert archive.search('"应急管理各项任务"').total == 1
+    return report
+
+
+def reason_for(report, path: Path) -> str:
+    reasons = [item["reason"] for item in report.failed if item["path"] == str(path)]
+    assert len(reasons) == 1, report.failed
+    assert "\n" not in reasons[0]
+    return reasons[0]
+
+
+def test_empty_files(source: Path, index_dir: Path) -> None:
+    paths = [source / name for name in ("empty.docx", "empty.pdf", "empty.txt")]
+    for path in paths:
+        path.touch()
+    report = index_with_good_neighbour(source, index_dir)
+    for path in paths:
+        assert "empty" in reason_for(report, path)
+
+
+def test_random_bytes_named_pdf_and_docx(source: Path, index_dir: Path) -> None:
+    noise = random.Random(1).randbytes(5000)
+    (source / "noise.pdf").write_bytes(noise)
+    (source / "noise.docx").write_bytes(noise)
+    report = index_with_good_neighbour(source, index_dir)
+    assert "not a valid PDF" in reason_for(report, source / "noise.pdf")
+    assert "not a Word document" in reason_for(report, source / "noise.docx")
+
+
+def test_truncated_docx(source: Path, index_dir: Path, tmp_path: Path) -> None:
+    whole = factory.write_docx(tmp_path / "whole.docx", GOOD_LINES * 50).read_bytes()
+    (source / "truncated.docx").write_bytes(whole[: len(whole) // 2])
+    report = index_with_good_neighbour(source, index_dir)
+    assert "corrupt .docx" in reason_for(report, source / "truncated.docx")
+
+
+def test_truncated_pdf(source: Path, index_dir: Path, tmp_path: Path) -> None:
+    whole = factory.write_pdf(tmp_path / "whole.pdf", GOOD_LINES * 50).read_bytes()
+    (source / "truncated.pdf").write_bytes(whole[: len(whole) // 3])
+    report = index_with_good_neighbour(source, index_dir)
+    reason = [item for item in report.failed if item["path"].endswith("truncated.pdf")]
+    # pdfium may recover the pages it can; either way the run goes on and says what happened
+    assert len(reason) <= 1
+
+
+def test_docx_whose_xml_inflates_to_a_gibibyte(source: Path, index_dir: Path, tmp_path: Path) -> None:
+    template = factory.write_docx(tmp_path / "t.docx", GOOD_LINES)
+    bomb = source / "bomb.docx"
+    with zipfile.ZipFile(template) as original, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in original.infolist():
+            if item.filename != "word/document.xml":
+                target.writestr(item, original.read(item.filename))
+        with target.open("word/document.xml", "w", force_zip64=True) as stream:
+            chunk = b" " * (1024 * 1024)
+            for _ in range(1024):
+                stream.write(chunk)
+    assert bomb.stat().st_size < 5 * 1024 * 1024
+    report = index_with_good_neighbour(source, index_dir)
+    assert "zip bomb" in reason_for(report, bomb)
+
+
+def test_encrypted_pdf(source: Path, index_dir: Path) -> None:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.pdfgen import canvas
+
+    path = source / "secret.pdf"
+    pdf = canvas.Canvas(str(path), encrypt=StandardEncryption("user-password", "owner-password"))
+    pdf.setFont(factory.cjk_font(), 12)
+    pdf.drawString(72, 700, "机密讲话")
+    pdf.save()
+    report = index_with_good_neighbour(source, index_dir)
+    assert reason_for(report, path) == "encrypted PDF: needs a password"
+
+
+def test_password_protected_word_file(source: Path, index_dir: Path) -> None:
+    # Word saves a password-protected .docx as an OLE compound file, not a zip
+    (source / "protected.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
+    report = index_with_good_neighbour(source, index_dir)
+    assert "password-protected" in reason_for(report, source / "protected.docx")
+
+
+def test_scanned_pdf_without_text(source: Path, index_dir: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    path = source / "scan.pdf"
+    pdf = canvas.Canvas(str(path))
+    pdf.rect(100, 100, 300, 300, fill=1)
+    pdf.save()
+    report = index_with_good_neighbour(source, index_dir)
+    assert "no text layer" in reason_for(report, path)
+
+
+def test_word_lock_files_are_skipped(source: Path, index_dir: Path) -> None:
+    lock = source / "~$讲话.docx"
+    lock.write_bytes(b"\x05lock owner")
+    report = index_with_good_neighbour(source, index_dir)
+    assert report.skipped == [{"path": str(lock), "reason": "Word lock file"}]
+    assert not report.failed
+
+
+def test_broken_link(source: Path, index_dir: Path) -> None:
+    (source / "gone.pdf").symlink_to(source / "nowhere.pdf")
+    report = index_with_good_neighbour(source, index_dir)
+    assert "broken link" in reason_for(report, source / "gone.pdf")
+
+
+def test_file_that_takes_too_long_is_stopped_and_reported(source: Path, index_dir: Path) -> None:
+    slow = factory.write_pdf(source / "huge.pdf", GOOD_LINES * 4000, per_page=40)
+    report = index_with_good_neighbour(source, index_dir, timeout=0.05)
+    assert "took longer than 0.05 s" in reason_for(report, slow)
+
+
+def test_unreadable_file(source: Path, index_dir: Path) -> None:
+    """chmod 000. Root reads any file, so as root the run drops the capabilities that allow it."""
+    factory.write_docx(source / "good.docx", GOOD_LINES)
+    locked = factory.write_docx(source / "locked.docx", GOOD_LINES)
+    locked.chmod(0)
+    command = [sys.executable, "-m", "archive", "index", str(source), "--index", str(index_dir), "--json"]
+    if os.geteuid() == 0:
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["added"] == 1
+    assert [item["reason"] for item in report["failed"]] == ["cannot read the file: Permission denied"]
+
+
+def test_failed_files_are_reported_again_without_being_read_again(source: Path, index_dir: Path) -> None:
+    (source / "noise.pdf").write_bytes(b"%PDF-1.4 broken")
+    first = index_with_good_neighbour(source, index_dir)
+    second = run_index([source], index_dir)
+    assert second.failed == first.failed and second.unchanged == 1 and second.added == 0
+    (source / "noise.pdf").unlink()
+    factory.write_pdf(source / "noise.pdf", GOOD_LINES)
+    third = run_index([source], index_dir)
+    assert not third.failed and third.updated == 1
+
+
+@pytest.mark.parametrize("name", ["讲话.docx", "讲话.pdf"])
+def test_source_folder_is_never_written(source: Path, index_dir: Path, name: str) -> None:
+    factory.write_docx(source / "a.docx", GOOD_LINES)
+    factory.write_pdf(source / "b.pdf", GOOD_LINES)
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in source.rglob("*")}
+    source.chmod(0o555)
+    try:
+        run_index([source], index_dir)
+    finally:
+        source.chmod(0o755)
+    assert {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in source.rglob("*")} == before

@@ -1,0 +1,139 @@
+"""Quoted phrases find exactly the documents whose text holds them: recall and precision 1.000.
+
+Documents are real .docx, .pdf and saved pages made from generated speeches; what a document
+contains is computed from the text the test wrote, never from the index.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archive.normalize import normalise
+from archive.pipeline import run_index
+from archive.search import SpeechIndex
+from tests import factory
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory):
+    """24 speeches as docx, pdf (narrow lines, many page breaks) and saved pages, indexed once."""
+    root = tmp_path_factory.mktemp("corpus")
+    rng = random.Random(2024)
+    truth: dict[str, str] = {}
+    for number in range(24):
+        item = factory.speech(rng, chars=900)
+        kind = number % 3
+        if kind == 0:
+            path = factory.write_docx(root / "docx" / f"{number}.docx", item.lines())
+        elif kind == 1:
+            path = factory.write_pdf(root / "pdf" / f"{number}.pdf", item.lines(), per_line=22, per_page=10)
+        else:
+            path = factory.write_saved_page(root / "页面" / f"{number}.txt", item.title, item.lines())
+        truth[str(path)] = normalise("".join(item.lines()))
+    index = root / "index"
+    report = run_index([root], index)
+    assert report.added == 24 and not report.failed
+    with SpeechIndex(index) as archive:
+        yield archive, truth
+
+
+def expected(truth: dict[str, str], phrase: str) -> set[str]:
+    needle = normalise(phrase)
+    return {path for path, text in truth.items() if needle in text}
+
+
+def found(archive: SpeechIndex, query: str) -> set[str]:
+    results = archive.search(query, limit=None, max_passages=None)
+    assert results.total == len(results.hits)
+    return {hit.record["path"] for hit in results.hits}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_quoted_substring_finds_exactly_the_documents_holding_it(corpus, data) -> None:
+    archive, truth = corpus
+    path = data.draw(st.sampled_from(sorted(truth)))
+    text = truth[path]
+    length = data.draw(st.integers(min_value=1, max_value=24))
+    start = data.draw(st.integers(min_value=0, max_value=len(text) - length))
+    phrase = text[start : start + length]
+    if '"' in phrase:
+        return
+    assert found(archive, f'"{phrase}"') == expected(truth, phrase)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_altered_phrase_finds_only_documents_that_really_hold_it(corpus, data) -> None:
+    archive, truth = corpus
+    path = data.draw(st.sampled_from(sorted(truth)))
+    text = truth[path]
+    start = data.draw(st.integers(min_value=0, max_value=len(text) - 8))
+    phrase = list(text[start : start + 8])
+    phrase[data.draw(st.integers(0, 7))] = data.draw(st.sampled_from(list("的了在是我有和人这中大为上个国")))
+    phrase = "".join(phrase)
+    assert found(archive, f'"{phrase}"') == expected(truth, phrase)
+
+
+def test_phrases_across_pdf_line_wraps_and_page_breaks(corpus) -> None:
+    archive, truth = corpus
+    pdfs = [path for path in truth if path.endswith(".pdf")]
+    for path in pdfs:
+        # per_line=22, per_page=10: characters around every wrap and page break of the body
+        text = truth[path]
+        for start in range(100, len(text) - 12, 97):
+            phrase = text[start : start + 12]
+            assert path in found(archive, f'"{phrase}"'), phrase
+            assert found(archive, f'"{phrase}"') == expected(truth, phrase)
+
+
+def test_layout_spaces_full_width_forms_and_case_do_not_count(corpus) -> None:
+    archive, truth = corpus
+    path, text = next((p, t) for p, t in truth.items() if "gdp" in t)
+    start = text.index("gdp")
+    phrase = text[max(0, start - 6) : start + 5]
+    variants = [phrase.upper(), " ".join(phrase), phrase.replace("2", "２").replace("g", "Ｇ"), phrase[:3] + "\n" + phrase[3:]]
+    for variant in variants:
+        assert found(archive, f'"{variant}"') == expected(truth, phrase)
+
+
+def test_unquoted_query_ranks_every_exact_match_first(corpus) -> None:
+    archive, truth = corpus
+    query = "营商环境"
+    results = archive.search(query, limit=None)
+    exact = expected(truth, query)
+    tiers = [hit.tier for hit in results.hits]
+    assert tiers == sorted(tiers, key=lambda t: t != "exact")
+    assert {hit.record["path"] for hit in results.hits if hit.tier == "exact"} == exact
+    words_only = {path for path, text in truth.items() if "营商" in text and "环境" in text} - exact
+    assert {hit.record["path"] for hit in results.hits if hit.tier == "words"} == words_only
+
+
+def test_or_not_and_minus(corpus) -> None:
+    archive, truth = corpus
+    a, b = "乡村振兴", "疫情防控"
+    assert found(archive, f'"{a}" OR "{b}"') == expected(truth, a) | expected(truth, b)
+    assert found(archive, f'"{a}" "{b}"') == expected(truth, a) & expected(truth, b)
+    assert found(archive, f'"{a}" -"{b}"') == expected(truth, a) - expected(truth, b)
+    assert found(archive, f'"{a}" NOT "{b}"') == expected(truth, a) - expected(truth, b)
+    assert found(archive, f'-"{b}"') == set(truth) - expected(truth, b)
+
+
+def test_passages_highlight_the_whole_phrase_with_page(corpus) -> None:
+    archive, truth = corpus
+    results = archive.search('"马克思主义"', limit=None, max_passages=None, window=None)
+    assert results.total == len(expected(truth, "马克思主义")) > 0
+    for hit in results.hits:
+        assert hit.passages
+        for passage in hit.passages:
+            for start, end in passage.highlights:
+                assert normalise(passage.text[start:end]) == "马克思主义"
+            if hit.record["format"] == "pdf":
+                assert passage.page is not None and 1 <= passage.page <= hit.record["pages"]
+        count = sum(len(p.highlights) for p in hit.passages)
+        assert count == truth[hit.record["path"]].count("马克思主义")
