@@ -1,0 +1,149 @@
+"""Indexing again and again as the folder changes; a killed run; searching during a run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.errors import IndexBusy
+from archive.pipeline import run_index
+from archive.search import IndexUpdate, SpeechIndex
+from tests import factory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lines(topic: str) -> list[str]:
+    return [f"在{topic}工作会议上的讲话", "同志们：", f"我们要扎实推进{topic}工作，切实做好各项任务。"]
+
+
+def paths_found(index_dir: Path, phrase: str) -> set[str]:
+    with SpeechIndex(index_dir) as archive:
+        return {hit.record["path"] for hit in archive.search(f'"{phrase}"', limit=None).hits}
+
+
+def listed(index_dir: Path) -> list[str]:
+    with SpeechIndex(index_dir) as archive:
+        return [doc["path"] for doc in archive.documents()]
+
+
+def test_new_changed_deleted_renamed_and_copied_files(source: Path, index_dir: Path) -> None:
+    a = factory.write_docx(source / "a.docx", lines("安全生产"))
+    b = factory.write_pdf(source / "sub" / "b.pdf", lines("乡村振兴"))
+    c = factory.write_saved_page(source / "c.txt", "讲话", lines("营商环境"))
+    first = run_index([source], index_dir)
+    assert (first.added, first.updated, first.removed, first.unchanged) == (3, 0, 0, 0)
+
+    factory.write_docx(a, lines("疫情防控"))  # changed
+    c.unlink()  # deleted
+    renamed = b.with_name("b-定稿.pdf")
+    b.rename(renamed)  # renamed
+    copy = source / "copy" / "a-copy.docx"
+    copy.parent.mkdir()
+    d = factory.write_docx(source / "d.docx", lines("招商引资"))  # new
+    second = run_index([source], index_dir)
+    shutil.copy2(d, copy)  # copied after the run: found by content next time
+    third = run_index([source], index_dir)
+
+    assert (second.added, second.updated, second.removed) == (2, 1, 2)
+    assert second.reused == 1  # the renamed PDF was not read again
+    assert (third.added, third.reused, third.unchanged) == (1, 1, 3)
+    assert paths_found(index_dir, "疫情防控") == {str(a)}
+    assert paths_found(index_dir, "安全生产") == set()
+    assert paths_found(index_dir, "营商环境") == set()
+    assert paths_found(index_dir, "乡村振兴") == {str(renamed)}
+    assert paths_found(index_dir, "招商引资") == {str(d), str(copy)}
+    assert sorted(listed(index_dir)) == sorted([str(a), str(renamed), str(d), str(copy)])
+
+
+def test_unchanged_folder_reads_no_file_contents(source: Path, index_dir: Path) -> None:
+    path = factory.write_saved_page(source / "a.txt", "讲话", lines("安全生产"))
+    run_index([source], index_dir)
+    stat = path.stat()
+    # Other content of the same size under the same modification time: a run that opened the file
+    # would index 乡村振兴; a run that trusts size and time (as it must, to be fast) keeps 安全生产.
+    other = factory.saved_page("讲话", lines("乡村振兴")).encode("utf-8")
+    assert len(other) == stat.st_size
+    path.write_bytes(other)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = run_index([source], index_dir)
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 1)
+    assert paths_found(index_dir, "安全生产") == {str(path)} and paths_found(index_dir, "乡村振兴") == set()
+
+
+def test_touched_but_identical_file_counts_as_unchanged(source: Path, index_dir: Path) -> None:
+    path = factory.write_docx(source / "a.docx", lines("安全生产"))
+    run_index([source], index_dir)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    again = run_index([source], index_dir)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    third = run_index([source], index_dir)
+    assert third.unchanged == 1 and listed(index_dir) == [str(path)]
+
+
+def test_other_folders_in_the_index_are_left_alone(tmp_path: Path, index_dir: Path) -> None:
+    one = factory.write_docx(tmp_path / "one" / "a.docx", lines("安全生产"))
+    two = factory.write_docx(tmp_path / "two" / "b.docx", lines("乡村振兴"))
+    run_index([tmp_path / "one"], index_dir)
+    run_index([tmp_path / "two"], index_dir)
+    assert sorted(listed(index_dir)) == sorted([str(one), str(two)])
+
+
+def test_second_index_run_is_refused_while_one_runs(source: Path, index_dir: Path) -> None:
+    factory.write_docx(source / "a.docx", lines("安全生产"))
+    run_index([source], index_dir)
+    holder = IndexUpdate(index_dir)
+    try:
+        with pytest.raises(IndexBusy):
+            run_index([source], index_dir)
+    finally:
+        holder.cancel()
+    assert run_index([source], index_dir).unchanged == 1
+
+
+def _start_index(source: Path, index_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "archive", "index", str(source), "--index", str(index_dir)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def test_killed_run_leaves_last_index_searchable_and_next_run_finishes(source: Path, index_dir: Path) -> None:
+    first = factory.write_docx(source / "first.docx", lines("安全生产"))
+    run_index([source], index_dir)
+    made = factory.make_folder(source / "more", 300, chars=1500)
+    for delay in (0.5, 1.5, 3.0):  # kill it at several moments of the run
+        process = _start_index(source, index_dir)
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        assert str(first) in paths_found(index_dir, "安全生产")  # the last good index answers
+    final = run_index([source], index_dir)
+    assert not final.failed
+    documents = listed(index_dir)
+    assert len(documents) == len(set(documents)) == 301
+    some = made[7]
+    assert str(some[0]) in paths_found(index_dir, some[1].paragraphs[0][:12])
+
+
+def test_search_answers_while_an_index_run_is_under_way(source: Path, index_dir: Path) -> None:
+    first = factory.write_docx(source / "first.docx", lines("安全生产"))
+    run_index([source], index_dir)
+    factory.make_folder(source / "more", 200, chars=1500)
+    process = _start_index(source, index_dir)
+    try:
+        answers = 0
+        while process.poll() is None:
+            assert str(first) in paths_found(index_dir, "安全生产")
+            answers += 1
+            time.sleep(0.1)
+        assert answers > 0 and process.returncode == 0, process.stderr.read()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert len(listed(index_dir)) == 201
