@@ -22,6 +22,18 @@ _COMPILATION_MARK = re.compile(r"^第[一二三四五六七八九十\d]+篇|[讲
 _SPEECH_HEADING = re.compile(r"在.{2,60}?(?:上|中)的.{0,8}?(?:[讲講][话話]|[发發]言|致[辞辭])$")
 
 
+_JUNK_TITLE = re.compile(r"^(untitled|无标题.*|新建.*文档.*|document\s*\d*|文档\s*\d*|doc\d*|title|标题|\W*)$", re.IGNORECASE)
+
+
+def property_title(value: str | None) -> str | None:
+    """A title property worth showing: not Word's "Microsoft Word - x.docx" or a template's 无标题."""
+    if not value:
+        return None
+    value = re.sub(r"^Microsoft (Word|PowerPoint) - ", "", value.strip())
+    value = re.sub(r"\.(docx?|wps|pdf|txt)$", "", value, flags=re.IGNORECASE).strip()
+    return None if _JUNK_TITLE.match(value) else value
+
+
 def _head(lines: list[str]) -> list[str]:
     """The title block: lines before the salutation or the first body paragraph."""
     head: list[str] = []
@@ -61,8 +73,8 @@ def extract(extracted: Extracted, path: Path) -> Metadata:
     head = _head(lines)
     title, used = find_title(head)
     title_source = "text" if title else None
-    if not title and extracted.properties.get("title"):
-        title, title_source = extracted.properties["title"].strip(), "property"
+    if not title and (stated := property_title(extracted.properties.get("title"))):
+        title, title_source = stated, "property"
     if not title:
         title, title_source = path.stem, "filename"
     title_lines = head[:used]
@@ -83,7 +95,7 @@ def extract(extracted: Extracted, path: Path) -> Metadata:
 
     footer = extracted.footer
     return Metadata(
-        title=title,
+        title=re.sub(r"\s+", " ", title).strip(),
         title_source=title_source,
         date=_date(head, lines[-4:], title),
         speaker=speaker,

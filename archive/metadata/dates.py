@@ -12,10 +12,10 @@ from archive.metadata.patterns import CN_DIGITS
 
 _CN = "〇○零OoＯ０一二三四五六七八九十"
 _FULL = re.compile(
-    r"(?<![\d\w])((?:19|20)\d{2})\s*(?:年\s*(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?|[.\-/](\d{1,2})[.\-/](\d{1,2})(?!\d))"
+    r"(?<![\dA-Za-z])((?:19|20)\d{2})\s*(?:年\s*(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?|[.\-/](\d{1,2})[.\-/](\d{1,2})(?!\d))"
 )
 _CN_FULL = re.compile(rf"([一二][{_CN}]{{3}})\s*年\s*([{_CN}]{{1,3}})\s*月\s*(?:([{_CN}]{{1,3}})\s*日)?")
-_YEAR = re.compile(r"(?<![\d\w.])((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月)")
+_YEAR = re.compile(r"(?<![\dA-Za-z.])((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月)")
 
 
 def _cn_number(text: str) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 _INDENT = re.compile(r"^[ \t\u3000\u00a0]{2,}|^\u3000")
+_CJK_PAIR = re.compile(r"[\u2e80-\u9fff](?=[\u2e80-\u9fff])")
 _CJK_SPACE = re.compile(r"(?<=[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]) +(?=[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef])")
 
 
@@ -23,7 +24,14 @@ def display_width(text: str) -> float:
 
 
 def squeeze_cjk_spaces(text: str) -> str:
-    """Drop the spaces some PDF producers put between Chinese characters (never meaningful in Chinese)."""
+    """Drop the spaces some PDF producers put between every two Chinese characters.
+
+    Only in lines spaced out that way: a single space in an ordinary line (a gap in a title,
+    "务实奉献 追求卓越") is the writer's and stays.
+    """
+    spaced = len(_CJK_SPACE.findall(text))
+    if spaced < 2 or spaced < 0.5 * len(_CJK_PAIR.findall(text.replace(" ", ""))):
+        return text
     return _CJK_SPACE.sub("", text)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import docx
@@ -89,12 +90,17 @@ def _body_paragraphs(document: docx.document.Document, layout: _Layout | None) -
     paragraphs: list[Paragraph] = []
     page, used = 1, 0.0
 
-    def advance(height: float) -> None:
+    def advance(block: _Block) -> None:
+        """Lay a paragraph out line by line: a line that does not fit goes to the next page."""
         nonlocal page, used
-        used += height
-        while layout is not None and used > layout.text_height:
-            used -= layout.text_height
-            page += 1
+        assert layout is not None
+        if used > 0:
+            used += block.before
+        for _ in range(block.lines):
+            if used + block.line_height > layout.text_height + 0.5:
+                page, used = page + 1, 0.0
+            used += block.line_height
+        used += block.after
 
     body = document.element.body
     for element in body.iterchildren(_PARAGRAPH, _TABLE):
@@ -223,6 +229,14 @@ def _style_of(properties) -> _Style:
     return style
 
 
+@dataclass
+class _Block:
+    lines: int
+    line_height: float
+    before: float
+    after: float
+
+
 class _Layout:
     def __init__(self, document: docx.document.Document) -> None:
         section = document.sections[0] if document.sections else None
@@ -261,8 +275,8 @@ class _Layout:
         self._cache[style_id] = resolved
         return resolved
 
-    def height(self, element, text: str) -> float:
-        """Points of page height a paragraph takes."""
+    def height(self, element, text: str) -> _Block:
+        """How many lines a paragraph takes, how high they are, and the space around it."""
         properties = element.find(qn("w:pPr")) if element is not None else None
         style_id = None
         if properties is not None:
@@ -288,5 +302,6 @@ class _Layout:
             if ind.get(qn("w:firstLineChars")):
                 indent = int(ind.get(qn("w:firstLineChars"))) / 100 * size
         ems = sum(1.0 if ord(c) > 0x2E80 else 0.55 for c in text) + indent / size
-        lines = max(1, math.ceil(ems / max(self.text_width / size, 1.0)))
-        return lines * line_height + (style.before or 0.0) + (style.after or 0.0)
+        per_line = max(math.floor(self.text_width / size + 0.05), 1)  # a character that does not fit wraps
+        lines = max(1, math.ceil(ems / per_line - 0.01))
+        return _Block(lines, line_height, style.before or 0.0, style.after or 0.0)
