@@ -22,7 +22,7 @@ from pebble import ProcessExpired, ProcessPool
 from archive.prepare import cpu_count, file_facts, init_worker, prepare
 from archive.readers import UnreadableFile, file_format
 from archive.scan import FoundFile, resolve_roots, scan, under
-from archive.search import EXTRACTOR_VERSION, IndexUpdate
+from archive.search import IndexUpdate, schema
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
@@ -103,7 +103,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
     for found_file in files:
         entry = manifest.get(found_file.path)
         same_file = (entry is not None and entry.size == found_file.size and entry.mtime_ns == found_file.mtime_ns
-                     and entry.extractor == EXTRACTOR_VERSION)
+                     and entry.extractor == schema.EXTRACTOR_VERSION)
         if same_file and entry.kind == "failed" and not retry_failed:
             if failure_reasons is None:
                 failure_reasons = update.failure_reasons()
@@ -124,7 +124,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
             by_content[key] = _Work(sha, key[1], [], None)
         by_content[key].files.append(found_file)
 
-    indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == EXTRACTOR_VERSION}
+    indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == schema.EXTRACTOR_VERSION}
     for item in by_content.values():
         if item.sha256 in indexed:
             item.reuse = update.record_by_content(item.sha256, item.file_format)
@@ -182,7 +182,7 @@ def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: I
             report.added += 1
             if item.reuse is not None:
                 report.reused += 1
-        elif known.sha256 == item.sha256 and known.kind == "doc" and known.extractor == EXTRACTOR_VERSION:
+        elif known.sha256 == item.sha256 and known.kind == "doc" and known.extractor == schema.EXTRACTOR_VERSION:
             report.unchanged += 1  # touched, same content
         else:
             report.updated += 1

@@ -15,7 +15,7 @@ from typing import Any
 from archive import metadata, readers
 from archive.normalize import normalise
 from archive.readers import UnreadableFile
-from archive.search import EXTRACTOR_VERSION, doc_id
+from archive.search import doc_id, schema
 from archive.search.records import paragraphs_to_rows
 
 MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
@@ -54,7 +54,7 @@ def extract_record(path: Path) -> dict[str, Any]:
         raise UnreadableFile("no text in the document")
     meta = metadata.extract(extracted, path).to_dict()
     meta["paragraphs"] = paragraphs_to_rows(extracted.paragraphs)
-    meta["extractor"] = EXTRACTOR_VERSION
+    meta["extractor"] = schema.EXTRACTOR_VERSION
     return meta
 
 

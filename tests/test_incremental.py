@@ -147,3 +147,29 @@ def test_search_answers_while_an_index_run_is_under_way(source: Path, index_dir:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert len(listed(index_dir)) == 201
+
+
+def test_new_extractor_version_re_reads_documents_without_deleting_the_index(source: Path, index_dir: Path,
+                                                                             monkeypatch) -> None:
+    from archive.search import schema
+
+    path = factory.write_docx(source / "a.docx", lines("安全生产"))
+    factory.write_docx(source / "b.docx", lines("乡村振兴"))
+    assert run_index([source], index_dir).added == 2
+    monkeypatch.setattr(schema, "EXTRACTOR_VERSION", schema.EXTRACTOR_VERSION + 1)
+    report = run_index([source], index_dir)
+    assert (report.updated, report.unchanged, report.reused) == (2, 0, 0)
+    assert run_index([source], index_dir).unchanged == 2
+    assert paths_found(index_dir, "安全生产") == {str(path)}
+
+
+def test_index_of_another_schema_version_is_rebuilt_not_misread(source: Path, index_dir: Path, cli) -> None:
+    path = factory.write_docx(source / "a.docx", lines("安全生产"))
+    old = index_dir / "whoosh-v0"
+    old.mkdir(parents=True)
+    (old / "MAIN_1.toc").write_bytes(b"an index written by an older archive")
+    result = cli("search", '"安全生产"', expect=1)
+    assert "another version" in result.stderr and "archive index" in result.stderr
+    report = cli.json("index", str(source))
+    assert report["added"] == 1 and report["rebuilt"] is True and not old.exists()
+    assert paths_found(index_dir, "安全生产") == {str(path)}

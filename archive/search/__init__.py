@@ -22,6 +22,7 @@ from archive.search.compile import compile_query, filters
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
 from archive.search.records import doc_id, paragraphs_of, public
+from archive.search import schema
 from archive.search.schema import EXTRACTOR_VERSION, SCHEMA_VERSION
 from archive.search.store import ManifestEntry
 from archive.tokens import char_bigrams, words
@@ -206,7 +207,7 @@ class IndexUpdate:
         speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
         fields: dict[str, Any] = dict(
             path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
-            size=record["size"], mtime_ns=mtime_ns, extractor=EXTRACTOR_VERSION,
+            size=record["size"], mtime_ns=mtime_ns, extractor=record["extractor"],
             text=char_bigrams(normalised), title=record.get("title") or "",
             people=speaker_role, date_key=date_key(record.get("date")), record=record,
         )
@@ -217,7 +218,7 @@ class IndexUpdate:
     def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, reason: str) -> None:
         """Remember a file that could not be read, so an unchanged one is not read again next run."""
         self._put(dict(path=path, doc_id=doc_id(path), kind="failed", sha256=sha256, size=size,
-                       mtime_ns=mtime_ns, extractor=EXTRACTOR_VERSION, date_key=0,
+                       mtime_ns=mtime_ns, extractor=schema.EXTRACTOR_VERSION, date_key=0,
                        record={"path": path, "reason": reason}))
 
     def _put(self, fields: dict[str, Any]) -> None:
