@@ -278,3 +278,39 @@ def stats_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = Fals
 
 def main() -> None:
     app()
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+@app.command("export")
+@friendly_errors
+def export_command(
+    query: Annotated[str, typer.Argument(help="Query, as for `archive search`.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.docx, .md, .csv, .json).",
+                                         show_default=False)],
+    file_format: Annotated[Optional[str], typer.Option("--format", "-f", help="docx, md, csv or json (default: from the suffix).")] = None,
+    context: Annotated[int, typer.Option(help="Paragraphs of context around each matching paragraph.")] = 0,
+    speaker: Annotated[Optional[str], typer.Option(help="Only speeches by this speaker (name or role).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only speeches on or after this date.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only speeches on or before this date.")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Only speeches of this year.")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="date (newest first) or relevance.")] = "date",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file; allow writing inside an indexed folder.")] = False,
+    index: IndexOption = DEFAULT_INDEX,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the matched passages with citations (title, speaker, date, meeting, page, file) to FILE."""
+    from archive.export import collect, format_for, save
+
+    chosen = format_for(output, file_format)
+    with _open(index) as archive:
+        export = collect(archive, query, speaker=speaker, since=since, until=until, year=year, sort=sort,
+                         context=context)
+        written = save(export, output, chosen, force=force, indexed_folders=archive.indexed_folders())
+    summary = {"path": str(written), "format": chosen, "documents": len(export.documents),
+               "passages": export.passage_count}
+    if as_json:
+        print_json(summary)
+    else:
+        err.print(Text(f"wrote {export.passage_count} passages from {len(export.documents)} documents to {written}"))

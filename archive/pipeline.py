@@ -80,7 +80,7 @@ def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIM
     try:
         work = _plan(update, roots, found.files, report, retry_failed)
         _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress)
-        update.commit()
+        update.commit(roots)
     except BaseException:
         update.cancel()
         raise

@@ -197,13 +197,15 @@ MORE"""
 def saved_page(title: str, lines: list[str], *, published: str = "2023-01-16 12:41:30", pages: int = 7,
                size: str = "45.94 KB", uploader: str = "U-7265", per_line: int = 32) -> str:
     """A page in the shape of ../shared/seed: chrome, the body on one line with <br /> wraps, a footer."""
+    def escape(text: str) -> str:
+        return html.escape(text, quote=False).replace("“", "&ldquo;").replace("”", "&rdquo;")
+
     pieces: list[str] = []
     for line in lines:
-        text = html.escape(line, quote=False).replace("“", "&ldquo;").replace("”", "&rdquo;")
         if len(line) <= per_line - 4:
-            pieces.append(text)
+            pieces.append(escape(line))
             continue
-        pieces.extend(("  " + chunk if i == 0 else chunk) for i, chunk in enumerate(wrap(text, per_line)))
+        pieces.extend(("  " + escape(chunk) if i == 0 else escape(chunk)) for i, chunk in enumerate(wrap(line, per_line)))
     body = "<br />".join(pieces) + "<br />..."
     head = f"首页\n\n{title}\n\n资源预览文档简介为自动调取,内容显示的完整度及准确度或有误差,请您下载后查看完整的文档内容。\n\n1/{pages}\n\n2/{pages}\n\n剩余{pages - 2}页未读,查看更多内容需下载\n\n"
     return head + body + "\n\n" + SEED_FOOTER.format(published=published, pages=pages, size=size, uploader=uploader) + "\n"

@@ -146,6 +146,9 @@ class SpeechIndex:
         records.sort(key=lambda r: (date_key(r.get("date")), r.get("path")), reverse=True)
         return [public(r) for r in records]
 
+    def indexed_folders(self) -> list[str]:
+        return store.indexed_folders(self.location)
+
     def failures(self) -> list[dict[str, str]]:
         return [{"path": r["path"], "reason": r["reason"]} for r in self._records("failed")]
 
@@ -235,8 +238,9 @@ class IndexUpdate:
         self._writer.commit(merge=False)
         self._writer = store.writer(self._ix, self._procs)
 
-    def commit(self) -> None:
+    def commit(self, folders: list[str] = ()) -> None:
         self._writer.commit()
+        store.remember_folders(self.location, list(folders))
         store.drop_other_versions(self.location)
 
     def cancel(self) -> None:

@@ -7,6 +7,8 @@ leaves the last committed index readable; readers never wait for a writer.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from archive.errors import IndexBusy, IndexMissing
 from archive.search.schema import SCHEMA_VERSION, build_schema
 
 INDEX_NAME = "MAIN"
+ROOTS_FILE = "folders.json"
 _VERSION_DIR = re.compile(r"^whoosh-v(\d+)$")
 
 
@@ -57,6 +60,23 @@ def open_for_writing(location: Path) -> whoosh_index.Index:
     if whoosh_index.exists_in(str(folder), indexname=INDEX_NAME):
         return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
     return whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+
+
+def indexed_folders(location: Path) -> list[str]:
+    """The folders `archive index` was given, so exports are not written where they would be indexed."""
+    try:
+        return json.loads((location / ROOTS_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+
+
+def remember_folders(location: Path, roots: list[str]) -> None:
+    known = indexed_folders(location)
+    merged = known + [root for root in roots if root not in known]
+    if merged != known:
+        temporary = location / f"{ROOTS_FILE}.tmp"
+        temporary.write_text(json.dumps(merged, ensure_ascii=False, indent=1), "utf-8")
+        os.replace(temporary, location / ROOTS_FILE)
 
 
 def drop_other_versions(location: Path) -> None:

@@ -1,0 +1,95 @@
+"""Export matched passages with citations: Word first, also Markdown, CSV and JSON.
+
+    export = collect(index, query, ...)       every passage of every matching document
+    write(export, stream, "docx")             into any binary stream (a file, an HTTP response)
+    save(export, path, "docx", force=False)   to a file, atomically, with the safety checks
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from archive.errors import ArchiveError
+from archive.export import text, word
+from archive.export.model import Citation, Export, ExportDocument, ExportPassage, build
+from archive.search import SpeechIndex
+
+__all__ = ["FORMATS", "Citation", "Export", "ExportDocument", "ExportPassage", "collect", "format_for", "save", "write"]
+
+FORMATS: dict[str, Callable[[Export, BinaryIO], None]] = {
+    "docx": word.write,
+    "md": text.write_markdown,
+    "csv": text.write_csv,
+    "json": text.write_json,
+}
+MEDIA_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+
+
+class NothingToExport(ArchiveError):
+    """The query matched no passage."""
+
+
+def format_for(path: Path, given: str | None) -> str:
+    """The format: as given, else from the file's suffix (.docx, .md/.markdown, .csv, .json)."""
+    name = (given or path.suffix.lstrip(".")).lower()
+    name = {"markdown": "md", "word": "docx"}.get(name, name)
+    if name not in FORMATS:
+        raise ArchiveError(f"unknown export format {name or '(no suffix)'!r}: use --format docx, md, csv or json")
+    return name
+
+
+def collect(index: SpeechIndex, query: str, *, speaker: str | None = None, since: str | None = None,
+            until: str | None = None, year: int | None = None, sort: str = "date", context: int = 0) -> Export:
+    """Every passage holding a match, in document order, documents newest first (or by relevance)."""
+    if context < 0:
+        raise ArchiveError("--context must be 0 or more paragraphs")
+    results = index.search(query, limit=None, speaker=speaker, since=since, until=until, year=year, sort=sort,
+                           window=None, max_passages=None, context=context)
+    export = build(results, dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    if not export.passage_count:
+        raise NothingToExport(f"no passage matches {query}: nothing exported, no file written")
+    return export
+
+
+def write(export: Export, stream: BinaryIO, file_format: str) -> None:
+    FORMATS[file_format](export, stream)
+
+
+def _inside(path: Path, folder: str) -> bool:
+    folder = os.path.abspath(folder)
+    return str(path) == folder or str(path).startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def save(export: Export, path: Path, file_format: str, *, force: bool = False,
+         indexed_folders: list[str] = ()) -> Path:
+    """Write the export to `path` atomically. Refuses to overwrite, or to write into an indexed folder
+    (the next index run would index the export), unless `force`."""
+    path = Path(os.path.abspath(path))
+    if path.exists() and not force:
+        raise ArchiveError(f"{path} exists: choose another name or pass --force to replace it")
+    if not force:
+        for folder in indexed_folders:
+            if _inside(path, folder):
+                raise ArchiveError(f"{path} is inside the indexed folder {folder}: the next `archive index` would "
+                                   "index the export; write it elsewhere or pass --force")
+    if not path.parent.is_dir():
+        raise ArchiveError(f"no such folder: {path.parent}")
+    handle, temporary = tempfile.mkstemp(prefix=".archive-export-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(export, stream, file_format)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
