@@ -314,3 +314,34 @@ def export_command(
         print_json(summary)
     else:
         err.print(Text(f"wrote {export.passage_count} passages from {len(export.documents)} documents to {written}"))
+
+
+# --- serve ---------------------------------------------------------------------------------------
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command("serve")
+@friendly_errors
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on. Anything but 127.0.0.1 needs --token or --no-auth.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    token: Annotated[Optional[str], typer.Option(envvar="ARCHIVE_TOKEN", help="Secret every request must carry (Bearer header or ?token=).")] = None,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve a non-local address without a token (trusted networks only).")] = False,
+    index: IndexOption = DEFAULT_INDEX,
+) -> None:
+    """The HTTP API and the web page; `/?q=…` opens the page with that search's results."""
+    import uvicorn
+
+    from archive.web import create_app
+
+    if host not in LOOPBACK and not token and not no_auth:
+        raise ArchiveError(f"--host {host} makes the archive reachable from other machines: "
+                           "pass --token SECRET (every request must then carry it) or --no-auth")
+    if token is not None and len(token) < 8:
+        raise ArchiveError("--token must be at least 8 characters")
+    location = _location(index)
+    shown = f"[{host}]" if ":" in host else host
+    address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    err.print(Text(f"serving {location} at {address}  (Ctrl-C to stop)"))
+    uvicorn.run(create_app(location, token=token), host=host, port=port, log_level="warning")

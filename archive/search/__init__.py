@@ -135,6 +135,16 @@ class SpeechIndex:
                 hits.append(Hit(record, float(score), tier, passages))
         return SearchResults(query=query, total=len(ranked), hits=hits, offset=offset)
 
+    def passages_of(self, key: str, query: str) -> list[Passage]:
+        """Every passage of one document that matches `query`, whole paragraphs, in document order."""
+        node = ql.parse(query)
+        with self._lock:
+            searcher = self._fresh()
+            fields = searcher.document(doc_id=key) or searcher.document(path=key)
+        if not fields or fields.get("kind") != "doc":
+            return []
+        return DocumentText(paragraphs_of(fields["record"])).passages(_needles(node, loose=True))
+
     def _records(self, kind: str = "doc") -> list[dict[str, Any]]:
         with self._lock:
             searcher = self._fresh()

@@ -1,0 +1,160 @@
+"""`archive serve`: the JSON API and the web page, as a FastAPI app.
+
+Safe by default: document text is returned as data and the page only ever inserts it as text (a
+Content-Security-Policy forbids inline script as a second line of defence); documents are addressed
+by id, never by path, and nothing here reads a file: the index holds everything shown. With a token,
+every request must carry it (`Authorization: Bearer …`, or `?token=` for links and downloads).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import secrets
+import threading
+from importlib import resources
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+
+from archive import __version__
+from archive.errors import ArchiveError, IndexMissing
+from archive.search import SpeechIndex
+
+STATIC = FilePath(str(resources.files("archive.web").joinpath("static")))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+MAX_LIMIT = 200
+
+# Request parameters, validated before any code of ours sees them (a bad one is a 422 with a reason).
+QueryText = Annotated[str, Query(min_length=1, max_length=500)]
+Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT)]
+Offset = Annotated[int, Query(ge=0)]
+Year = Annotated[int | None, Query(ge=1900, le=2100)]
+Sort = Annotated[str, Query(pattern="^(relevance|date)$")]
+Text = Annotated[str | None, Query(max_length=200)]
+DocId = Annotated[str, Path(pattern="^[0-9a-f]{16}$")]
+Format = Annotated[str, Query(pattern="^(docx|md|csv|json)$")]
+Context = Annotated[int, Query(ge=0, le=5)]
+
+
+class _Index:
+    """The index, opened on first use and kept open and warm; each request sees the latest commit."""
+
+    def __init__(self, location: FilePath) -> None:
+        self.location = location
+        self._index: SpeechIndex | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> SpeechIndex:
+        with self._lock:
+            if self._index is None:
+                self._index = SpeechIndex(self.location)  # raises IndexMissing until `archive index` ran
+            return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=SECURITY_HEADERS)
+
+
+def create_app(location: FilePath, token: str | None = None) -> FastAPI:
+    index = _Index(location)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        index.close()
+
+    app = FastAPI(title="讲稿库 archive", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if token is not None:
+            given = request.query_params.get("token") or ""
+            header = request.headers.get("authorization", "")
+            if header.lower().startswith("bearer "):
+                given = header[7:].strip()
+            if not secrets.compare_digest(given.encode(), token.encode()):
+                return _error(401, "a token is needed: open the address the server printed (it ends in ?token=…)")
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(ArchiveError)
+    async def user_error(_: Request, error: ArchiveError):
+        return _error(503 if isinstance(error, IndexMissing) else 400, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(_: Request, error: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors())
+        return _error(422, f"bad parameters: {problems}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException):
+        return _error(error.status_code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception):
+        return _error(500, f"internal error: {type(error).__name__}")
+
+    @app.get("/api/search")
+    def search(q: QueryText, speaker: Text = None, since: Text = None,
+               until: Text = None, year: Year = None, sort: Sort = "relevance", limit: Limit = 10,
+               offset: Offset = 0) -> dict[str, Any]:
+        """The same results and keys as `archive search --json`."""
+        results = index.get().search(q, limit=limit, offset=offset, speaker=speaker or None, since=since or None,
+                                     until=until or None, year=year, sort=sort)
+        return results.to_dict()
+
+    @app.get("/api/documents/{doc_id}")
+    def document(doc_id: DocId, q: Text = None) -> dict[str, Any]:
+        """A document's metadata and text, and with `q` every passage of it that matches."""
+        archive = index.get()
+        found = archive.document(doc_id)
+        if found is None:
+            raise StarletteHTTPException(404, "no such document")
+        if q:
+            found["passages"] = [p.to_dict() for p in archive.passages_of(doc_id, q)]
+        return found
+
+    @app.get("/api/export")
+    def export(q: QueryText, format: Format = "docx", speaker: Text = None, since: Text = None,
+               until: Text = None, year: Year = None, sort: Sort = "date", context: Context = 0) -> Response:
+        """A download of the matched passages, as `archive export` writes them."""
+        from archive.export import MEDIA_TYPES, collect, write
+
+        result = collect(index.get(), q, speaker=speaker or None, since=since or None, until=until or None,
+                         year=year, sort=sort, context=context)
+        buffer = io.BytesIO()
+        write(result, buffer, format)
+        filename = f"讲稿摘录.{format}"
+        disposition = f"attachment; filename=\"export.{format}\"; filename*=UTF-8''{quote(filename)}"
+        return Response(buffer.getvalue(), media_type=MEDIA_TYPES[format],
+                        headers={"Content-Disposition": disposition})
+
+    @app.get("/api/stats")
+    def stats() -> dict[str, Any]:
+        return index.get().stats()
+
+    @app.get("/")
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
