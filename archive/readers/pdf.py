@@ -37,6 +37,7 @@ class _Line:
     right: float
     top: float
     bottom: float
+    page_width: float
 
     @property
     def height(self) -> float:
@@ -94,7 +95,8 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[_Line]:
                 if last >= first:
                     left, bottom1, _, top1 = textpage.get_charbox(start + first)
                     _, bottom2, right, top2 = textpage.get_charbox(start + last)
-                    lines.append(_Line(_clean(stripped), left, right, max(top1, top2), min(bottom1, bottom2)))
+                    lines.append(_Line(_clean(stripped), left, right, max(top1, top2), min(bottom1, bottom2),
+                                       page.get_width()))
                 start += len(raw) + 1
         finally:
             textpage.close()
@@ -149,7 +151,8 @@ def _paragraphs(pages: list[list[_Line]]) -> list[Paragraph]:
     left_edge = min(line.left for line in wide)
     right_edge = max(line.right for line in wide)
     if sum(line.right >= right_edge - em for line in all_lines) < 3:
-        right_edge = float("inf")  # too few full lines to know the text width: no line counts as wrapped
+        # Too few full lines to see the text width: assume margins as wide on the right as on the left.
+        right_edge = max(right_edge, statistics.median(line.page_width for line in all_lines) - left_edge)
 
     def short(line: _Line) -> bool:
         return line.right < right_edge - 1.5 * em

@@ -1,0 +1,121 @@
+"""HTTP query latency under concurrent load: p50/p95 of /api/search at N documents.
+
+    python tests/bench/bench_http.py --docs 10000 --clients 8 --requests 800 [--folder DIR]
+
+Makes (or reuses) an N-document folder, indexes it, starts `archive serve` on a loopback port and
+sends search requests from several client threads at once. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from archive.pipeline import run_index  # noqa: E402
+from tests.factory import FILLERS, PHRASES, make_folder  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def queries(rng: random.Random, count: int) -> list[str]:
+    made = []
+    for _ in range(count):
+        kind = rng.random()
+        if kind < 0.5:
+            made.append(f'"{rng.choice(FILLERS)}{rng.choice(PHRASES)}"')
+        elif kind < 0.8:
+            made.append(rng.choice(PHRASES))
+        else:
+            made.append(f'"{rng.choice(PHRASES)}" -"{rng.choice(PHRASES)}"')
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=10000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=800)
+    parser.add_argument("--folder", type=Path, help="reuse (or make) the document folder here")
+    parser.add_argument("--index", type=Path, help="reuse (or make) the index here")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="archive-http-"))
+    folder = args.folder or work / "speeches"
+    if not folder.exists() or not any(folder.rglob("*.*")):
+        started = time.perf_counter()
+        make_folder(folder, args.docs, chars=3000)
+        print(f"made {args.docs} documents in {time.perf_counter() - started:.0f} s")
+    index = args.index or work / "index"
+    started = time.perf_counter()
+    report = run_index([folder], index)
+    print(f"index: {report.added} added, {report.unchanged} unchanged in {time.perf_counter() - started:.0f} s")
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--index", str(index), "--port", str(port)],
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/api/stats", timeout=5).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        work_items = queries(random.Random(3), args.requests)
+        for query in work_items[:20]:  # warm up
+            httpx.get(f"{base}/api/search", params={"q": query}, timeout=30)
+        latencies: list[float] = []
+        lock = threading.Lock()
+        cursor = iter(work_items)
+
+        def client() -> None:
+            with httpx.Client(base_url=base, timeout=30) as session:
+                while True:
+                    with lock:
+                        query = next(cursor, None)
+                    if query is None:
+                        return
+                    started = time.perf_counter()
+                    session.get("/api/search", params={"q": query, "limit": 10}).raise_for_status()
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        latencies.append(elapsed)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+        latencies.sort()
+        p50 = statistics.median(latencies) * 1000
+        p95 = latencies[int(0.95 * (len(latencies) - 1))] * 1000
+        print(f"{len(latencies)} searches, {args.clients} clients, {report.added + report.unchanged} documents: "
+              f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, {len(latencies) / wall:.0f} requests/s")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
