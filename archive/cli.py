@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
 _state = {"debug": False}
 
@@ -107,7 +107,8 @@ def _open(index: Path | None):
 @app.command("index")
 @friendly_errors
 def index_command(
-    paths: Annotated[list[Path], typer.Argument(help="Folders (or files) to index, recursively.", show_default=False)],
+    paths: Annotated[Optional[list[Path]], typer.Argument(
+        help="Folders (or files) to index, recursively (default: the folders indexed before).", show_default=False)] = None,
     index: IndexOption = DEFAULT_INDEX,
     as_json: JsonOption = False,
     timeout: Annotated[float, typer.Option(help="Seconds one file may take to read before it is reported and skipped.")] = 120.0,
@@ -116,7 +117,12 @@ def index_command(
 ) -> None:
     """Index every supported file under each PATH: new, changed, renamed and deleted files are reflected; unchanged ones are not re-read."""
     from archive.pipeline import run_index
+    from archive.search import indexed_folders
 
+    if not paths:
+        paths = [Path(folder) for folder in indexed_folders(_location(index))]
+        if not paths:
+            raise ArchiveError("give the folder to index: archive index FOLDER")
     with _progress_bar() as progress:
         report = run_index(paths, _location(index), timeout=timeout, workers=workers, retry_failed=retry_failed,
                            progress=progress)

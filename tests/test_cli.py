@@ -153,3 +153,11 @@ def test_python_dash_m_and_json_stdout_is_one_document(tmp_path: Path, source: P
     result = subprocess.run([*run, "search", '"x', *index], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert re.match(r"^error: ", result.stderr)
+
+
+def test_index_without_folders_reindexes_the_known_ones(cli, source: Path) -> None:
+    assert "give the folder" in cli("index", expect=1).stderr
+    factory.write_docx(source / "a.docx", LINES)
+    cli("index", str(source))
+    factory.write_docx(source / "b.docx", LINES)
+    assert cli.json("index")["added"] == 1

@@ -29,8 +29,10 @@ from archive.tokens import char_bigrams, words
 
 __all__ = [
     "EXTRACTOR_VERSION", "SCHEMA_VERSION", "Hit", "IndexUpdate", "ManifestEntry", "Passage", "SearchResults",
-    "SpeechIndex", "doc_id", "paragraphs_of",
+    "SpeechIndex", "doc_id", "indexed_folders", "paragraphs_of",
 ]
+
+indexed_folders = store.indexed_folders
 
 SORTS = ("relevance", "date")
 
