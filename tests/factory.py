@@ -35,7 +35,30 @@ MEETINGS = ["全市政府系统办公室工作会议", "办公室集体学习会
             "全市优化营商环境大会", "全市项目建设推进会", "市政府第十次常务会议", "全市乡村振兴工作会议"]
 
 
-def sentence(rng: random.Random) -> str:
+# A larger vocabulary whose phrases are used as often as words are in real text (Zipf's law):
+# a few in most speeches, most in few. Benchmarks use it so phrase frequencies look like an office's.
+_TOPICS = ["营商环境", "乡村振兴", "安全生产", "生态环境", "城市更新", "数字经济", "民生保障", "基层治理", "招商引资", "文化旅游",
+           "教育事业", "医疗卫生", "养老服务", "就业创业", "科技创新", "交通运输", "水利设施", "粮食安全", "能源保供", "金融风险",
+           "防汛抗旱", "森林防火", "食品安全", "信访稳定", "社会救助", "住房保障", "人才引进", "开放合作", "产业集群", "园区建设"]
+_ACTIONS = ["优化", "推进", "加强", "完善", "提升", "深化", "统筹", "保障", "规范", "创新", "巩固", "拓展", "落实", "健全", "强化"]
+_OBJECTS = ["体制机制", "工作格局", "服务体系", "责任链条", "考核办法", "政策措施", "监管能力", "基础设施", "专项行动", "示范项目",
+            "队伍建设", "信息平台", "资金投入", "风险防控", "标准体系", "督查问责", "宣传引导", "协同联动", "要素保障", "试点经验"]
+OFFICE_VOCABULARY = [f"{a}{t}{o}" for t in _TOPICS for a in _ACTIONS for o in _OBJECTS]  # 9,000 phrases
+random.Random(0).shuffle(OFFICE_VOCABULARY)
+_WEIGHTS = [1 / (rank + 1) for rank in range(len(OFFICE_VOCABULARY))]
+
+
+def office_phrase(rng: random.Random) -> str:
+    return rng.choices(OFFICE_VOCABULARY, weights=_WEIGHTS)[0]
+
+
+def sentence(rng: random.Random, vocabulary: str = "small") -> str:
+    if vocabulary == "office":
+        parts = [rng.choice(FILLERS), office_phrase(rng)]
+        if rng.random() < 0.3:
+            parts.append(rng.choice(NUMBERS))
+        parts.append(rng.choice(TAILS))
+        return "".join(parts) + rng.choice("。。。；，")
     parts = [rng.choice(FILLERS), rng.choice(PHRASES)]
     if rng.random() < 0.4:
         parts.append(rng.choice(NUMBERS))
@@ -45,12 +68,12 @@ def sentence(rng: random.Random) -> str:
     return "".join(parts) + rng.choice("。。。；")
 
 
-def body(rng: random.Random, chars: int) -> list[str]:
+def body(rng: random.Random, chars: int, vocabulary: str = "small") -> list[str]:
     """Paragraphs of generated speech text, about `chars` characters in all."""
     paragraphs: list[str] = []
     total = 0
     while total < chars:
-        paragraph = "".join(sentence(rng) for _ in range(rng.randint(2, 6)))
+        paragraph = "".join(sentence(rng, vocabulary) for _ in range(rng.randint(2, 6)))
         paragraphs.append(paragraph)
         total += len(paragraph)
     return paragraphs
@@ -77,12 +100,12 @@ class Speech:
         return self.head() + self.paragraphs
 
 
-def speech(rng: random.Random, chars: int = 3000) -> Speech:
+def speech(rng: random.Random, chars: int = 3000, vocabulary: str = "small") -> Speech:
     meeting = rng.choice(MEETINGS)
     year = rng.randint(2015, 2024)
     date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     speaker = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
-    return Speech(f"在{meeting}上的讲话", speaker, rng.choice(ROLES), date, meeting, body(rng, chars))
+    return Speech(f"在{meeting}上的讲话", speaker, rng.choice(ROLES), date, meeting, body(rng, chars, vocabulary))
 
 
 # --- writers ---------------------------------------------------------------------------------------
@@ -217,12 +240,13 @@ def write_saved_page(path: Path, title: str, lines: list[str], **footer) -> Path
     return path
 
 
-def make_folder(root: Path, count: int, *, seed: int = 7, chars: int = 3000) -> list[tuple[Path, Speech]]:
+def make_folder(root: Path, count: int, *, seed: int = 7, chars: int = 3000,
+                vocabulary: str = "small") -> list[tuple[Path, Speech]]:
     """`count` speeches: 40% docx, 40% pdf, 20% saved pages, in nested folders by year."""
     rng = random.Random(seed)
     made: list[tuple[Path, Speech]] = []
     for number in range(count):
-        item = speech(rng, chars)
+        item = speech(rng, chars, vocabulary)
         folder = root / item.date[:4]
         kind = number % 5
         name = f"{number:04d}_{item.meeting}"

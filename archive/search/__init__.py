@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,14 +18,14 @@ from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search import store
-from archive.search.compile import compile_query, filters
+from archive.search.compile import NOT_DOCUMENTS, compile_query, filters
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
 from archive.search.records import doc_id, paragraphs_of, public
 from archive.search import schema
 from archive.search.schema import EXTRACTOR_VERSION, SCHEMA_VERSION
 from archive.search.store import ManifestEntry
-from archive.tokens import char_bigrams, words
+from archive.tokens import words
 
 __all__ = [
     "EXTRACTOR_VERSION", "SCHEMA_VERSION", "Hit", "IndexUpdate", "ManifestEntry", "Passage", "SearchResults",
@@ -35,6 +35,26 @@ __all__ = [
 indexed_folders = store.indexed_folders
 
 SORTS = ("relevance", "date")
+
+
+class _LRU:
+    """A small least-recently-used cache (keys include the index generation, so never stale)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
 
 
 @dataclass
@@ -81,6 +101,7 @@ class SpeechIndex:
         self._ix = store.open_for_reading(location)
         self._searcher = self._ix.searcher()
         self._lock = threading.RLock()
+        self._ranked = _LRU(128)  # ranked results of recent searches: paging and repeats cost nothing
 
     def close(self) -> None:
         self._searcher.close()
@@ -109,23 +130,13 @@ class SpeechIndex:
         if offset < 0 or (limit is not None and limit < 0):
             raise QueryError("limit and offset must not be negative")
         node = ql.parse(query)
-        extra = filters(speaker=speaker, since=since, until=until, year=year)
         with self._lock:
             searcher = self._fresh()
-            ranked: list[tuple[int, float, str]] = []
-            seen: set[int] = set()
-            strict = compile_query(node, loose=False, filters=extra)
-            loose = compile_query(node, loose=True, filters=extra)
-            tiers = [("exact", strict)] + ([("words", loose)] if loose != strict else [])
-            for tier, compiled in tiers:
-                results = searcher.search(compiled, limit=None)
-                for docnum, score in results.items():
-                    if docnum not in seen:
-                        seen.add(docnum)
-                        ranked.append((docnum, score, tier))
-            if sort == "date":
-                dates = searcher.reader().column_reader("date_key")
-                ranked.sort(key=lambda item: (dates[item[0]], item[1]), reverse=True)
+            key = (searcher.reader().generation(), query, speaker, since, until, year, sort)
+            ranked = self._ranked.get(key)
+            if ranked is None:
+                ranked = self._rank(searcher, node, filters(speaker=speaker, since=since, until=until, year=year), sort)
+                self._ranked.put(key, ranked)
             page = ranked[offset:] if limit is None else ranked[offset : offset + limit]
             hits = []
             for docnum, score, tier in page:
@@ -136,6 +147,27 @@ class SpeechIndex:
                     passages = passages[:max_passages]
                 hits.append(Hit(record, float(score), tier, passages))
         return SearchResults(query=query, total=len(ranked), hits=hits, offset=offset)
+
+    @staticmethod
+    def _rank(searcher, node: ql.Node, extra, sort: str) -> list[tuple[int, float, str]]:
+        """(docnum, score, tier) of every match: the exact tier, then documents holding all the words.
+
+        Every exact match holds all its words too, so the words tier is searched with the exact
+        matches masked out rather than scored twice.
+        """
+        excluded = set(searcher.docs_for_query(NOT_DOCUMENTS))
+        strict = compile_query(node, loose=False)
+        loose = compile_query(node, loose=True)
+        results = searcher.search(strict, limit=None, filter=extra, mask=excluded)
+        ranked = [(docnum, score, "exact") for docnum, score in results.items()]
+        if loose != strict:
+            excluded.update(docnum for docnum, _, _ in ranked)
+            results = searcher.search(loose, limit=None, filter=extra, mask=excluded)
+            ranked += [(docnum, score, "words") for docnum, score in results.items()]
+        if sort == "date":
+            dates = searcher.reader().column_reader("date_key")
+            ranked.sort(key=lambda item: (dates[item[0]], item[1]), reverse=True)
+        return ranked
 
     def passages_of(self, key: str, query: str) -> list[Passage]:
         """Every passage of one document that matches `query`, whole paragraphs, in document order."""
@@ -223,7 +255,7 @@ class IndexUpdate:
         fields: dict[str, Any] = dict(
             path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
             size=record["size"], mtime_ns=mtime_ns, extractor=record["extractor"],
-            text=char_bigrams(normalised), title=record.get("title") or "",
+            text=normalised, title=record.get("title") or "",
             people=speaker_role, date_key=date_key(record.get("date")), record=record,
         )
         if record.get("date"):

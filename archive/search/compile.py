@@ -14,6 +14,7 @@ from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search.dates import parse_bound, parse_range
+from archive.search.phrase import ExactPhrase
 from archive.tokens import phrase_bigrams, words
 
 
@@ -27,7 +28,7 @@ def phrase(field: str, text: str) -> wq.Query:
     grams = phrase_bigrams(normalised)
     if len(grams) == 1:
         return wq.Term(field, grams[0])
-    return wq.Phrase(field, grams)
+    return ExactPhrase(field, grams)
 
 
 def _words(text: str) -> wq.Query | None:
@@ -62,7 +63,7 @@ def compile_node(node: ql.Node, *, loose: bool) -> wq.Query:
         if node.exact or not loose:
             return exact
         by_words = _words(node.value)
-        return wq.Or([exact, by_words]) if by_words is not None else exact
+        return by_words if by_words is not None else exact  # the exact text holds all its words too
     if isinstance(node, ql.Field):
         return _field(node)
     if isinstance(node, ql.Not):
@@ -73,14 +74,22 @@ def compile_node(node: ql.Node, *, loose: bool) -> wq.Query:
     return wq.And(items)
 
 
-def compile_query(node: ql.Node, *, loose: bool, filters: list[wq.Query]) -> wq.Query:
-    """The whole query: the tree, the document kind, and the command-line filters."""
-    parts = [compile_node(node, loose=loose), wq.Term("kind", "doc"), *filters]
-    return wq.And(parts)
+def _only_negative(node: ql.Node) -> bool:
+    return isinstance(node, ql.Not) or (isinstance(node, ql.And) and all(isinstance(i, ql.Not) for i in node.items))
 
 
-def filters(*, speaker: str | None, since: str | None, until: str | None, year: int | None) -> list[wq.Query]:
-    """The --speaker/--since/--until/--year options as whoosh filters."""
+def compile_query(node: ql.Node, *, loose: bool) -> wq.Query:
+    """The whole query tree; one that only excludes (-"x") excludes from every document."""
+    compiled = compile_node(node, loose=loose)
+    return wq.And([wq.Every(), compiled]) if _only_negative(node) else compiled
+
+
+# Files that could not be read are in the index (to remember why), never in results.
+NOT_DOCUMENTS = wq.Term("kind", "failed")
+
+
+def filters(*, speaker: str | None, since: str | None, until: str | None, year: int | None) -> wq.Query | None:
+    """The --speaker/--since/--until/--year options as one whoosh filter (None: no filter)."""
     found: list[wq.Query] = []
     if speaker:
         found.append(phrase("people", speaker))
@@ -92,4 +101,4 @@ def filters(*, speaker: str | None, since: str | None, until: str | None, year: 
         ))
     if year is not None:
         found.append(wq.NumericRange("year", year, year))
-    return found
+    return wq.And(found) if found else None

@@ -24,7 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from archive.pipeline import run_index  # noqa: E402
-from tests.factory import FILLERS, PHRASES, make_folder  # noqa: E402
+from tests.factory import FILLERS, make_folder, office_phrase  # noqa: E402
 
 
 def free_port() -> int:
@@ -34,15 +34,18 @@ def free_port() -> int:
 
 
 def queries(rng: random.Random, count: int) -> list[str]:
+    """Phrases people remember, drawn as often as they are used: quoted, unquoted, with exclusions."""
     made = []
     for _ in range(count):
         kind = rng.random()
         if kind < 0.5:
-            made.append(f'"{rng.choice(FILLERS)}{rng.choice(PHRASES)}"')
-        elif kind < 0.8:
-            made.append(rng.choice(PHRASES))
+            made.append(f'"{office_phrase(rng)}"')
+        elif kind < 0.7:
+            made.append(f'"{rng.choice(FILLERS)}{office_phrase(rng)}"')
+        elif kind < 0.9:
+            made.append(office_phrase(rng))
         else:
-            made.append(f'"{rng.choice(PHRASES)}" -"{rng.choice(PHRASES)}"')
+            made.append(f'"{office_phrase(rng)}" -"{office_phrase(rng)}"')
     return made
 
 
@@ -59,7 +62,7 @@ def main() -> None:
     folder = args.folder or work / "speeches"
     if not folder.exists() or not any(folder.rglob("*.*")):
         started = time.perf_counter()
-        make_folder(folder, args.docs, chars=3000)
+        make_folder(folder, args.docs, chars=3000, vocabulary="office")
         print(f"made {args.docs} documents in {time.perf_counter() - started:.0f} s")
     index = args.index or work / "index"
     started = time.perf_counter()
