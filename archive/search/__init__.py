@@ -258,8 +258,6 @@ class IndexUpdate:
             text=normalised, title=record.get("title") or "",
             people=speaker_role, date_key=date_key(record.get("date")), record=record,
         )
-        if record.get("date"):
-            fields["year"] = int(record["date"][:4])
         self._put(fields)
 
     def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, reason: str) -> None:

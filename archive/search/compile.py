@@ -52,7 +52,8 @@ def _field(node: ql.Field) -> wq.Query:
     if node.name == "year":
         if not node.value.isdigit() or len(node.value) != 4:
             raise QueryError(f"year: takes a year like 2020, not {node.value!r}")
-        return wq.NumericRange("year", int(node.value), int(node.value))
+        year = int(node.value)
+        return wq.NumericRange("date_key", year * 10000, year * 10000 + 9999)
     low, high = parse_range(node.value)
     return wq.NumericRange("date_key", low, high)
 
@@ -100,5 +101,5 @@ def filters(*, speaker: str | None, since: str | None, until: str | None, year: 
             parse_bound(until, end=True) if until else None,
         ))
     if year is not None:
-        found.append(wq.NumericRange("year", year, year))
+        found.append(wq.NumericRange("date_key", year * 10000, year * 10000 + 9999))
     return wq.And(found) if found else None

@@ -8,7 +8,8 @@ and the next `archive index` re-reads the documents extracted by an older one.
 
 from __future__ import annotations
 
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import NumericColumn
+from whoosh.fields import COLUMN, ID, NUMERIC, STORED, TEXT, Schema
 
 from archive.search.analysis import CharBigramAnalyzer
 
@@ -22,13 +23,13 @@ def build_schema() -> Schema:
         doc_id=ID(stored=True, unique=True),
         kind=ID(stored=True, sortable=True),  # "doc", or "failed" for a file that could not be read
         sha256=ID(stored=True, sortable=True),
-        size=NUMERIC(int, 64, stored=True, sortable=True, signed=False),
-        mtime_ns=NUMERIC(int, 64, stored=True, sortable=True, signed=False),
-        extractor=NUMERIC(int, 32, sortable=True),
+        # columns only: read for every file on each run, never searched
+        size=COLUMN(NumericColumn("Q")),
+        mtime_ns=COLUMN(NumericColumn("Q")),
+        extractor=COLUMN(NumericColumn("I")),
         text=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),
         title=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),
         people=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),  # speaker and role
-        year=NUMERIC(int, 32),
         date_key=NUMERIC(int, 32, sortable=True),  # yyyymmdd, 0 where unknown, month/day 0 when not given
         record=STORED(),  # metadata and paragraphs, see archive.search.records
     )
