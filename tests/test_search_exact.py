@@ -21,7 +21,8 @@ from tests import factory
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory):
-    """24 speeches as docx, pdf (narrow lines, many page breaks) and saved pages, indexed once."""
+    """24 speeches as docx, pdf (narrow lines, many page breaks; half of them with a space between
+    every two characters, as some producers write) and saved pages, indexed once."""
     root = tmp_path_factory.mktemp("corpus")
     rng = random.Random(2024)
     truth: dict[str, str] = {}
@@ -31,7 +32,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
         if kind == 0:
             path = factory.write_docx(root / "docx" / f"{number}.docx", item.lines())
         elif kind == 1:
-            path = factory.write_pdf(root / "pdf" / f"{number}.pdf", item.lines(), per_line=22, per_page=10)
+            path = factory.write_pdf(root / "pdf" / f"{number}.pdf", item.lines(), per_line=22, per_page=10,
+                                     spaced=number % 2 == 0)
         else:
             path = factory.write_saved_page(root / "页面" / f"{number}.txt", item.title, item.lines())
         truth[str(path)] = normalise("".join(item.lines()))
@@ -137,3 +139,40 @@ def test_passages_highlight_the_whole_phrase_with_page(corpus) -> None:
                 assert passage.page is not None and 1 <= passage.page <= hit.record["pages"]
         count = sum(len(p.highlights) for p in hit.passages)
         assert count == truth[hit.record["path"]].count("马克思主义")
+
+
+@pytest.fixture(scope="module")
+def libreoffice_corpus(tmp_path_factory: pytest.TempPathFactory):
+    """Speeches printed to PDF by LibreOffice: another producer, its own fonts, wraps and spacing."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("soffice"), "LibreOffice is needed (apt-get install libreoffice-writer-nogui)"
+    root = tmp_path_factory.mktemp("libreoffice")
+    rng = random.Random(77)
+    truth: dict[str, str] = {}
+    drafts = []
+    for number in range(6):
+        item = factory.speech(rng, chars=2500)
+        drafts.append(factory.write_docx(root / "docx" / f"{number}.docx", item.lines()))
+        truth[str(root / "pdf" / f"{number}.pdf")] = normalise("".join(item.lines()))
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(root / "pdf"), *map(str, drafts)],
+                   check=True, capture_output=True, timeout=300)
+    index = root / "index"
+    report = run_index([root / "pdf"], index)
+    assert report.added == 6 and not report.failed
+    with SpeechIndex(index) as archive:
+        yield archive, truth
+
+
+def test_libreoffice_pdfs_find_every_substring_exactly(libreoffice_corpus) -> None:
+    archive, truth = libreoffice_corpus
+    rng = random.Random(5)
+    for path, text in truth.items():
+        for _ in range(25):
+            length = rng.randint(2, 30)
+            start = rng.randint(0, len(text) - length)
+            phrase = text[start : start + length]
+            assert found(archive, f'"{phrase}"') == expected(truth, phrase), phrase
+    for hit in archive.search('"营商环境"', limit=None, max_passages=None).hits:
+        assert all(p.page and 1 <= p.page <= hit.record["pages"] for p in hit.passages)

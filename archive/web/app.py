@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from archive import __version__
 from archive.errors import ArchiveError, IndexMissing
 from archive.search import SpeechIndex
+from archive.tokens import warm_up
 
 STATIC = FilePath(str(resources.files("archive.web").joinpath("static")))
 SECURITY_HEADERS = {
@@ -77,6 +78,8 @@ def create_app(location: FilePath, token: str | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI):
+        # jieba's dictionary takes a second to load: load it now, not on the first unquoted search
+        threading.Thread(target=warm_up, daemon=True).start()
         yield
         index.close()
 
