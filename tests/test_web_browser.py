@@ -52,6 +52,9 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         "我们要坚持“务实奉献、追求卓越”，持续优化营商环境，2020年GDP达到65.3%。"])
     factory.write_docx(source / "2022" / "安全.docx", [
         HOSTILE_TITLE, "同志们：", "要坚持安全第一。<img src=x onerror=\"window.__pwned = 2\">务实奉献"])
+    for number in range(12):  # enough for a second page of results
+        factory.write_docx(source / "2023" / f"例会{number}.docx", [
+            f"在第{number + 1}次政府常务会议上的讲话", "同志们：", f"第{number + 1}项议题是推进民生实事，切实做好民生实事。"])
     index = root / "index"
     run_index([source], index)
     port = free_port()
@@ -125,6 +128,17 @@ def test_typing_a_query_and_filtering_by_speaker(server, browser) -> None:
     wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results > li")) == 1)
     assert "李强" in browser.find_element(By.CSS_SELECTOR, "#results .meta").text
     assert "speaker=" in browser.current_url  # the search is in the address: it can be bookmarked
+
+
+def test_paging_through_results(server, browser) -> None:
+    url, _ = server
+    browser.get(f"{url}/?q={quote(chr(34) + '民生实事' + chr(34))}")
+    assert len(results(browser)) == 10
+    assert browser.find_element(By.ID, "page-info").text == "第 1 / 2 页"
+    browser.find_element(By.ID, "next").click()
+    wait(browser, lambda d: d.find_element(By.ID, "page-info").text == "第 2 / 2 页")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#results > li")) == 2
+    assert "offset=10" in browser.current_url and not browser.find_element(By.ID, "next").is_enabled()
 
 
 def test_open_a_document_with_all_its_matches(server, browser) -> None:
