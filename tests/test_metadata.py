@@ -58,6 +58,13 @@ CASES = [
      dict(speaker="王强", role="市委书记")),
     ("traditional-characters", ["市長張華在全市經濟工作會議上的講話", "（2021年4月12日）", "同志們：", *BODY[1:]],
      dict(speaker="張華", role="市長", date="2021-04-12")),
+    ("name-with-role-in-brackets", ["在全市经济工作会议上的讲话", "王磊（市长）", *BODY], dict(speaker="王磊", role="市长")),
+    ("role-with-name-in-brackets", ["在全市经济工作会议上的讲话", "市政府秘书长（张明）", *BODY],
+     dict(speaker="张明", role="市政府秘书长")),
+    ("dash-and-colon", ["在全市经济工作会议上的讲话", "——市政府秘书长：张明", *BODY], dict(speaker="张明", role="市政府秘书长")),
+    ("date-on-the-speaker-line", ["在全市经济工作会议上的讲话", "市长  王磊  2022年1月8日", *BODY],
+     dict(speaker="王磊", role="市长", date="2022-01-08")),
+    ("title-in-book-marks", ["《在全市经济工作会议上的讲话》", "市长  王磊", *BODY], dict(title="在全市经济工作会议上的讲话")),
     ("preamble-above-title", ["内部资料", "注意保存", "在全市经济工作会议上的讲话", "市长  王磊", *BODY],
      dict(title="在全市经济工作会议上的讲话", speaker="王磊")),
 ]

@@ -60,12 +60,23 @@ _SELF = re.compile(rf"我(?:履职|履職|担任|擔任|作为|作為|任|是)(?
 _BRACKETED = re.compile(r"^[（(【\[]\s*(.*?)\s*[）)】\]]$")
 
 
+_DECORATION = re.compile(r"^[—\-－─~～]+\s*|\s*[—\-－─]+$")
+_IN_BRACKETS = re.compile(r"^(?P<outer>[^（(]+?)\s*[（(]\s*(?P<inner>[^）)]+?)\s*[）)]$")
+
+
 def split_role_name(text: str) -> People | None:
-    """'市长张三', '张三市长', '市政府秘书长 张三', '张三': role and name, if the text is just that."""
-    text = text.strip()
+    """'市长张三', '张三市长', '市政府秘书长 张三', '张三（市长）', '张三': role and name, if the text is just that."""
+    text = _DECORATION.sub("", text.strip())
     text = re.sub(r"同志$", "", text).strip()
+    text = re.sub(r"(?<=[\u3400-\u9fff])\s*[:：]\s*(?=[\u3400-\u9fff*＊XＸ×])", " ", text)  # 市长：张三
     if not text:
         return None
+    bracketed = _IN_BRACKETS.match(text)
+    if bracketed:  # 张三（市政府秘书长） or 市政府秘书长（张三）
+        outer, inner = bracketed["outer"].strip(), bracketed["inner"].strip()
+        for name, role in ((outer, inner), (inner, outer)):
+            if (is_name(name) or is_withheld(name)) and role_only(role):
+                return _people(name, role)
     match = _ROLE_NAME_LINE.match(text)
     if match and (is_name(match["name"]) or is_withheld(match["name"])):
         return _people(match["name"], match["role"])

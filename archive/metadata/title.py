@@ -42,11 +42,11 @@ def find_title(head: list[str]) -> tuple[str | None, int]:
     first = _COMPILATION_PREFIX.sub("", head[index].strip())
     if not first or len(first) > MAX_TITLE or _not_title(first):
         return None, 0
-    title = first
+    title = first.strip("《》“”\"")
     used = index + 1
     if used < len(head):
         following = head[used].strip()
-        if following.startswith(("——", "—", "--", "－－")):
+        if following.startswith(("——", "—", "--", "－－")) and not _not_title(following):
             title = f"{title}{following}" if following.startswith("——") else f"{title}——{following.lstrip('—-－')}"
             used += 1
         elif (
