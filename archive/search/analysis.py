@@ -1,38 +1,78 @@
-"""The whoosh analyzer for exact text: overlapping character bigrams with their positions.
+"""How exact text is indexed: overlapping character bigrams of the normalised text, with positions.
 
-whoosh pickles the schema, analyzers included, into the index: these classes must stay here, at
-module level, under these names. Moving or renaming one makes old indexes unreadable; if that is ever
-needed, bump SCHEMA_VERSION (archive.search.schema) so old indexes are rebuilt instead of read.
+whoosh pickles the schema into the index, field types, formats and analyzers included: the classes
+here must stay at module level, under these names. Moving or renaming one makes old indexes
+unreadable; if that is ever needed, bump SCHEMA_VERSION (archive.search.schema) so old indexes are
+rebuilt instead of read.
 
-It accepts either text (queries, titles; normalised here) or a ready list of bigrams (the indexing
-pipeline normalises text in worker processes, so the single writer only has to store terms).
+`BigramText` fields get their postings straight from `BigramPositions.word_values`: bigrams are cut
+from the normalised string and their positions packed as arrays, with no Token object per
+character. whoosh's generic path (an analyzer yielding tokens, positions pickled per term) costs
+more than twice as much, and the index writer is the one part of an index run that is serial.
 """
 
 from __future__ import annotations
 
+from array import array
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from whoosh.analysis import Analyzer, Token
+from whoosh.fields import TEXT
+from whoosh.formats import Positions
+from whoosh.system import _INT_SIZE, pack_uint
 
 from archive.normalize import normalise
 from archive.tokens import char_bigrams
 
 
-def _emit(terms: Sequence[str], positions: bool, start_pos: int, **kwargs) -> Iterator[Token]:
-    token = Token(positions=positions, **kwargs)
-    for position, term in enumerate(terms):
-        token.text = term
-        token.boost = 1.0
-        token.stopped = False
-        if positions:
-            token.pos = start_pos + position
-        yield token
+def bigram_positions(text: str) -> dict[str, list[int]]:
+    """Each bigram of normalised `text` with the positions it stands at (and the last character alone)."""
+    positions: defaultdict[str, list[int]] = defaultdict(list)
+    for index in range(len(text) - 1):
+        positions[text[index : index + 2]].append(index)
+    if text:
+        positions[text[-1]].append(len(text) - 1)
+    return positions
+
+
+class BigramPositions(Positions):
+    """Positions format whose postings are built from text directly and stored as uint32 arrays."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        text = normalise(value) if isinstance(value, str) else "".join(value)
+        boost = self.field_boost
+        for term, positions in bigram_positions(text).items():
+            yield term, len(positions), len(positions) * boost, self.encode(positions)
+
+    def encode(self, poslist) -> bytes:
+        return pack_uint(len(poslist)) + array("I", poslist).tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        positions = array("I")
+        positions.frombytes(valuestring[_INT_SIZE:])
+        return positions.tolist()
 
 
 class CharBigramAnalyzer(Analyzer):
-    """Overlapping character bigrams with their positions: exact phrase matching."""
+    """The same terms as tokens, for whoosh code paths that analyse text themselves."""
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs) -> Iterator[Token]:
-        terms = value if isinstance(value, (list, tuple)) else char_bigrams(normalise(value))
-        return _emit(terms, positions, start_pos, removestops=removestops, mode=mode)
+        terms: Sequence[str] = value if isinstance(value, (list, tuple)) else char_bigrams(normalise(value))
+        token = Token(positions=positions, removestops=removestops, mode=mode)
+        for position, term in enumerate(terms):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + position
+            yield token
+
+
+class BigramText(TEXT):
+    """A text field of bigrams with positions, for exact phrases (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__(analyzer=CharBigramAnalyzer(), phrase=True)
+        self.format = BigramPositions(field_boost=1.0)

@@ -9,9 +9,9 @@ and the next `archive index` re-reads the documents extracted by an older one.
 from __future__ import annotations
 
 from whoosh.columns import NumericColumn
-from whoosh.fields import COLUMN, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 
-from archive.search.analysis import CharBigramAnalyzer
+from archive.search.analysis import BigramText
 
 SCHEMA_VERSION = 1
 EXTRACTOR_VERSION = 1
@@ -27,9 +27,9 @@ def build_schema() -> Schema:
         size=COLUMN(NumericColumn("Q")),
         mtime_ns=COLUMN(NumericColumn("Q")),
         extractor=COLUMN(NumericColumn("I")),
-        text=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),
-        title=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),
-        people=TEXT(analyzer=CharBigramAnalyzer(), phrase=True),  # speaker and role
+        text=BigramText(),
+        title=BigramText(),
+        people=BigramText(),  # speaker and role
         date_key=NUMERIC(int, 32, sortable=True),  # yyyymmdd, 0 where unknown, month/day 0 when not given
         record=STORED(),  # metadata and paragraphs, see archive.search.records
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, LockError
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from archive.errors import IndexBusy, IndexMissing
@@ -85,13 +86,19 @@ def drop_other_versions(location: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _codec() -> W3Codec:
+    """whoosh's codec without zlib on posting blocks: commits take a third less time (and queries
+    decode faster) for an index about twice the size, a few hundred MB at 10,000 speeches."""
+    return W3Codec(compression=0)
+
+
 def writer(ix: whoosh_index.Index, procs: int = 1) -> SegmentWriter:
     """The index's one writer. With procs > 1, whoosh indexes batches of documents in that many
     processes, each writing its own segment (no merge at commit): the writing uses every core."""
     try:
         if procs > 1:
-            return ix.writer(procs=procs, multisegment=True, limitmb=128, batchsize=64)
-        return ix.writer(limitmb=256)
+            return ix.writer(procs=procs, multisegment=True, limitmb=128, batchsize=64, codec=_codec())
+        return ix.writer(limitmb=256, codec=_codec())
     except LockError:
         raise IndexBusy(
             "another `archive index` run is updating this index; wait for it to finish "
