@@ -36,26 +36,34 @@ MEETINGS = ["全市政府系统办公室工作会议", "办公室集体学习会
             "全市优化营商环境大会", "全市项目建设推进会", "市政府第十次常务会议", "全市乡村振兴工作会议"]
 
 
-# A larger vocabulary whose phrases are used as often as words are in real text (Zipf's law):
-# a few in most speeches, most in few. Benchmarks use it so phrase frequencies look like an office's.
+# A larger vocabulary for benchmarks, so phrase frequencies look like an office's: each speech is
+# about a few topics (some topics far more common than others, as in Zipf's law) and mostly uses
+# that topic's phrases (an action, the topic, an object: 300 per topic, 9,000 in all), plus the
+# common phrases every speech uses.
 _TOPICS = ["营商环境", "乡村振兴", "安全生产", "生态环境", "城市更新", "数字经济", "民生保障", "基层治理", "招商引资", "文化旅游",
            "教育事业", "医疗卫生", "养老服务", "就业创业", "科技创新", "交通运输", "水利设施", "粮食安全", "能源保供", "金融风险",
            "防汛抗旱", "森林防火", "食品安全", "信访稳定", "社会救助", "住房保障", "人才引进", "开放合作", "产业集群", "园区建设"]
 _ACTIONS = ["优化", "推进", "加强", "完善", "提升", "深化", "统筹", "保障", "规范", "创新", "巩固", "拓展", "落实", "健全", "强化"]
 _OBJECTS = ["体制机制", "工作格局", "服务体系", "责任链条", "考核办法", "政策措施", "监管能力", "基础设施", "专项行动", "示范项目",
             "队伍建设", "信息平台", "资金投入", "风险防控", "标准体系", "督查问责", "宣传引导", "协同联动", "要素保障", "试点经验"]
-OFFICE_VOCABULARY = [f"{a}{t}{o}" for t in _TOPICS for a in _ACTIONS for o in _OBJECTS]  # 9,000 phrases
-random.Random(0).shuffle(OFFICE_VOCABULARY)
-_CUMULATIVE = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(OFFICE_VOCABULARY))))
+OFFICE_VOCABULARY = [f"{a}{t}{o}" for t in _TOPICS for a in _ACTIONS for o in _OBJECTS]
+_TOPIC_WEIGHTS = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(_TOPICS))))
 
 
-def office_phrase(rng: random.Random) -> str:
-    return rng.choices(OFFICE_VOCABULARY, cum_weights=_CUMULATIVE)[0]
+def office_topics(rng: random.Random) -> list[str]:
+    return rng.choices(_TOPICS, cum_weights=_TOPIC_WEIGHTS, k=3)
 
 
-def sentence(rng: random.Random, vocabulary: str = "small") -> str:
+def office_phrase(rng: random.Random, topics: list[str] | None = None) -> str:
+    """A topic phrase: of one of `topics` (a speech's), or of any topic as often as topics come up."""
+    topic = rng.choice(topics) if topics else office_topics(rng)[0]
+    return f"{rng.choice(_ACTIONS)}{topic}{rng.choice(_OBJECTS)}"
+
+
+def sentence(rng: random.Random, vocabulary: str = "small", topics: list[str] | None = None) -> str:
     if vocabulary == "office":
-        parts = [rng.choice(FILLERS), office_phrase(rng)]
+        phrase = office_phrase(rng, topics) if rng.random() < 0.8 else rng.choice(PHRASES)
+        parts = [rng.choice(FILLERS), phrase]
         if rng.random() < 0.3:
             parts.append(rng.choice(NUMBERS))
         parts.append(rng.choice(TAILS))
@@ -73,8 +81,9 @@ def body(rng: random.Random, chars: int, vocabulary: str = "small") -> list[str]
     """Paragraphs of generated speech text, about `chars` characters in all."""
     paragraphs: list[str] = []
     total = 0
+    topics = office_topics(rng)
     while total < chars:
-        paragraph = "".join(sentence(rng, vocabulary) for _ in range(rng.randint(2, 6)))
+        paragraph = "".join(sentence(rng, vocabulary, topics) for _ in range(rng.randint(2, 6)))
         paragraphs.append(paragraph)
         total += len(paragraph)
     return paragraphs

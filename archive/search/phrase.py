@@ -15,15 +15,26 @@ from whoosh.query.spans import Span, SpanWrappingMatcher
 from whoosh.util import make_binary_tree
 
 
-class _ConsecutiveMatcher(SpanWrappingMatcher):
-    """Matches documents where term i stands at position p + i for some p."""
+def cover(length: int) -> list[int]:
+    """Offsets of bigrams that together cover a phrase of `length` characters (of its length - 1
+    overlapping bigrams, every other one, and the last): the phrase stands at p exactly when each of
+    these stands at p + its offset, so about half the terms decide the same thing."""
+    offsets = list(range(0, length - 1, 2))
+    if offsets[-1] != length - 2:
+        offsets.append(length - 2)
+    return offsets
 
-    def __init__(self, matchers: list[matching.Matcher]) -> None:
-        self.matchers = matchers
-        super().__init__(make_binary_tree(binary.IntersectionMatcher, matchers))
+
+class _ConsecutiveMatcher(SpanWrappingMatcher):
+    """Matches documents where each term stands at p + its offset, for some p."""
+
+    def __init__(self, parts: list[tuple[int, matching.Matcher]], length: int) -> None:
+        self.parts = parts
+        self.length = length
+        super().__init__(make_binary_tree(binary.IntersectionMatcher, [m for _, m in parts]))
 
     def copy(self) -> _ConsecutiveMatcher:
-        return self.__class__([m.copy() for m in self.matchers])
+        return self.__class__([(offset, m.copy()) for offset, m in self.parts], self.length)
 
     def replace(self, minquality: float = 0) -> matching.Matcher:
         return self if self.is_active() else matching.NullMatcher()
@@ -42,25 +53,27 @@ class _ConsecutiveMatcher(SpanWrappingMatcher):
 
     def _get_spans(self) -> list[Span]:
         starts: set[int] | None = None
-        for offset, matcher in enumerate(self.matchers):
+        for offset, matcher in self.parts:
             shifted = {position - offset for position in matcher.value_as("positions")}
             starts = shifted if starts is None else starts & shifted
             if not starts:
                 return []
-        return [Span(start, start + len(self.matchers)) for start in sorted(starts)]
+        return [Span(start, start + self.length) for start in sorted(starts)]
 
 
 class ExactPhrase(Phrase):
-    """A Phrase (slop 1) whose matcher checks consecutive positions with set intersections."""
+    """A Phrase of consecutive bigrams whose matcher checks a covering subset of them by positions,
+    rarest first."""
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
-        field = searcher.schema[self.fieldname]
         reader = searcher.reader()
-        matchers = []
-        for word in self.words:
-            term = field.to_bytes(word)
-            if (self.fieldname, term) not in reader:
+        chosen = [(offset, self.words[offset]) for offset in cover(len(self.words) + 1)]
+        frequencies = {}
+        for _, word in chosen:
+            frequencies[word] = reader.doc_frequency(self.fieldname, word)
+            if not frequencies[word]:
                 return matching.NullMatcher()
-            matchers.append(Term(self.fieldname, word).matcher(searcher, context))
-        matcher = _ConsecutiveMatcher(matchers)
+        chosen.sort(key=lambda part: frequencies[part[1]])
+        parts = [(offset, Term(self.fieldname, word).matcher(searcher, context)) for offset, word in chosen]
+        matcher = _ConsecutiveMatcher(parts, len(self.words) + 1)
         return matching.WrappingMatcher(matcher, boost=self.boost) if self.boost != 1.0 else matcher

@@ -24,7 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from archive.pipeline import run_index  # noqa: E402
-from tests.factory import FILLERS, make_folder, office_phrase  # noqa: E402
+from tests.factory import FILLERS, PHRASES, make_folder, office_phrase  # noqa: E402
 
 
 def free_port() -> int:
@@ -38,14 +38,16 @@ def queries(rng: random.Random, count: int) -> list[str]:
     made = []
     for _ in range(count):
         kind = rng.random()
-        if kind < 0.5:
+        if kind < 0.4:
             made.append(f'"{office_phrase(rng)}"')
+        elif kind < 0.55:
+            made.append(f'"{rng.choice(PHRASES)}"')  # the common phrases: in many speeches
         elif kind < 0.7:
             made.append(f'"{rng.choice(FILLERS)}{office_phrase(rng)}"')
         elif kind < 0.9:
             made.append(office_phrase(rng))
         else:
-            made.append(f'"{office_phrase(rng)}" -"{office_phrase(rng)}"')
+            made.append(f'"{office_phrase(rng)}" -"{rng.choice(PHRASES)}"')
     return made
 
 
