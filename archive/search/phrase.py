@@ -1,79 +1,94 @@
-"""Exact phrases over the bigram field, checked with position sets.
+"""Exact phrases over the bigram field, evaluated in bulk.
 
-whoosh's own Phrase runs a general span matcher (slop, ordering, span objects) for every candidate
-document and scores it by summing BM25 over its bigrams; for our case, bigrams that must stand at
-consecutive positions, intersecting shifted position sets does the same job several times faster,
-and the number of occurrences is the score.
+A phrase of n characters stands at position p exactly when a covering set of its bigrams (every
+other one, and the last) stands at p + their offsets. For each segment, the postings of those
+bigrams are read block by block, the documents holding all of them are intersected as sets, and
+only those documents' positions are compared, rarest bigram first. whoosh's own Phrase walks a
+tree of matchers document by document and checks spans with general slop logic: several times
+slower when a phrase's bigrams are common, which in speeches they are.
+
+The result is a whoosh matcher over the matching documents, scored by how often the phrase stands
+in each (saturating like BM25's term frequency), so it combines with whoosh's AND/OR/NOT, filters
+and collectors like any other query.
 """
 
 from __future__ import annotations
 
 from whoosh import matching
-from whoosh.matching import binary
-from whoosh.query import Phrase, Term
-from whoosh.query.spans import Span, SpanWrappingMatcher
-from whoosh.util import make_binary_tree
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.query import Phrase
 
 
 def cover(length: int) -> list[int]:
-    """Offsets of bigrams that together cover a phrase of `length` characters (of its length - 1
-    overlapping bigrams, every other one, and the last): the phrase stands at p exactly when each of
-    these stands at p + its offset, so about half the terms decide the same thing."""
+    """Offsets of bigrams that together cover a phrase of `length` (≥ 2) characters."""
     offsets = list(range(0, length - 1, 2))
     if offsets[-1] != length - 2:
         offsets.append(length - 2)
     return offsets
 
 
-class _ConsecutiveMatcher(SpanWrappingMatcher):
-    """Matches documents where each term stands at p + its offset, for some p."""
+def postings(reader, fieldname: str, term: str) -> dict[int, bytes]:
+    """docnum -> encoded positions for every live posting of a term.
 
-    def __init__(self, parts: list[tuple[int, matching.Matcher]], length: int) -> None:
-        self.parts = parts
-        self.length = length
-        super().__init__(make_binary_tree(binary.IntersectionMatcher, [m for _, m in parts]))
+    Reads whole blocks of whoosh's W3 postings at once (their ids and values tuples); any other
+    matcher (inlined postings, several segments) is read posting by posting.
+    """
+    matcher = reader.postings(fieldname, term)
+    excluded: frozenset[int] | set[int] = frozenset()
+    if isinstance(matcher, FilterMatcher) and matcher._exclude:  # deleted documents of the segment
+        excluded, matcher = matcher._ids, matcher.child
+    found: dict[int, bytes] = {}
+    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block"):
+        matcher.reset()
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_values()
+            found.update(zip(matcher._ids, matcher._values))
+            matcher._next_block()
+    else:
+        found.update(matcher.all_items())
+    for docnum in excluded:
+        found.pop(docnum, None)
+    return found
 
-    def copy(self) -> _ConsecutiveMatcher:
-        return self.__class__([(offset, m.copy()) for offset, m in self.parts], self.length)
 
-    def replace(self, minquality: float = 0) -> matching.Matcher:
-        return self if self.is_active() else matching.NullMatcher()
-
-    def supports_block_quality(self) -> bool:
-        return False  # skipping blocks by quality would skip the position check
-
-    def score(self) -> float:
-        """How often the phrase stands in the document, saturating like BM25's term frequency.
-
-        Cheaper than summing whoosh's per-bigram BM25 scores, and closer to what a reader means by
-        relevance for an exact phrase: how much the speech dwells on it.
-        """
-        count = len(self._spans or ())
-        return count / (count + 1.2)
-
-    def _get_spans(self) -> list[Span]:
-        starts: set[int] | None = None
-        for offset, matcher in self.parts:
-            shifted = {position - offset for position in matcher.value_as("positions")}
-            starts = shifted if starts is None else starts & shifted
+def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int, int]:
+    """docnum -> how many times the phrase whose consecutive bigrams are `bigrams` stands in it."""
+    length = len(bigrams) + 1
+    parts = [(offset, bigrams[offset]) for offset in cover(length)]
+    frequency = {word: reader.doc_frequency(fieldname, word) for _, word in parts}
+    if not all(frequency.values()):
+        return {}
+    parts.sort(key=lambda part: frequency[part[1]])
+    lists = [(offset, postings(reader, fieldname, word)) for offset, word in parts]
+    candidates = set(lists[0][1])
+    for _, found in lists[1:]:
+        candidates &= found.keys()
+        if not candidates:
+            return {}
+    (first_offset, first), rest = lists[0], lists[1:]
+    counts: dict[int, int] = {}
+    for docnum in candidates:
+        starts = [position - first_offset for position in decode(first[docnum])]
+        for offset, found in rest:
+            positions = set(decode(found[docnum]))
+            starts = [start for start in starts if start + offset in positions]
             if not starts:
-                return []
-        return [Span(start, start + self.length) for start in sorted(starts)]
+                break
+        if starts:
+            counts[docnum] = len(starts)
+    return counts
 
 
 class ExactPhrase(Phrase):
-    """A Phrase of consecutive bigrams whose matcher checks a covering subset of them by positions,
-    rarest first."""
+    """A Phrase of consecutive bigrams, evaluated in bulk (see the module docstring)."""
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
-        reader = searcher.reader()
-        chosen = [(offset, self.words[offset]) for offset in cover(len(self.words) + 1)]
-        frequencies = {}
-        for _, word in chosen:
-            frequencies[word] = reader.doc_frequency(self.fieldname, word)
-            if not frequencies[word]:
-                return matching.NullMatcher()
-        chosen.sort(key=lambda part: frequencies[part[1]])
-        parts = [(offset, Term(self.fieldname, word).matcher(searcher, context)) for offset, word in chosen]
-        matcher = _ConsecutiveMatcher(parts, len(self.words) + 1)
-        return matching.WrappingMatcher(matcher, boost=self.boost) if self.boost != 1.0 else matcher
+        field_format = searcher.schema[self.fieldname].format
+        decode = getattr(field_format, "decode_array", field_format.decode_positions)
+        counts = occurrences(searcher.reader(), decode, self.fieldname, list(self.words))
+        if not counts:
+            return matching.NullMatcher()
+        ids = sorted(counts)
+        weights = [self.boost * counts[d] / (counts[d] + 1.2) for d in ids]
+        return matching.ListMatcher(ids, weights=weights)
