@@ -334,12 +334,14 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     token: Annotated[Optional[str], typer.Option(envvar="ARCHIVE_TOKEN", help="Secret every request must carry (Bearer header or ?token=).")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve a non-local address without a token (trusted networks only).")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="Server processes, each with the index open (default: one per core).")] = None,
     index: IndexOption = DEFAULT_INDEX,
 ) -> None:
     """The HTTP API and the web page; `/?q=…` opens the page with that search's results."""
     import uvicorn
 
-    from archive.web import create_app
+    from archive.prepare import cpu_count
+    from archive.web.app import APP_INDEX, APP_TOKEN
 
     if host not in LOOPBACK and not token and not no_auth:
         raise ArchiveError(f"--host {host} makes the archive reachable from other machines: "
@@ -350,4 +352,9 @@ def serve_command(
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     err.print(Text(f"serving {location} at {address}  (Ctrl-C to stop)"))
-    uvicorn.run(create_app(location, token=token), host=host, port=port, log_level="warning")
+    # Each worker process builds the app from these (uvicorn starts workers from an import string).
+    os.environ[APP_INDEX] = str(location)
+    if token:
+        os.environ[APP_TOKEN] = token
+    uvicorn.run("archive.web.app:app_from_environment", factory=True, host=host, port=port,
+                workers=workers or cpu_count(), log_level="warning")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import secrets
 import threading
 from importlib import resources
@@ -71,6 +72,14 @@ class _Index:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=SECURITY_HEADERS)
+
+
+APP_INDEX, APP_TOKEN = "ARCHIVE_SERVE_INDEX", "ARCHIVE_SERVE_TOKEN"
+
+
+def app_from_environment() -> FastAPI:
+    """The app for each worker process of `archive serve` (which sets these variables)."""
+    return create_app(FilePath(os.environ[APP_INDEX]), token=os.environ.get(APP_TOKEN) or None)
 
 
 def create_app(location: FilePath, token: str | None = None) -> FastAPI:
