@@ -141,3 +141,40 @@ def test_json_errors_never_leak_internals(served) -> None:
     client, _ = served
     body = client.get("/api/search", params={"q": "x", "limit": "many"}).json()
     assert json.dumps(body).count("Traceback") == 0 and body["error"].startswith("bad parameters")
+
+
+def test_archive_serve_command_answers_over_http(source: Path, index_dir: Path) -> None:
+    """The real command: worker processes, a token, a loopback port."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    factory.write_docx(source / "a.docx", LINES)
+    run_index([source], index_dir)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--index", str(index_dir), "--port", str(port),
+                               "--workers", "2", "--token", "a-long-token"], cwd=Path(__file__).parents[1],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while True:
+            try:
+                response = httpx.get(f"{base}/api/stats", params={"token": "a-long-token"}, timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.time() < deadline and server.poll() is None, server.stderr.read() if server.poll() else ""
+                time.sleep(0.2)
+        assert response.json()["documents"] == 1
+        assert httpx.get(f"{base}/api/stats", timeout=5).status_code == 401
+        found = httpx.get(f"{base}/api/search", params={"q": '"务实奉献"'},
+                          headers={"Authorization": "Bearer a-long-token"}, timeout=10).json()
+        assert found["total"] == 1
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
