@@ -233,9 +233,12 @@ def list_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = False
     table = Table("title", "date", "speaker", "role", "pages", "file", title=f"{len(documents)} documents")
     for doc in documents:
         pages = "" if doc["pages"] is None else f"{'~' if doc['pages_estimated'] else ''}{doc['pages']}"
-        table.add_row(Text(doc["title"] or ""), doc["date"] or "", Text(doc["speaker"] or ""), Text(doc["role"] or ""),
+        title = (doc["title"] or "") + ("（合集：首篇的信息）" if doc.get("compilation") else "")
+        table.add_row(Text(title), doc["date"] or "", Text(doc["speaker"] or ""), Text(doc["role"] or ""),
                       pages, Text(doc["path"]))
     out.print(table)
+    if any(doc["pages_estimated"] for doc in documents):
+        err.print("~ pages estimated from the layout (the file does not state them)")
 
 
 @app.command("show")
