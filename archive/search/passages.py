@@ -11,7 +11,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from archive.document import Paragraph
-from archive.normalize import normalise_with_origins
+from archive.normalize import normalise, normalise_with_origins
 
 ELLIPSIS = "…"
 
@@ -43,24 +43,30 @@ class DocumentText:
 
     def __init__(self, paragraphs: list[Paragraph]) -> None:
         self.paragraphs = paragraphs
-        self._origins: list[list[int]] = []
+        self._lengths: list[int] = []
         self._starts: list[int] = []
+        self._origins: dict[int, list[int]] = {}  # computed only for paragraphs that hold a match
         pieces: list[str] = []
         offset = 0
         for paragraph in paragraphs:
-            normalised, origins = normalise_with_origins(paragraph.text)
+            normalised = normalise(paragraph.text)
             self._starts.append(offset)
-            self._origins.append(origins)
+            self._lengths.append(len(normalised))
             pieces.append(normalised)
             offset += len(normalised)
         self.normalised = "".join(pieces)
 
+    def _origin(self, index: int, offset: int) -> int:
+        if index not in self._origins:
+            self._origins[index] = normalise_with_origins(self.paragraphs[index].text)[1]
+        return self._origins[index][offset]
+
     def _locate(self, position: int) -> tuple[int, int]:
         """(paragraph index, original offset) of a normalised position."""
         index = bisect_right(self._starts, position) - 1
-        while position - self._starts[index] >= len(self._origins[index]):
+        while position - self._starts[index] >= self._lengths[index]:
             index += 1
-        return index, self._origins[index][position - self._starts[index]]
+        return index, self._origin(index, position - self._starts[index])
 
     def hits(self, needles: list[str]) -> list[_Hit]:
         found: list[_Hit] = []
