@@ -54,7 +54,7 @@ def is_withheld(text: str) -> bool:
 _ROLE_RE = re.compile(rf"^{ROLE}$")
 _ROLE_NAME_LINE = re.compile(rf"^(?P<role>{ROLE})[ \u3000]+(?P<name>{NAME}|{WITHHELD})(?:[ \u3000]*同志)?$")
 _NAME_ROLE_LINE = re.compile(rf"^(?P<name>{NAME})[ \u3000]+(?P<role>{ROLE})$")
-_LABELLED = re.compile(rf"^(?:讲话人|講話人|主讲人|主講人|发言人|發言人|报告人|報告人|作者)\s*[:：]\s*(?P<rest>.+)$")
+_LABELLED = re.compile(r"^(?:讲话人|講話人|主讲人|主講人|发言人|發言人|报告人|報告人|作者)\s*[:：]\s*(?P<rest>.+)$")
 _BEFORE_SPEECH = re.compile(rf"^[—\-－─]*\s*(?P<who>[^在，,。；;：:]{{2,30}}?)\s*(?:同志)?\s*(?:在|于|於)\s*.{{2,80}}?的?[\w、]{{0,8}}?{SPEECH_KIND}")
 _SELF = re.compile(rf"我(?:履职|履職|担任|擔任|作为|作為|任|是)(?P<role>[{HAN}、]{{2,20}}?{ROLE_END})")
 _BRACKETED = re.compile(r"^[（(【\[]\s*(.*?)\s*[）)】\]]$")

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh import query as wq
 
 from archive.errors import QueryError
 from archive.normalize import normalise

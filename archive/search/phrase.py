@@ -43,7 +43,7 @@ def postings(reader, fieldname: str, term: str) -> dict[int, bytes]:
         while matcher.is_active():
             matcher._read_ids()
             matcher._read_values()
-            found.update(zip(matcher._ids, matcher._values))
+            found.update(zip(matcher._ids, matcher._values, strict=True))
             matcher._next_block()
     else:
         found.update(matcher.all_items())
