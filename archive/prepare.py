@@ -15,8 +15,7 @@ from typing import Any
 from archive import metadata, readers
 from archive.normalize import normalise
 from archive.readers import UnreadableFile
-from archive.search import doc_id, schema
-from archive.search.records import paragraphs_to_rows
+from archive.search import doc_id, paragraphs_to_rows, schema
 
 MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
 

@@ -20,7 +20,7 @@ from archive.search import store
 from archive.search.compile import NOT_DOCUMENTS, compile_query, filters
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
-from archive.search.records import doc_id, paragraphs_of, public
+from archive.search.records import doc_id, paragraphs_of, paragraphs_to_rows, public
 from archive.search import schema
 from archive.search.schema import EXTRACTOR_VERSION, SCHEMA_VERSION
 from archive.search.store import ManifestEntry
@@ -28,7 +28,7 @@ from archive.tokens import words
 
 __all__ = [
     "EXTRACTOR_VERSION", "SCHEMA_VERSION", "Hit", "IndexUpdate", "ManifestEntry", "Passage", "SearchResults",
-    "SpeechIndex", "doc_id", "indexed_folders", "paragraphs_of",
+    "SpeechIndex", "doc_id", "indexed_folders", "paragraphs_of", "paragraphs_to_rows", "schema",
 ]
 
 indexed_folders = store.indexed_folders
