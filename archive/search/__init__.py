@@ -254,7 +254,7 @@ class IndexUpdate:
         fields: dict[str, Any] = dict(
             path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
             size=record["size"], mtime_ns=mtime_ns, extractor=record["extractor"],
-            text=normalised, title=record.get("title") or "",
+            text=normalised, normalised=normalised.encode("utf-8"), title=record.get("title") or "",
             people=speaker_role, date_key=date_key(record.get("date")), record=record,
         )
         self._put(fields)

@@ -5,21 +5,21 @@ here must stay at module level, under these names. Moving or renaming one makes 
 unreadable; if that is ever needed, bump SCHEMA_VERSION (archive.search.schema) so old indexes are
 rebuilt instead of read.
 
-`BigramText` fields get their postings straight from `BigramPositions.word_values`: bigrams are cut
-from the normalised string and their positions packed as arrays, with no Token object per
+Both field types get their postings straight from their format's `word_values`: bigrams are cut
+from the normalised string (positions packed as arrays, or just counted), with no Token object per
 character. whoosh's generic path (an analyzer yielding tokens, positions pickled per term) costs
-more than twice as much, and the index writer is the one part of an index run that is serial.
+more than twice as much, and writing the index is most of an index run's work.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
 from whoosh.analysis import Analyzer, Token
 from whoosh.fields import TEXT
-from whoosh.formats import Positions
+from whoosh.formats import Frequency, Positions
 from whoosh.system import _INT_SIZE, pack_uint
 
 from archive.normalize import normalise
@@ -75,9 +75,33 @@ class CharBigramAnalyzer(Analyzer):
             yield token
 
 
+class BigramCounts(Frequency):
+    """Frequency format whose postings are built from text directly (bigram -> count)."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        text = normalise(value) if isinstance(value, str) else "".join(value)
+        boost = self.field_boost
+        counts = Counter(text[index : index + 2] for index in range(len(text) - 1))
+        if text:
+            counts[text[-1]] += 1
+        for term, count in counts.items():
+            yield term, count, count * boost, pack_uint(count)
+
+
 class BigramText(TEXT):
-    """A text field of bigrams with positions, for exact phrases (see the module docstring)."""
+    """A short text field (title, speaker) of bigrams with positions: phrases are checked by position."""
 
     def __init__(self) -> None:
         super().__init__(analyzer=CharBigramAnalyzer(), phrase=True)
         self.format = BigramPositions(field_boost=1.0)
+
+
+class BigramBody(TEXT):
+    """The body: bigrams with counts, no positions. A phrase's candidates are the documents holding
+    a covering set of its bigrams; each is confirmed against the normalised text kept beside it in
+    a column (archive.search.phrase), which costs less than positions to write and to check."""
+
+    def __init__(self, confirm_column: str = "normalised") -> None:
+        super().__init__(analyzer=CharBigramAnalyzer(), phrase=False)
+        self.format = BigramCounts(field_boost=1.0)
+        self.confirm_column = confirm_column

@@ -1,11 +1,14 @@
-"""Exact phrases over the bigram field, evaluated in bulk.
+"""Exact phrases over bigram fields, evaluated in bulk, one segment at a time.
 
-A phrase of n characters stands at position p exactly when a covering set of its bigrams (every
-other one, and the last) stands at p + their offsets. For each segment, the postings of those
-bigrams are read block by block, the documents holding all of them are intersected as sets, and
-only those documents' positions are compared, rarest bigram first. whoosh's own Phrase walks a
-tree of matchers document by document and checks spans with general slop logic: several times
-slower when a phrase's bigrams are common, which in speeches they are.
+Candidates: the documents holding every bigram of a covering set of the phrase's bigrams (every
+other one, and the last), read block by block from the postings and intersected as sets, rarest
+first. Confirmation, exact by construction:
+- body text (no positions indexed): the phrase is counted in the document's normalised text, kept
+  in a column beside the postings; a substring count in C beats any position logic in Python;
+- short fields with positions (title, speaker): the covering bigrams must stand at p + their
+  offsets for some p.
+whoosh's own Phrase walks a tree of matchers document by document and checks spans with general
+slop logic: several times slower when a phrase's bigrams are common, which in speeches they are.
 
 The result is a whoosh matcher over the matching documents, scored by how often the phrase stands
 in each (saturating like BM25's term frequency), so it combines with whoosh's AND/OR/NOT, filters
@@ -27,8 +30,8 @@ def cover(length: int) -> list[int]:
     return offsets
 
 
-def postings(reader, fieldname: str, term: str) -> dict[int, bytes]:
-    """docnum -> encoded positions for every live posting of a term.
+def postings(reader, fieldname: str, term: str, *, values: bool = True) -> dict[int, bytes | None]:
+    """docnum -> encoded value (positions; None when not asked for) of every live posting of a term.
 
     Reads whole blocks of whoosh's W3 postings at once (their ids and values tuples); any other
     matcher (inlined postings, several segments) is read posting by posting.
@@ -37,35 +40,63 @@ def postings(reader, fieldname: str, term: str) -> dict[int, bytes]:
     excluded: frozenset[int] | set[int] = frozenset()
     if isinstance(matcher, FilterMatcher) and matcher._exclude:  # deleted documents of the segment
         excluded, matcher = matcher._ids, matcher.child
-    found: dict[int, bytes] = {}
+    found: dict[int, bytes | None] = {}
     if hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block"):
         matcher.reset()
         while matcher.is_active():
             matcher._read_ids()
-            matcher._read_values()
-            found.update(zip(matcher._ids, matcher._values, strict=True))
+            if values:
+                matcher._read_values()
+                found.update(zip(matcher._ids, matcher._values, strict=True))
+            else:
+                found.update(dict.fromkeys(matcher._ids))
             matcher._next_block()
-    else:
+    elif values:
         found.update(matcher.all_items())
+    else:
+        found.update(dict.fromkeys(matcher.all_ids()))
     for docnum in excluded:
         found.pop(docnum, None)
     return found
 
 
-def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int, int]:
-    """docnum -> how many times the phrase whose consecutive bigrams are `bigrams` stands in it."""
-    length = len(bigrams) + 1
-    parts = [(offset, bigrams[offset]) for offset in cover(length)]
+def _candidates(reader, fieldname: str, bigrams: list[str], *, values: bool):
+    """The covering bigrams' postings, rarest first, and the documents holding all of them."""
+    parts = [(offset, bigrams[offset]) for offset in cover(len(bigrams) + 1)]
     frequency = {word: reader.doc_frequency(fieldname, word) for _, word in parts}
     if not all(frequency.values()):
-        return {}
+        return [], set()
     parts.sort(key=lambda part: frequency[part[1]])
-    lists = [(offset, postings(reader, fieldname, word)) for offset, word in parts]
+    lists = [(offset, postings(reader, fieldname, word, values=values)) for offset, word in parts]
     candidates = set(lists[0][1])
     for _, found in lists[1:]:
         candidates &= found.keys()
         if not candidates:
-            return {}
+            break
+    return lists, candidates
+
+
+def occurrences_in_text(reader, fieldname: str, column: str, bigrams: list[str]) -> dict[int, int]:
+    """docnum -> how many times the phrase stands in the document's normalised text (in `column`)."""
+    _, candidates = _candidates(reader, fieldname, bigrams, values=False)
+    if not candidates:
+        return {}
+    phrase = (bigrams[0] + "".join(gram[1] for gram in bigrams[1:])).encode("utf-8")
+    texts = reader.column_reader(column)
+    counts: dict[int, int] = {}
+    for docnum in candidates:
+        count = texts[docnum].count(phrase)  # UTF-8 is self-synchronising: a byte match is a text match
+        if count:
+            counts[docnum] = count
+    return counts
+
+
+def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int, int]:
+    """docnum -> how many times the phrase whose consecutive bigrams are `bigrams` stands in a
+    positions field (counted by start positions)."""
+    lists, candidates = _candidates(reader, fieldname, bigrams, values=True)
+    if not candidates:
+        return {}
     (first_offset, first), rest = lists[0], lists[1:]
     counts: dict[int, int] = {}
     for docnum in candidates:
@@ -84,9 +115,13 @@ class ExactPhrase(Phrase):
     """A Phrase of consecutive bigrams, evaluated in bulk (see the module docstring)."""
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
-        field_format = searcher.schema[self.fieldname].format
-        decode = getattr(field_format, "decode_array", field_format.decode_positions)
-        counts = occurrences(searcher.reader(), decode, self.fieldname, list(self.words))
+        field = searcher.schema[self.fieldname]
+        reader = searcher.reader()
+        if field.format.supports("positions"):
+            decode = getattr(field.format, "decode_array", field.format.decode_positions)
+            counts = occurrences(reader, decode, self.fieldname, list(self.words))
+        else:
+            counts = occurrences_in_text(reader, self.fieldname, field.confirm_column, list(self.words))
         if not counts:
             return matching.NullMatcher()
         ids = sorted(counts)

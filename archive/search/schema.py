@@ -8,10 +8,10 @@ and the next `archive index` re-reads the documents extracted by an older one.
 
 from __future__ import annotations
 
-from whoosh.columns import NumericColumn
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 
-from archive.search.analysis import BigramText
+from archive.search.analysis import BigramBody, BigramText
 
 SCHEMA_VERSION = 1
 EXTRACTOR_VERSION = 1
@@ -27,7 +27,8 @@ def build_schema() -> Schema:
         size=COLUMN(NumericColumn("Q")),
         mtime_ns=COLUMN(NumericColumn("Q")),
         extractor=COLUMN(NumericColumn("I")),
-        text=BigramText(),
+        text=BigramBody(),  # bigram counts; phrases are confirmed against `normalised`
+        normalised=COLUMN(VarBytesColumn()),  # the body's normalised text, UTF-8
         title=BigramText(),
         people=BigramText(),  # speaker and role
         date_key=NUMERIC(int, 32, sortable=True),  # yyyymmdd, 0 where unknown, month/day 0 when not given
