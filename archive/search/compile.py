@@ -14,7 +14,7 @@ from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search.dates import parse_bound, parse_range
-from archive.search.phrase import ExactPhrase
+from archive.search.phrase import AllWords, ExactPhrase
 from archive.tokens import phrase_bigrams, words
 
 
@@ -41,7 +41,7 @@ def _words(text: str) -> wq.Query | None:
     terms = list(dict.fromkeys(words(normalise(text))))
     if len(terms) < 2:
         return None
-    return wq.And([phrase("text", term) for term in terms])
+    return AllWords([phrase("text", term) for term in terms])
 
 
 def _field(node: ql.Field) -> wq.Query:

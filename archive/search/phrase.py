@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from whoosh import matching
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.query import Phrase
+from whoosh.query import And, Phrase, Term
 
 
 def cover(length: int) -> list[int]:
@@ -76,13 +76,22 @@ def _candidates(reader, fieldname: str, bigrams: list[str], *, values: bool):
     return lists, candidates
 
 
+def column_reader(reader, name: str):
+    """A column reader kept with its (segment) reader: opening one costs milliseconds, and a
+    searcher's segment readers live until the next commit."""
+    cache = reader.__dict__.setdefault("_archive_columns", {})
+    if name not in cache:
+        cache[name] = reader.column_reader(name)
+    return cache[name]
+
+
 def occurrences_in_text(reader, fieldname: str, column: str, bigrams: list[str]) -> dict[int, int]:
     """docnum -> how many times the phrase stands in the document's normalised text (in `column`)."""
     _, candidates = _candidates(reader, fieldname, bigrams, values=False)
     if not candidates:
         return {}
     phrase = (bigrams[0] + "".join(gram[1] for gram in bigrams[1:])).encode("utf-8")
-    texts = reader.column_reader(column)
+    texts = column_reader(reader, column)
     counts: dict[int, int] = {}
     for docnum in candidates:
         count = texts[docnum].count(phrase)  # UTF-8 is self-synchronising: a byte match is a text match
@@ -111,10 +120,22 @@ def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int,
     return counts
 
 
+def _saturate(count: int) -> float:
+    return count / (count + 1.2)
+
+
+def _listed(scores: dict[int, float]) -> matching.Matcher:
+    if not scores:
+        return matching.NullMatcher()
+    ids = sorted(scores)
+    return matching.ListMatcher(ids, weights=[scores[docnum] for docnum in ids])
+
+
 class ExactPhrase(Phrase):
     """A Phrase of consecutive bigrams, evaluated in bulk (see the module docstring)."""
 
-    def matcher(self, searcher, context=None) -> matching.Matcher:
+    def scores(self, searcher) -> dict[int, float]:
+        """docnum -> score of every document of this (segment) searcher that holds the phrase."""
         field = searcher.schema[self.fieldname]
         reader = searcher.reader()
         if field.format.supports("positions"):
@@ -122,8 +143,32 @@ class ExactPhrase(Phrase):
             counts = occurrences(reader, decode, self.fieldname, list(self.words))
         else:
             counts = occurrences_in_text(reader, self.fieldname, field.confirm_column, list(self.words))
-        if not counts:
-            return matching.NullMatcher()
-        ids = sorted(counts)
-        weights = [self.boost * counts[d] / (counts[d] + 1.2) for d in ids]
-        return matching.ListMatcher(ids, weights=weights)
+        return {docnum: self.boost * _saturate(count) for docnum, count in counts.items()}
+
+    def matcher(self, searcher, context=None) -> matching.Matcher:
+        return _listed(self.scores(searcher))
+
+
+def _term_scores(searcher, query: Term) -> dict[int, float]:
+    field = searcher.schema[query.fieldname]
+    found = postings(searcher.reader(), query.fieldname, query.text) if (query.fieldname, query.text) in searcher.reader() else {}
+    return {docnum: _saturate(field.format.decode_frequency(value)) for docnum, value in found.items()}
+
+
+class AllWords(And):
+    """Documents holding every one of several words (phrases or single bigrams), evaluated in bulk:
+    each word's documents as a set, intersected; the score is the sum of the words' scores."""
+
+    def matcher(self, searcher, context=None) -> matching.Matcher:
+        result: dict[int, float] | None = None
+        for query in self.subqueries:
+            if isinstance(query, ExactPhrase):
+                scores = query.scores(searcher)
+            elif isinstance(query, Term) and not searcher.schema[query.fieldname].format.supports("positions"):
+                scores = _term_scores(searcher, query)
+            else:
+                scores = dict.fromkeys(query.docs(searcher), 1.0)
+            result = scores if result is None else {d: result[d] + s for d, s in scores.items() if d in result}
+            if not result:
+                return matching.NullMatcher()
+        return _listed(result or {})
