@@ -192,9 +192,6 @@ class SpeechIndex:
     def indexed_folders(self) -> list[str]:
         return store.indexed_folders(self.location)
 
-    def failures(self) -> list[dict[str, str]]:
-        return [{"path": r["path"], "reason": r["reason"]} for r in self._records("failed")]
-
     def document(self, key: str) -> dict[str, Any] | None:
         """One document by id or path, with its text and paragraphs."""
         with self._lock:
