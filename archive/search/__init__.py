@@ -12,16 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
-from archive.search import store
+from archive.search import schema, store
 from archive.search.compile import NOT_DOCUMENTS, compile_query, filters
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
 from archive.search.records import doc_id, paragraphs_of, paragraphs_to_rows, public
-from archive.search import schema
 from archive.search.schema import EXTRACTOR_VERSION, SCHEMA_VERSION
 from archive.search.store import ManifestEntry
 from archive.tokens import words
@@ -100,7 +98,7 @@ class SpeechIndex:
         self._ix = store.open_for_reading(location)
         self._searcher = self._ix.searcher()
         self._lock = threading.RLock()
-        self._ranked = _LRU(128)  # ranked results of recent searches: paging and repeats cost nothing
+        self._ranked = _LRU(64)  # ranked results of recent searches: paging and repeats cost nothing
 
     def close(self) -> None:
         self._searcher.close()
