@@ -65,6 +65,12 @@ CASES = [
     ("date-on-the-speaker-line", ["在全市经济工作会议上的讲话", "市长  王磊  2022年1月8日", *BODY],
      dict(speaker="王磊", role="市长", date="2022-01-08")),
     ("title-in-book-marks", ["《在全市经济工作会议上的讲话》", "市长  王磊", *BODY], dict(title="在全市经济工作会议上的讲话")),
+    ("date-after-title-on-its-line", ["在全市经济工作会议上的讲话（2020年3月5日）", "市长  王磊", *BODY],
+     dict(title="在全市经济工作会议上的讲话", date="2020-03-05", speaker="王磊")),
+    ("issuing-body-above-title", ["XX市人民政府办公室", "在全市经济工作会议上的讲话", "市长  王磊", *BODY],
+     dict(title="在全市经济工作会议上的讲话", speaker="王磊")),
+    ("two-roles-and-weekday", ["在全市经济工作会议上的讲话", "市委副书记、市长  王磊", "2020年3月5日（星期四）", *BODY],
+     dict(role="市委副书记、市长", speaker="王磊", date="2020-03-05")),
     ("preamble-above-title", ["内部资料", "注意保存", "在全市经济工作会议上的讲话", "市长  王磊", *BODY],
      dict(title="在全市经济工作会议上的讲话", speaker="王磊")),
 ]
