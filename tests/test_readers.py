@@ -132,3 +132,23 @@ def test_gb18030_saved_page(tmp_path: Path) -> None:
 def test_unsupported_suffix_is_a_reason() -> None:
     with pytest.raises(UnreadableFile):
         read(Path("x.doc"))
+
+
+def test_docx_styles_are_read_by_id_whatever_word_calls_them(tmp_path: Path) -> None:
+    """Chinese Word names the default paragraph style "a": sizes come through it and basedOn."""
+    from archive.readers.word import _Layout
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    styles = f'''<w:styles xmlns:w="{w}">
+      <w:docDefaults><w:rPrDefault><w:rPr><w:sz w:val="21"/></w:rPr></w:rPrDefault></w:docDefaults>
+      <w:latentStyles w:count="3"><w:lsdException w:name="Normal"/></w:latentStyles>
+      <w:style w:type="paragraph" w:default="1" w:styleId="a"><w:name w:val="Normal"/>
+        <w:rPr><w:sz w:val="32"/></w:rPr></w:style>
+      <w:style w:type="paragraph" w:styleId="1"><w:name w:val="heading 1"/><w:basedOn w:val="a"/>
+        <w:pPr><w:spacing w:before="240" w:after="120" w:line="480" w:lineRule="exact"/></w:pPr></w:style>
+    </w:styles>'''.encode()
+    layout = _Layout(None, styles)
+    assert layout.style(None).size == 16  # the default paragraph style "a": 三号
+    heading = layout.style("1")
+    assert (heading.size, heading.line, heading.before, heading.after) == (16, ("exact", 24.0), 12.0, 6.0)
+    assert _Layout(None, None).style(None).size == 10.5  # no styles part at all

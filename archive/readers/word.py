@@ -12,8 +12,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import docx
-from docx.oxml.ns import qn
+from docx.oxml.ns import nsmap, qn
+from docx.oxml.parser import parse_xml
 from docx.table import Table
 
 from archive.document import Extracted, Paragraph
@@ -33,20 +33,24 @@ _RUN, _RUN_SIZE = qn("w:r"), f"{qn('w:rPr')}/{qn('w:sz')}"
 def read(path: Path) -> Extracted:
     check_not_empty(path)
     _check_container(path)
+    # Only the parts we read are parsed, with python-docx's own XML classes: opening the whole
+    # package (styles, settings, themes, numbering…) costs several times more than the text.
     try:
-        document = docx.Document(str(path))
-    except KeyError as error:
-        raise UnreadableFile(f"not a Word document: the .docx has no {error.args[0] if error.args else 'main part'}") from None
+        with zipfile.ZipFile(path) as archive:
+            parts = {name: _member(archive, name) for name in _PARTS}
+        body = parse_xml(parts["word/document.xml"]).body
     except zipfile.BadZipFile:
         raise UnreadableFile("corrupt .docx: the zip archive is damaged (truncated copy?)") from None
-    except Exception as error:  # lxml and python-docx raise many kinds for broken XML
+    except Exception as error:  # lxml raises many kinds for broken XML
         raise UnreadableFile(f"corrupt .docx: {_short(error)}") from None
+    if body is None:
+        raise UnreadableFile("not a Word document: word/document.xml has no body")
 
-    properties = _core_properties(document)
-    stated_pages, stated_chars = _app_statistics(path)
-    rendered = bool(document.element.body.xpath(".//w:lastRenderedPageBreak"))
-    layout = None if rendered else _Layout(document)
-    paragraphs, pages = _body_paragraphs(document, layout)
+    properties = _core_properties(parts["docProps/core.xml"])
+    stated_pages, stated_chars = _app_statistics(parts["docProps/app.xml"])
+    rendered = bool(body.xpath(".//w:lastRenderedPageBreak"))
+    layout = None if rendered else _Layout(body.sectPr, parts["word/styles.xml"])
+    paragraphs, pages = _body_paragraphs(body, layout)
     text_chars = sum(len(re.sub(r"\s", "", p.text)) for p in paragraphs)
 
     if stated_pages and stated_chars and abs(stated_chars - text_chars) <= max(20, 0.05 * text_chars):
@@ -54,6 +58,16 @@ def read(path: Path) -> Extracted:
     else:
         estimated = not rendered
     return Extracted(paragraphs=paragraphs, pages=pages, pages_estimated=estimated, properties=properties)
+
+
+_PARTS = ("word/document.xml", "word/styles.xml", "docProps/core.xml", "docProps/app.xml")
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> bytes | None:
+    try:
+        return archive.read(name)
+    except KeyError:
+        return None
 
 
 def _check_container(path: Path) -> None:
@@ -81,7 +95,7 @@ def _short(error: Exception) -> str:
     return text[:120]
 
 
-def _body_paragraphs(document: docx.document.Document, layout: _Layout | None) -> tuple[list[Paragraph], int]:
+def _body_paragraphs(body, layout: _Layout | None) -> tuple[list[Paragraph], int]:
     """Body paragraphs and table rows in reading order, each with the page it starts on.
 
     Pages come from Word's own layout marks (`w:lastRenderedPageBreak`) and explicit page breaks when
@@ -102,7 +116,6 @@ def _body_paragraphs(document: docx.document.Document, layout: _Layout | None) -
             used += block.line_height
         used += block.after
 
-    body = document.element.body
     for element in body.iterchildren(_PARAGRAPH, _TABLE):
         if element.tag == _PARAGRAPH:
             properties = element.find(_PPR)
@@ -122,7 +135,7 @@ def _body_paragraphs(document: docx.document.Document, layout: _Layout | None) -
             if text:
                 paragraphs.append(Paragraph(text=text, page=start_page))
             continue
-        for row in _rows(Table(element, document._body)):
+        for row in _rows(Table(element, None)):
             paragraphs.append(Paragraph(text=row, page=page))
             if layout is not None:
                 advance(layout.height(None, row))
@@ -162,22 +175,28 @@ def _rows(table: Table) -> list[str]:
     return rows
 
 
-def _core_properties(document: docx.document.Document) -> dict[str, str | None]:
-    core = document.core_properties
-    return {
-        "title": (core.title or "").strip() or None,
-        "author": (core.author or "").strip() or None,
-        "created": core.created.isoformat() if core.created else None,
-    }
-
-
-def _app_statistics(path: Path) -> tuple[int | None, int | None]:
-    """Pages and characters from docProps/app.xml: real only when Word (or LibreOffice) computed them."""
+def _core_properties(xml: bytes | None) -> dict[str, str | None]:
+    """Title, author and created date from docProps/core.xml (python-docx's CT_CoreProperties)."""
+    empty: dict[str, str | None] = {"title": None, "author": None, "created": None}
+    if not xml:
+        return empty
     try:
-        with zipfile.ZipFile(path) as archive:
-            xml = archive.read("docProps/app.xml")[:65536].decode("utf-8", "replace")
-    except (KeyError, zipfile.BadZipFile, OSError):
+        core = parse_xml(xml)
+        created = core.created_datetime
+        return {
+            "title": (core.title_text or "").strip() or None,
+            "author": (core.author_text or "").strip() or None,
+            "created": created.isoformat() if created else None,
+        }
+    except Exception:  # a broken property part does not make the speech unreadable
+        return empty
+
+
+def _app_statistics(data: bytes | None) -> tuple[int | None, int | None]:
+    """Pages and characters from docProps/app.xml: real only when Word (or LibreOffice) computed them."""
+    if not data:
         return None, None
+    xml = data[:65536].decode("utf-8", "replace")
 
     def number(tag: str) -> int | None:
         match = re.search(rf"<(?:\w+:)?{tag}>(\d+)</", xml)
@@ -237,35 +256,63 @@ class _Block:
     after: float
 
 
-class _Layout:
-    def __init__(self, document: docx.document.Document) -> None:
-        section = document.sections[0] if document.sections else None
+class _StylesPart:
+    """The style definitions a layout needs, cut out of styles.xml on demand.
 
+    styles.xml is mostly latent-style lists (350 KB in python-docx's template); parsing it whole
+    takes longer than reading the speech. Word writes one `w:style` element per style, never nested,
+    so each needed one (and `w:docDefaults`) is found by pattern and parsed alone.
+    """
+
+    _WRAP = f'<w:root xmlns:w="{nsmap["w"]}">'.encode()
+
+    def __init__(self, xml: bytes | None) -> None:
+        self._xml = xml or b""
+
+    def _parse(self, snippet: bytes):
+        return parse_xml(self._WRAP + snippet + b"</w:root>")[0]
+
+    def defaults(self):
+        match = re.search(rb"<w:docDefaults\b.*?</w:docDefaults>", self._xml, re.DOTALL)
+        return self._parse(match.group(0)) if match else None
+
+    def default_paragraph_style(self) -> str | None:
+        for tag in re.finditer(rb"<w:style\b[^>]*>", self._xml):
+            attributes = tag.group(0)
+            if b'w:type="paragraph"' in attributes and re.search(rb'w:default="(1|true|on)"', attributes):
+                found = re.search(rb'w:styleId="([^"]+)"', attributes)
+                return found.group(1).decode() if found else None
+        return None
+
+    def style(self, style_id: str):
+        pattern = rb'<w:style\b[^>]*w:styleId="' + re.escape(style_id.encode()) + rb'".*?</w:style>'
+        match = re.search(pattern, self._xml, re.DOTALL)
+        return self._parse(match.group(0)) if match else None
+
+
+class _Layout:
+    def __init__(self, section, styles_xml: bytes | None) -> None:
         def pt(value, default: float) -> float:
             return value / _EMU_PER_PT if value else default
 
-        width = pt(section.page_width if section else None, 595.3)
-        height = pt(section.page_height if section else None, 841.9)
-        left = pt(section.left_margin if section else None, 90.0)
-        right = pt(section.right_margin if section else None, 90.0)
-        top = pt(section.top_margin if section else None, 72.0)
-        bottom = pt(section.bottom_margin if section else None, 72.0)
+        width = pt(section.page_width if section is not None else None, 595.3)
+        height = pt(section.page_height if section is not None else None, 841.9)
+        left = pt(section.left_margin if section is not None else None, 90.0)
+        right = pt(section.right_margin if section is not None else None, 90.0)
+        top = pt(section.top_margin if section is not None else None, 72.0)
+        bottom = pt(section.bottom_margin if section is not None else None, 72.0)
         self.text_width = max(width - left - right, 72.0)
         self.text_height = max(height - top - bottom, 72.0)
-        styles = document.styles.element
-        self._styles = {s.get(qn("w:styleId")): s for s in styles.findall(qn("w:style"))}
-        defaults = styles.find(qn("w:docDefaults"))
-        self._default = _style_of(defaults).under(_Style(10.5, None, 0.0, 0.0))
+        self._styles = _StylesPart(styles_xml)
+        self._default = _style_of(self._styles.defaults()).under(_Style(10.5, None, 0.0, 0.0))
         self._cache: dict[str | None, _Style] = {}
-        default_paragraph = next((sid for sid, s in self._styles.items()
-                                  if s.get(qn("w:default")) in ("1", "true") and s.get(qn("w:type")) == "paragraph"), None)
-        self._default_id = default_paragraph
+        self._default_id = self._styles.default_paragraph_style()
 
     def style(self, style_id: str | None, depth: int = 0) -> _Style:
         style_id = style_id or self._default_id
         if style_id in self._cache:
             return self._cache[style_id]
-        element = self._styles.get(style_id)
+        element = self._styles.style(style_id) if style_id else None
         if element is None or depth > 10:
             resolved = self._default
         else:
