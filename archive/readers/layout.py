@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 _INDENT = re.compile(r"^[ \t\u3000\u00a0]{2,}|^\u3000")
+_HALF_WIDTH = re.compile(r"[A-Za-z0-9]")
 _CJK_PAIR = re.compile(r"[\u2e80-\u9fff](?=[\u2e80-\u9fff])")
 _CJK_SPACE = re.compile(r"(?<=[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]) +(?=[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef])")
 
@@ -20,7 +21,7 @@ def display_width(text: str) -> float:
     Punctuation counts as full width: sites and PDF extraction often turn full-width ，“” into ASCII
     or "ambiguous" forms that were one em wide on the page.
     """
-    return sum(0.5 if c.isascii() and c.isalnum() else 1.0 for c in text)
+    return len(text) - 0.5 * len(_HALF_WIDTH.findall(text))
 
 
 def squeeze_cjk_spaces(text: str) -> str:
