@@ -152,3 +152,20 @@ def test_docx_styles_are_read_by_id_whatever_word_calls_them(tmp_path: Path) -> 
     heading = layout.style("1")
     assert (heading.size, heading.line, heading.before, heading.after) == (16, ("exact", 24.0), 12.0, 6.0)
     assert _Layout(None, None).style(None).size == 10.5  # no styles part at all
+
+
+def test_docx_text_inside_content_controls_is_read(tmp_path: Path) -> None:
+    """Word wraps cover pages and template fields in w:sdt blocks: their paragraphs are text too."""
+    import docx
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    document.add_paragraph(LINES[0])
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    sdt = parse_xml(f'<w:sdt xmlns:w="{w}"><w:sdtPr/><w:sdtContent><w:p><w:r><w:t>{LINES[1]}</w:t></w:r></w:p>'
+                    f'</w:sdtContent></w:sdt>')
+    document.element.body.sectPr.addprevious(sdt)
+    document.add_paragraph(LINES[3])
+    path = tmp_path / "sdt.docx"
+    document.save(str(path))
+    assert [p.text for p in read(path).paragraphs] == [LINES[0], LINES[1], LINES[3]]

@@ -27,6 +27,7 @@ _PAGE_BREAK_TAGS = (qn("w:lastRenderedPageBreak"), qn("w:br"))
 _PPR, _BREAK_BEFORE, _VAL = qn("w:pPr"), qn("w:pageBreakBefore"), qn("w:val")
 _PARAGRAPH, _TABLE, _TEXT, _TAB = qn("w:p"), qn("w:tbl"), qn("w:t"), qn("w:tab")
 _LINE_BREAK, _CARRIAGE = qn("w:br"), qn("w:cr")
+_SDT, _SDT_CONTENT, _CUSTOM_XML = qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")
 _RUN, _RUN_SIZE = qn("w:r"), f"{qn('w:rPr')}/{qn('w:sz')}"
 
 
@@ -116,7 +117,7 @@ def _body_paragraphs(body, layout: _Layout | None) -> tuple[list[Paragraph], int
             used += block.line_height
         used += block.after
 
-    for element in body.iterchildren(_PARAGRAPH, _TABLE):
+    for element in _blocks(body):
         if element.tag == _PARAGRAPH:
             properties = element.find(_PPR)
             marker = properties.find(_BREAK_BEFORE) if properties is not None else None
@@ -142,6 +143,20 @@ def _body_paragraphs(body, layout: _Layout | None) -> tuple[list[Paragraph], int
     if layout is not None and used == 0 and page > 1:
         page -= 1
     return paragraphs, page
+
+
+def _blocks(parent):
+    """Paragraphs and tables in reading order, also those wrapped in content controls (w:sdt: cover
+    pages, templates' fields) or custom XML: their text is the speech's too."""
+    for element in parent.iterchildren(_PARAGRAPH, _TABLE, _SDT, _CUSTOM_XML):
+        if element.tag in (_PARAGRAPH, _TABLE):
+            yield element
+        elif element.tag == _SDT:
+            content = element.find(_SDT_CONTENT)
+            if content is not None:
+                yield from _blocks(content)
+        else:
+            yield from _blocks(element)
 
 
 def _paragraph_text(element) -> str:
