@@ -169,3 +169,23 @@ def test_docx_text_inside_content_controls_is_read(tmp_path: Path) -> None:
     path = tmp_path / "sdt.docx"
     document.save(str(path))
     assert [p.text for p in read(path).paragraphs] == [LINES[0], LINES[1], LINES[3]]
+
+
+def test_docx_text_box_is_read_once(tmp_path: Path) -> None:
+    """Word writes a text box twice (mc:Choice and mc:Fallback); its text must count once."""
+    import docx
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    mc = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+    box = f"<w:txbxContent><w:p><w:r><w:t>{LINES[0]}</w:t></w:r></w:p></w:txbxContent>"
+    paragraph = parse_xml(
+        f'<w:p xmlns:w="{w}" xmlns:mc="{mc}"><w:r><mc:AlternateContent>'
+        f'<mc:Choice Requires="wps"><w:drawing>{box}</w:drawing></mc:Choice>'
+        f"<mc:Fallback><w:pict>{box}</w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>")
+    document.element.body.sectPr.addprevious(paragraph)
+    document.add_paragraph(LINES[2])
+    path = tmp_path / "box.docx"
+    document.save(str(path))
+    assert [p.text for p in read(path).paragraphs] == [LINES[0], LINES[2]]

@@ -28,6 +28,7 @@ _PPR, _BREAK_BEFORE, _VAL = qn("w:pPr"), qn("w:pageBreakBefore"), qn("w:val")
 _PARAGRAPH, _TABLE, _TEXT, _TAB = qn("w:p"), qn("w:tbl"), qn("w:t"), qn("w:tab")
 _LINE_BREAK, _CARRIAGE = qn("w:br"), qn("w:cr")
 _SDT, _SDT_CONTENT, _CUSTOM_XML = qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _RUN, _RUN_SIZE = qn("w:r"), f"{qn('w:rPr')}/{qn('w:sz')}"
 
 
@@ -160,7 +161,13 @@ def _blocks(parent):
 
 
 def _paragraph_text(element) -> str:
-    """A paragraph's visible text: runs, tabs and line breaks (not deleted text or field codes)."""
+    """A paragraph's visible text: runs, tabs and line breaks (not deleted text or field codes).
+
+    Text boxes come twice in Word's XML (mc:Choice and an mc:Fallback copy for old readers): the
+    fallback copy is dropped so their text is read once.
+    """
+    for fallback in list(element.iter(_MC_FALLBACK)):
+        fallback.getparent().remove(fallback)
     parts: list[str] = []
     for node in element.iter(_TEXT, _TAB, _LINE_BREAK, _CARRIAGE):
         if node.tag == _TEXT:
