@@ -33,4 +33,5 @@ def build_schema() -> Schema:
         people=BigramText(),  # speaker and role
         date_key=NUMERIC(int, 32, sortable=True),  # yyyymmdd, 0 where unknown, month/day 0 when not given
         record=STORED(),  # metadata and paragraphs, see archive.search.records
+        summary=COLUMN(VarBytesColumn()),  # the listing metadata as JSON: list and stats read only this
     )
