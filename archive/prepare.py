@@ -58,13 +58,11 @@ def extract_record(path: Path) -> dict[str, Any]:
 
 
 def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> dict[str, Any]:
-    """Record plus index terms for one file. `reuse` is an indexed record with the same content."""
+    """The record and normalised text of one file. `reuse` is an indexed record with the same content."""
     file_path = Path(path)
     try:
-        if reuse is not None:
+        if reuse is not None:  # a title taken from a file name is set per path by the writer
             content = {k: v for k, v in reuse.items() if k not in facts}
-            if content.get("title_source") == "filename":
-                content["title"] = file_path.stem
         else:
             content = extract_record(file_path)
     except UnreadableFile:

@@ -167,28 +167,26 @@ class SpeechIndex:
             ranked.sort(key=lambda item: (dates[item[0]], item[1]), reverse=True)
         return ranked
 
-    def passages_of(self, key: str, query: str) -> list[Passage]:
-        """Every passage of one document that matches `query`, whole paragraphs, in document order."""
-        node = ql.parse(query)
+    def _record(self, key: str) -> dict[str, Any] | None:
+        """The stored record of a readable document, by id or path."""
         with self._lock:
             searcher = self._fresh()
             fields = searcher.document(doc_id=key) or searcher.document(path=key)
         if not fields or fields.get("kind") != "doc":
+            return None
+        return fields["record"]
+
+    def passages_of(self, key: str, query: str) -> list[Passage]:
+        """Every passage of one document that matches `query`, whole paragraphs, in document order."""
+        node = ql.parse(query)
+        record = self._record(key)
+        if record is None:
             return []
-        return DocumentText(paragraphs_of(fields["record"])).passages(_needles(node, loose=True))
+        return DocumentText(paragraphs_of(record)).passages(_needles(node, loose=True))
 
     def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
-        """The listing metadata of every document of a kind, from the `summary` column: no stored
-        record (paragraphs and all) is unpickled, so listing 10,000 speeches takes a fraction of
-        a second."""
         with self._lock:
-            searcher = self._fresh()
-            reader = searcher.reader()
-            if reader.doc_count() == 0:
-                return []
-            kinds = reader.column_reader("kind")
-            summaries = reader.column_reader("summary")
-            return [json.loads(summaries[docnum]) for docnum in reader.all_doc_ids() if kinds[docnum] == kind]
+            return store.summaries(self._fresh().reader(), kind)
 
     def documents(self) -> list[dict[str, Any]]:
         """Every indexed document's metadata, newest speech first."""
@@ -201,12 +199,9 @@ class SpeechIndex:
 
     def document(self, key: str) -> dict[str, Any] | None:
         """One document by id or path, with its text and paragraphs."""
-        with self._lock:
-            searcher = self._fresh()
-            fields = searcher.document(doc_id=key) or searcher.document(path=key)
-        if not fields or fields.get("kind") != "doc":
+        record = self._record(key)
+        if record is None:
             return None
-        record = fields["record"]
         shown = public(record)
         paragraphs = paragraphs_of(record)
         shown["text"] = "\n".join(p.text for p in paragraphs)
@@ -249,8 +244,8 @@ class IndexUpdate:
         return store.record_by_content(self._ix, sha256, file_format)
 
     def failure_reasons(self) -> dict[str, str]:
-        with self._ix.searcher() as searcher:
-            return {f["path"]: f["record"]["reason"] for f in searcher.documents(kind="failed")}
+        with self._ix.reader() as reader:
+            return {failure["path"]: failure["reason"] for failure in store.summaries(reader, "failed")}
 
     def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int) -> None:
         """Add or replace a readable document. Terms come ready from the worker processes."""

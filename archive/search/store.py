@@ -135,6 +135,16 @@ def manifest(ix: whoosh_index.Index) -> dict[str, ManifestEntry]:
     return entries
 
 
+def summaries(reader, kind: str) -> list[dict[str, Any]]:
+    """The listing metadata (or a failure's path and reason) of every document of a kind, from the
+    `summary` column: no stored record (paragraphs and all) is unpickled."""
+    if reader.doc_count() == 0:
+        return []
+    kinds = reader.column_reader("kind")
+    column = reader.column_reader("summary")
+    return [json.loads(column[docnum]) for docnum in reader.all_doc_ids() if kinds[docnum] == kind]
+
+
 def record_by_content(ix: whoosh_index.Index, sha256: str, file_format: str) -> dict[str, Any] | None:
     """The stored record of an indexed document with this content and format, to reuse for a
     renamed or copied file."""
