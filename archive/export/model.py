@@ -40,6 +40,12 @@ class ExportPassage:
     highlights: list[tuple[int, int]]
     citations: list[Citation]  # the first is the document it is listed under; more where copies hold it too
 
+    def source_note(self, gap: str = " ") -> str:
+        """（第N页） and 另见：… for the other files holding it; empty when there is nothing to say."""
+        page = self.citations[0].page
+        where = f"（第{page}页）" if page else ""
+        return where + "".join(f"{gap}另见：{c.text()}" for c in self.citations[1:])
+
 
 @dataclass
 class ExportDocument:

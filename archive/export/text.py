@@ -32,10 +32,9 @@ def write_markdown(export: Export, stream: BinaryIO) -> None:
         for passage in document.passages:
             for paragraph in _bold(passage.text, passage.highlights).split("\n"):
                 lines += [paragraph, ""]
-            where = f"（第{passage.citations[0].page}页）" if passage.citations[0].page else ""
-            also = "".join(f" 另见：{c.text()}" for c in passage.citations[1:])
-            if where or also:
-                lines += [f"*{where}{also}*", ""]
+            note = passage.source_note()
+            if note:
+                lines += [f"*{note}*", ""]
     stream.write("\n".join(lines).encode("utf-8"))
 
 

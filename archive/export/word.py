@@ -69,13 +69,12 @@ def write(export: Export, stream: BinaryIO) -> None:
                 position = end
             if position < len(passage.text):
                 paragraph.add_run(passage.text[position:])
-            where = f"（第{passage.citations[0].page}页）" if passage.citations[0].page else ""
-            also = "".join(f"　另见：{c.text()}" for c in passage.citations[1:])
-            if not where and not also:
+            note = passage.source_note(gap="　")
+            if not note:
                 continue
             source = document.add_paragraph()
             source.paragraph_format.left_indent = Pt(28)
-            run = source.add_run(where + also)
+            run = source.add_run(note)
             set_font(run, CITATION_FONT, 10.5)
             run.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
     document.save(stream)
