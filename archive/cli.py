@@ -166,6 +166,11 @@ class _progress_bar:
 # --- search --------------------------------------------------------------------------------------
 
 SortOption = Annotated[str, typer.Option("--sort", help="relevance (exact matches first) or date (newest first).")]
+# The metadata filters search and export share.
+SpeakerOption = Annotated[Optional[str], typer.Option(help="Only speeches by this speaker (name or role).")]
+SinceOption = Annotated[Optional[str], typer.Option(help="Only speeches on or after this date (2020, 2020-03, 2020-03-05).")]
+UntilOption = Annotated[Optional[str], typer.Option(help="Only speeches on or before this date.")]
+YearOption = Annotated[Optional[int], typer.Option(help="Only speeches of this year.")]
 
 
 @app.command("search")
@@ -174,10 +179,10 @@ def search_command(
     query: Annotated[str, typer.Argument(help='Query: "exact phrase", words, OR, NOT/-, speaker: title: year: date:.', show_default=False)],
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many documents to show.")] = 10,
     offset: Annotated[int, typer.Option(help="Skip this many documents (paging).")] = 0,
-    speaker: Annotated[Optional[str], typer.Option(help="Only speeches by this speaker (name or role).")] = None,
-    since: Annotated[Optional[str], typer.Option(help="Only speeches on or after this date (2020, 2020-03, 2020-03-05).")] = None,
-    until: Annotated[Optional[str], typer.Option(help="Only speeches on or before this date.")] = None,
-    year: Annotated[Optional[int], typer.Option(help="Only speeches of this year.")] = None,
+    speaker: SpeakerOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    year: YearOption = None,
     sort: SortOption = "relevance",
     passages: Annotated[int, typer.Option(help="Passages shown per document.")] = 3,
     index: IndexOption = DEFAULT_INDEX,
@@ -300,11 +305,11 @@ def export_command(
                                          show_default=False)],
     file_format: Annotated[Optional[str], typer.Option("--format", "-f", help="docx, md, csv or json (default: from the suffix).")] = None,
     context: Annotated[int, typer.Option(help="Paragraphs of context around each matching paragraph.")] = 0,
-    speaker: Annotated[Optional[str], typer.Option(help="Only speeches by this speaker (name or role).")] = None,
-    since: Annotated[Optional[str], typer.Option(help="Only speeches on or after this date.")] = None,
-    until: Annotated[Optional[str], typer.Option(help="Only speeches on or before this date.")] = None,
-    year: Annotated[Optional[int], typer.Option(help="Only speeches of this year.")] = None,
-    sort: Annotated[str, typer.Option("--sort", help="date (newest first) or relevance.")] = "date",
+    speaker: SpeakerOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    year: YearOption = None,
+    sort: SortOption = "date",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file; allow writing inside an indexed folder.")] = False,
     index: IndexOption = DEFAULT_INDEX,
     as_json: JsonOption = False,
