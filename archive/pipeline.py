@@ -26,8 +26,8 @@ from archive.search import IndexUpdate, schema
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
+CHECKPOINT_CHARS = 20_000_000  # the writer holds uncommitted postings in memory: bound them
 CHECKPOINT_SECONDS = 120.0
-PARALLEL_WRITE_FROM = 200  # documents; fewer are written faster by one process than by starting more
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -134,10 +134,8 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
 def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, timeout: float, workers: int,
              progress: Progress | None) -> None:
     total = sum(len(item.files) for item in work)
-    if total >= PARALLEL_WRITE_FROM and workers > 1:
-        update.use_processes(workers)
     done = 0
-    since_checkpoint, last_checkpoint = 0, time.monotonic()
+    since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
     if progress:
         progress(0, total)
     if not work:
@@ -160,13 +158,15 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
                 _record_failure(update, item, f"the reader crashed on this file (exit code {error.exitcode})", report)
             else:
                 _store(update, item, prepared, report)
+                chars_since += len(prepared["normalised"]) * len(item.files)
             done += len(item.files)
             since_checkpoint += len(item.files)
             if progress:
                 progress(done, total)
-            if since_checkpoint >= CHECKPOINT_DOCS or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+            if (since_checkpoint >= CHECKPOINT_DOCS or chars_since >= CHECKPOINT_CHARS
+                    or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
                 update.checkpoint()
-                since_checkpoint, last_checkpoint = 0, time.monotonic()
+                since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
 
 
 def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: IndexReport) -> None:

@@ -229,16 +229,8 @@ class IndexUpdate:
         self.location = location
         self._ix = store.open_for_writing(location)
         self._writer = store.writer(self._ix)  # taken now: a second index run fails fast
-        self._procs = 1
         self.manifest: dict[str, ManifestEntry] = store.manifest(self._ix)
         self.rebuilt = bool(store.other_versions(location))
-
-    def use_processes(self, procs: int) -> None:
-        """Index in `procs` processes from here on (worth it for hundreds of documents, not a few)."""
-        if procs > 1 and self._procs == 1:
-            self._writer.commit(merge=False)  # keeps deletions made so far
-            self._procs = procs
-            self._writer = store.writer(self._ix, procs)
 
     def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
         return store.record_by_content(self._ix, sha256, file_format)
@@ -253,7 +245,7 @@ class IndexUpdate:
         fields: dict[str, Any] = dict(
             path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
             size=record["size"], mtime_ns=mtime_ns, extractor=record["extractor"],
-            text=normalised, normalised=normalised.encode("utf-8"), title=record.get("title") or "",
+            text=(normalised,), normalised=normalised.encode("utf-8"), title=record.get("title") or "",
             people=speaker_role, date_key=date_key(record.get("date")), record=record,
             summary=json.dumps(public(record), ensure_ascii=False).encode("utf-8"),
         )
@@ -278,7 +270,7 @@ class IndexUpdate:
     def checkpoint(self) -> None:
         """Commit what is done so far, so a killed run keeps it."""
         self._writer.commit(merge=False)
-        self._writer = store.writer(self._ix, self._procs)
+        self._writer = store.writer(self._ix)
 
     def commit(self, folders: list[str] = ()) -> None:
         self._writer.commit()

@@ -13,6 +13,7 @@ more than twice as much, and writing the index is most of an index run's work.
 
 from __future__ import annotations
 
+import operator
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,20 @@ from whoosh.system import _INT_SIZE, pack_uint
 
 from archive.normalize import normalise
 from archive.tokens import char_bigrams
+
+
+def _text_of(value) -> str:
+    """A field value as normalised text: a str is normalised here; a tuple or list holds parts that
+    are normalised already (the indexer passes the body that way, so it is not normalised twice)."""
+    return normalise(value) if isinstance(value, str) else "".join(value)
+
+
+def bigram_counts(text: str) -> Counter[str]:
+    """Each bigram of normalised `text` with how often it stands there (and the last character alone)."""
+    counts = Counter(map(operator.add, text, text[1:]))
+    if text:
+        counts[text[-1]] += 1
+    return counts
 
 
 def bigram_positions(text: str) -> dict[str, list[int]]:
@@ -40,10 +55,14 @@ class BigramPositions(Positions):
     """Positions format whose postings are built from text directly and stored as uint32 arrays."""
 
     def word_values(self, value, analyzer, **kwargs):
-        text = normalise(value) if isinstance(value, str) else "".join(value)
+        return iter(self.term_values(value))
+
+    def term_values(self, value) -> list[tuple[str, int, float, bytes]]:
+        """(term, frequency, weight, encoded positions) of every term: the postings of one document,
+        handed to the writer at once (archive.search.bulkwriter)."""
         boost = self.field_boost
-        for term, positions in bigram_positions(text).items():
-            yield term, len(positions), len(positions) * boost, self.encode(positions)
+        return [(term, len(positions), len(positions) * boost, self.encode(positions))
+                for term, positions in bigram_positions(_text_of(value)).items()]
 
     def encode(self, poslist) -> bytes:
         return pack_uint(len(poslist)) + array("I", poslist).tobytes()
@@ -79,13 +98,14 @@ class BigramCounts(Frequency):
     """Frequency format whose postings are built from text directly (bigram -> count)."""
 
     def word_values(self, value, analyzer, **kwargs):
-        text = normalise(value) if isinstance(value, str) else "".join(value)
         boost = self.field_boost
-        counts = Counter(text[index : index + 2] for index in range(len(text) - 1))
-        if text:
-            counts[text[-1]] += 1
-        for term, count in counts.items():
+        for term, count in self.term_counts(value).items():
             yield term, count, count * boost, pack_uint(count)
+
+    def term_counts(self, value) -> Counter[str]:
+        """term -> count for one document: its postings, handed to the writer at once
+        (archive.search.bulkwriter)."""
+        return bigram_counts(_text_of(value))
 
 
 class BigramText(TEXT):

@@ -21,6 +21,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from archive.errors import IndexBusy, IndexMissing
+from archive.search.bulkwriter import BulkSegmentWriter
 from archive.search.schema import SCHEMA_VERSION, build_schema
 
 INDEX_NAME = "MAIN"
@@ -92,13 +93,12 @@ def _codec() -> W3Codec:
     return W3Codec(compression=0)
 
 
-def writer(ix: whoosh_index.Index, procs: int = 1) -> SegmentWriter:
-    """The index's one writer. With procs > 1, whoosh indexes batches of documents in that many
-    processes, each writing its own segment (no merge at commit): the writing uses every core."""
+def writer(ix: whoosh_index.Index) -> SegmentWriter:
+    """The index's one writer (archive.search.bulkwriter): it takes the write lock at once, so a
+    second index run fails fast. Reading and normalising run in worker processes; writing one
+    document costs about a millisecond, so one writer keeps up with them."""
     try:
-        if procs > 1:
-            return ix.writer(procs=procs, multisegment=True, limitmb=128, batchsize=64, codec=_codec())
-        return ix.writer(limitmb=256, codec=_codec())
+        return BulkSegmentWriter(ix, codec=_codec())
     except LockError:
         raise IndexBusy(
             "another `archive index` run is updating this index; wait for it to finish "
