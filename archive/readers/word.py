@@ -30,6 +30,9 @@ _LINE_BREAK, _CARRIAGE = qn("w:br"), qn("w:cr")
 _SDT, _SDT_CONTENT, _CUSTOM_XML = qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _RUN, _RUN_SIZE = qn("w:r"), f"{qn('w:rPr')}/{qn('w:sz')}"
+_PARAGRAPH_STYLE, _INDENT = qn("w:pStyle"), qn("w:ind")
+_FIRST_LINE, _FIRST_LINE_CHARS = qn("w:firstLine"), qn("w:firstLineChars")
+_NARROW = re.compile("[\x00-\u2e80]")  # characters about half an em wide in a Chinese text
 
 
 def read(path: Path) -> Extracted:
@@ -346,11 +349,11 @@ class _Layout:
 
     def height(self, element, text: str) -> _Block:
         """How many lines a paragraph takes, how high they are, and the space around it."""
-        properties = element.find(qn("w:pPr")) if element is not None else None
+        properties = element.find(_PPR) if element is not None else None
         style_id = None
         if properties is not None:
-            style_ref = properties.find(qn("w:pStyle"))
-            style_id = style_ref.get(qn("w:val")) if style_ref is not None else None
+            style_ref = properties.find(_PARAGRAPH_STYLE)
+            style_id = style_ref.get(_VAL) if style_ref is not None else None
         style = _style_of(properties).under(self.style(style_id))
         run_sizes = []
         if element is not None:
@@ -366,11 +369,12 @@ class _Layout:
         else:
             line_height = style.line[1]
         indent = 0.0
-        if properties is not None and (ind := properties.find(qn("w:ind"))) is not None:
-            indent = _twips(ind.get(qn("w:firstLine"))) or 0.0
-            if ind.get(qn("w:firstLineChars")):
-                indent = int(ind.get(qn("w:firstLineChars"))) / 100 * size
-        ems = sum(1.0 if ord(c) > 0x2E80 else 0.55 for c in text) + indent / size
+        if properties is not None and (ind := properties.find(_INDENT)) is not None:
+            indent = _twips(ind.get(_FIRST_LINE)) or 0.0
+            if ind.get(_FIRST_LINE_CHARS):
+                indent = int(ind.get(_FIRST_LINE_CHARS)) / 100 * size
+        narrow = len(_NARROW.findall(text))
+        ems = (len(text) - narrow) + 0.55 * narrow + indent / size
         per_line = max(math.floor(self.text_width / size + 0.05), 1)  # a character that does not fit wraps
         lines = max(1, math.ceil(ems / per_line - 0.01))
         return _Block(lines, line_height, style.before or 0.0, style.after or 0.0)

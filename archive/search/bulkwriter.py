@@ -19,6 +19,7 @@ thousand documents), as arrays: about 10 bytes per posting.
 from __future__ import annotations
 
 from array import array
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,6 +56,17 @@ class _Postings:
         self.weights.append(weight)
         self.values.append(value)
 
+    @classmethod
+    def of_counts(cls, docnums: array, counts: array, boost: float) -> _Postings:
+        """The postings of a count format (archive.search.analysis.BigramCounts): weight = count x
+        boost, value = the count packed as whoosh's Frequency format packs it."""
+        postings = cls()
+        postings.ids = docnums
+        postings.weights = array("f", counts) if boost == 1.0 else array("f", (c * boost for c in counts))
+        packed = _PACKED_COUNTS
+        postings.values = [packed[c] for c in counts] if max(counts) < len(packed) else list(map(packed_count, counts))
+        return postings
+
     def extend(self, other: _Postings) -> None:
         self.ids.extend(other.ids)
         self.weights.extend(other.weights)
@@ -65,10 +77,13 @@ class TermPool:
     """Stands in for whoosh's PostingPool: postings by field and term, kept in memory.
 
     `add` takes whoosh's posting tuples (used when whoosh merges old segments into this one);
-    `add_counts` and `add_values` take a document's postings for one field at once.
+    `add_counts` and `add_values` take a document's postings for one field at once. Counts are kept
+    as two arrays per term (docnums, counts): two appends per posting, the fewest Python can do.
     """
 
     def __init__(self) -> None:
+        self.by_count: dict[str, dict[str, tuple[array, array]]] = {}  # field -> term -> (docnums, counts)
+        self.count_boost: dict[str, float] = {}
         self.by_text: dict[str, dict[str, _Postings]] = {}  # field -> term (str) -> postings
         self.by_bytes: dict[str, dict[bytes, _Postings]] = {}  # field -> term (bytes) -> postings
 
@@ -80,15 +95,15 @@ class TermPool:
             postings = terms[tbytes] = _Postings()
         postings.add(docnum, weight, value)
 
-    def add_counts(self, fieldname: str, docnum: int, counts: Iterable[tuple[str, int]], boost: float) -> None:
-        terms = self.by_text.setdefault(fieldname, {})
-        for term, count in counts:
-            postings = terms.get(term)
-            if postings is None:
-                postings = terms[term] = _Postings()
-            postings.ids.append(docnum)
-            postings.weights.append(count * boost)
-            postings.values.append(packed_count(count))
+    def add_counts(self, fieldname: str, docnum: int, counts: dict[str, int], boost: float) -> None:
+        terms = self.by_count.get(fieldname)
+        if terms is None:
+            terms = self.by_count[fieldname] = defaultdict(_count_arrays)
+            self.count_boost[fieldname] = boost
+        for term, count in counts.items():
+            docnums, term_counts = terms[term]
+            docnums.append(docnum)
+            term_counts.append(count)
 
     def add_values(self, fieldname: str, docnum: int, items: Iterable[tuple[str, int, float, bytes]]) -> None:
         terms = self.by_text.setdefault(fieldname, {})
@@ -99,12 +114,15 @@ class TermPool:
             postings.add(docnum, weight, value)
 
     def fields(self) -> list[str]:
-        return sorted(set(self.by_text) | set(self.by_bytes))
+        return sorted(set(self.by_count) | set(self.by_text) | set(self.by_bytes))
 
     def terms(self, fieldname: str) -> list[tuple[bytes, _Postings]]:
-        """The field's terms in byte order, each with its postings in docnum order."""
+        """The field's terms in byte order (UTF-8 keeps code point order), each with its postings."""
         merged: dict[bytes, _Postings] = {term.encode("utf-8"): postings
                                           for term, postings in self.by_text.get(fieldname, {}).items()}
+        boost = self.count_boost.get(fieldname, 1.0)
+        for term, (docnums, counts) in self.by_count.get(fieldname, {}).items():
+            merged[term.encode("utf-8")] = _Postings.of_counts(docnums, counts, boost)
         for tbytes, postings in self.by_bytes.get(fieldname, {}).items():
             if tbytes in merged:
                 merged[tbytes].extend(postings)
@@ -113,8 +131,13 @@ class TermPool:
         return sorted(merged.items())
 
     def cleanup(self) -> None:
+        self.by_count.clear()
         self.by_text.clear()
         self.by_bytes.clear()
+
+
+def _count_arrays() -> tuple[array, array]:
+    return array("I"), array("I")
 
 
 class BulkSegmentWriter(SegmentWriter):
@@ -157,7 +180,7 @@ class BulkSegmentWriter(SegmentWriter):
         fmt = field.format
         if hasattr(fmt, "term_counts"):  # archive's bigram formats: the postings in one go
             counts = fmt.term_counts(value)
-            self.pool.add_counts(name, docnum, counts.items(), fmt.field_boost)
+            self.pool.add_counts(name, docnum, counts, fmt.field_boost)
             return sum(counts.values()) if field.scorable else 0
         if hasattr(fmt, "term_values"):
             items = fmt.term_values(value)
