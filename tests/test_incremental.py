@@ -63,6 +63,29 @@ def test_new_changed_deleted_renamed_and_copied_files(source: Path, index_dir: P
     assert sorted(listed(index_dir)) == sorted([str(a), str(renamed), str(d), str(copy)])
 
 
+def test_an_open_index_sees_changed_and_deleted_files_after_the_next_run(source: Path, index_dir: Path) -> None:
+    """A long-running server keeps one SpeechIndex open across index runs: a deleted file and the
+    old text of a changed one must be gone from it, not only from a newly opened index."""
+    a = factory.write_docx(source / "a.docx", lines("安全生产"))
+    b = factory.write_docx(source / "b.docx", lines("乡村振兴"))
+    factory.write_docx(source / "c.docx", lines("营商环境"))
+    run_index([source], index_dir)
+    with SpeechIndex(index_dir) as archive:
+        def found(phrase: str) -> set[str]:
+            return {hit.record["path"] for hit in archive.search(f'"{phrase}"', limit=None).hits}
+
+        assert found("扎实推进") == {str(source / name) for name in ("a.docx", "b.docx", "c.docx")}
+        assert found("安全生产") == {str(a)}  # warms the open readers' caches
+        factory.write_docx(a, lines("疫情防控"))
+        b.unlink()
+        run_index([source], index_dir)
+        assert found("安全生产") == set()
+        assert found("疫情防控") == {str(a)}
+        assert found("乡村振兴") == set()
+        assert found("扎实推进") == {str(a), str(source / "c.docx")}
+        assert sorted(doc["path"] for doc in archive.documents()) == [str(a), str(source / "c.docx")]
+
+
 def test_unchanged_folder_reads_no_file_contents(source: Path, index_dir: Path) -> None:
     path = factory.write_saved_page(source / "a.txt", "讲话", lines("安全生产"))
     run_index([source], index_dir)

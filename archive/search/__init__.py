@@ -112,7 +112,7 @@ class SpeechIndex:
 
     def _fresh(self):
         """The searcher, reopened if a newer commit exists (cheap when nothing changed)."""
-        self._searcher = self._searcher.refresh()
+        self._searcher = store.refreshed(self._ix, self._searcher)
         return self._searcher
 
     def search(self, query: str, *, limit: int | None = 10, offset: int = 0, speaker: str | None = None,

@@ -1,12 +1,13 @@
 """Exact phrases over bigram fields, evaluated in bulk, one segment at a time.
 
-Candidates: the documents holding every bigram of a covering set of the phrase's bigrams (every
-other one, and the last), read block by block from the postings and intersected as sets, rarest
-first. Confirmation, exact by construction:
-- body text (no positions indexed): the phrase is counted in the document's normalised text, kept
-  in a column beside the postings; a substring count in C beats any position logic in Python;
-- short fields with positions (title, speaker): the covering bigrams must stand at p + their
-  offsets for some p.
+Body text (no positions indexed): a phrase's candidates are the documents holding its bigrams,
+read block by block from the postings and intersected as sets, rarest first; once the candidates are
+few, reading a common bigram's long list costs more than it saves, so the rest are left unread. Each
+candidate is then confirmed by finding the phrase in the document's normalised text (kept in a
+column; a segment's texts are read once into one bytes object, so a check is one `bytes.count`
+in C). Exact by construction: any document holding the phrase holds all its bigrams.
+Short fields with positions (title, speaker): the bigrams of a covering set (every other one, and
+the last) must stand at p + their offsets for some p.
 whoosh's own Phrase walks a tree of matchers document by document and checks spans with general
 slop logic: several times slower when a phrase's bigrams are common, which in speeches they are.
 
@@ -17,9 +18,15 @@ and collectors like any other query.
 
 from __future__ import annotations
 
+import itertools
+import operator
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable
+
 from whoosh import matching
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.query import And, Phrase, Term
+from whoosh.query import And, Phrase, Prefix, Term
 
 
 def cover(length: int) -> list[int]:
@@ -30,74 +37,195 @@ def cover(length: int) -> list[int]:
     return offsets
 
 
-def postings(reader, fieldname: str, term: str, *, values: bool = True) -> dict[int, bytes | None]:
-    """docnum -> encoded value (positions; None when not asked for) of every live posting of a term.
-
-    Reads whole blocks of whoosh's W3 postings at once (their ids and values tuples); any other
-    matcher (inlined postings, several segments) is read posting by posting.
-    """
+def _block_matcher(reader, fieldname: str, term: str):
+    """The term's matcher and the deleted docnums it would skip (W3 postings read block by block)."""
     matcher = reader.postings(fieldname, term)
     excluded: frozenset[int] | set[int] = frozenset()
     if isinstance(matcher, FilterMatcher) and matcher._exclude:  # deleted documents of the segment
         excluded, matcher = matcher._ids, matcher.child
+    blocks = hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block")
+    return matcher, excluded, blocks
+
+
+def postings(reader, fieldname: str, term: str) -> dict[int, bytes | None]:
+    """docnum -> encoded value (positions, or a count) of every live posting of a term.
+
+    Reads whole blocks of whoosh's W3 postings at once (their ids and values tuples); any other
+    matcher (inlined postings, several segments) is read posting by posting.
+    """
+    matcher, excluded, blocks = _block_matcher(reader, fieldname, term)
     found: dict[int, bytes | None] = {}
-    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block"):
+    if blocks:
         matcher.reset()
         while matcher.is_active():
             matcher._read_ids()
-            if values:
-                matcher._read_values()
-                found.update(zip(matcher._ids, matcher._values, strict=True))
-            else:
-                found.update(dict.fromkeys(matcher._ids))
+            matcher._read_values()
+            found.update(zip(matcher._ids, matcher._values, strict=True))
             matcher._next_block()
-    elif values:
-        found.update(matcher.all_items())
     else:
-        found.update(dict.fromkeys(matcher.all_ids()))
+        found.update(matcher.all_items())
     for docnum in excluded:
         found.pop(docnum, None)
     return found
 
 
-def _candidates(reader, fieldname: str, bigrams: list[str], *, values: bool):
+def documents_with(reader, fieldname: str, term: str) -> set[int]:
+    """The live docnums holding a term (ids only: values are not decoded)."""
+    matcher, excluded, blocks = _block_matcher(reader, fieldname, term)
+    found: set[int] = set()
+    if blocks:
+        matcher.reset()
+        while matcher.is_active():
+            matcher._read_ids()
+            found.update(matcher._ids)
+            matcher._next_block()
+    else:
+        found.update(matcher.all_ids())
+    return found - excluded if excluded else found
+
+
+# A candidate costs about 20 times as much to confirm (a substring count over its text) as a posting
+# costs to read: a bigram whose list is longer than this many times the candidates left is not read.
+_READ_RATIO = 16
+
+
+def body_candidates(reader, fieldname: str, bigrams: set[str]) -> set[int] | None:
+    """Documents holding the rarest of `bigrams` (all of them while that pays); None: no bigrams."""
+    if not bigrams:
+        return None
+    frequency = {gram: reader.doc_frequency(fieldname, gram) for gram in bigrams}
+    candidates: set[int] | None = None
+    for gram in sorted(bigrams, key=frequency.__getitem__):
+        if not frequency[gram]:
+            return set()
+        if candidates is not None and frequency[gram] > _READ_RATIO * len(candidates):
+            break
+        found = documents_with(reader, fieldname, gram)
+        candidates = found if candidates is None else candidates & found
+        if not candidates:
+            break
+    return candidates
+
+
+class SegmentTexts:
+    """The normalised texts of one segment's documents, read once into one string.
+
+    A phrase is counted between a document's offsets: no per-document read or copy, and str.count
+    runs in C over two-byte characters (a third faster than over UTF-8, and a third smaller). Kept
+    with the segment reader, which a searcher reuses until its segment changes. Costs the segment's
+    text size in memory: about 60 MB per 10,000 speeches of 3,000 characters.
+    """
+
+    def __init__(self, reader, column: str) -> None:
+        values = reader.column_reader(column)
+        texts = [values[docnum].decode("utf-8") for docnum in range(reader.doc_count_all())]
+        self.blob = "".join(texts)
+        self.offsets = array("Q", itertools.accumulate(map(len, texts), initial=0))
+        self.doc_count = len(texts)
+
+    @classmethod
+    def of(cls, reader, column: str) -> SegmentTexts:
+        cache = reader.__dict__.setdefault("_archive_texts", {})
+        if column not in cache:
+            cache[column] = cls(reader, column)
+        return cache[column]
+
+    def counts(self, needle: str, candidates: Iterable[int] | None) -> dict[int, int]:
+        """docnum -> occurrences of `needle`, for the candidates (None: every document) holding it."""
+        blob, offsets = self.blob, self.offsets
+        docnums = range(self.doc_count) if candidates is None else candidates
+        counts = {}
+        for docnum in docnums:
+            found = blob.count(needle, offsets[docnum], offsets[docnum + 1])
+            if found:
+                counts[docnum] = found
+        return counts
+
+
+class _CountCache:
+    """Recently confirmed words and phrases of one segment: text -> (docnums, counts), compact.
+
+    Offices search the same vocabulary again and again (营商环境, 乡村振兴 …), and a common word is
+    the costly kind: thousands of documents to confirm. Like a search engine's per-segment query
+    cache, entries live as long as their segment and are bounded in postings.
+    """
+
+    BUDGET = 400_000  # postings per segment: 3.2 MB
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[str, str], tuple[array, array]] = OrderedDict()
+        self._size = 0
+
+    @classmethod
+    def of(cls, reader) -> _CountCache:
+        cache = reader.__dict__.get("_archive_counts")
+        if cache is None:
+            cache = reader.__dict__["_archive_counts"] = cls()
+        return cache
+
+    def get(self, key: tuple[str, str]) -> dict[int, int] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        return dict(zip(*entry))
+
+    def put(self, key: tuple[str, str], counts: dict[int, int]) -> None:
+        if len(counts) > self.BUDGET // 4:
+            return
+        self._entries[key] = (array("I", counts.keys()), array("I", counts.values()))
+        self._size += len(counts)
+        while self._size > self.BUDGET:
+            _, (docnums, _) = self._entries.popitem(last=False)
+            self._size -= len(docnums)
+
+
+def _live(reader, docnums: dict[int, int]) -> dict[int, int]:
+    if reader.has_deletions():
+        return {d: c for d, c in docnums.items() if not reader.is_deleted(d)}
+    return docnums
+
+
+def occurrences_in_text(reader, fieldname: str, field, text: str) -> dict[int, int]:
+    """docnum -> how many times normalised `text` stands in the document's text (a body `field`).
+
+    A bigram is counted from its postings (exact: they are the bigram's counts); a longer text by
+    confirming its candidates; one character by scanning every text.
+    """
+    cache = _CountCache.of(reader)
+    found = cache.get((fieldname, text))
+    if found is not None:
+        return found
+    if len(text) == 2:
+        decode = field.format.decode_frequency
+        found = ({docnum: decode(value) for docnum, value in postings(reader, fieldname, text).items()}
+                 if (fieldname, text) in reader else {})
+    else:
+        candidates = body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
+        if candidates is not None and not candidates:
+            found = {}
+        else:
+            found = SegmentTexts.of(reader, field.confirm_column).counts(text, candidates)
+            if candidates is None:
+                found = _live(reader, found)
+    cache.put((fieldname, text), found)
+    return found
+
+
+def _candidates(reader, fieldname: str, bigrams: list[str]):
     """The covering bigrams' postings, rarest first, and the documents holding all of them."""
     parts = [(offset, bigrams[offset]) for offset in cover(len(bigrams) + 1)]
     frequency = {word: reader.doc_frequency(fieldname, word) for _, word in parts}
     if not all(frequency.values()):
         return [], set()
     parts.sort(key=lambda part: frequency[part[1]])
-    lists = [(offset, postings(reader, fieldname, word, values=values)) for offset, word in parts]
+    lists = [(offset, postings(reader, fieldname, word)) for offset, word in parts]
     candidates = set(lists[0][1])
     for _, found in lists[1:]:
         candidates &= found.keys()
         if not candidates:
             break
     return lists, candidates
-
-
-def column_reader(reader, name: str):
-    """A column reader kept with its (segment) reader: opening one costs milliseconds, and a
-    searcher's segment readers live until the next commit."""
-    cache = reader.__dict__.setdefault("_archive_columns", {})
-    if name not in cache:
-        cache[name] = reader.column_reader(name)
-    return cache[name]
-
-
-def occurrences_in_text(reader, fieldname: str, column: str, bigrams: list[str]) -> dict[int, int]:
-    """docnum -> how many times the phrase stands in the document's normalised text (in `column`)."""
-    _, candidates = _candidates(reader, fieldname, bigrams, values=False)
-    if not candidates:
-        return {}
-    phrase = (bigrams[0] + "".join(gram[1] for gram in bigrams[1:])).encode("utf-8")
-    texts = column_reader(reader, column)
-    counts: dict[int, int] = {}
-    for docnum in candidates:
-        count = texts[docnum].count(phrase)  # UTF-8 is self-synchronising: a byte match is a text match
-        if count:
-            counts[docnum] = count
-    return counts
 
 
 def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int, int]:
@@ -134,6 +262,10 @@ def _listed(scores: dict[int, float]) -> matching.Matcher:
 class ExactPhrase(Phrase):
     """A Phrase of consecutive bigrams, evaluated in bulk (see the module docstring)."""
 
+    def text(self) -> str:
+        """The normalised text the bigrams spell."""
+        return self.words[0] + "".join(gram[1] for gram in self.words[1:])
+
     def scores(self, searcher) -> dict[int, float]:
         """docnum -> score of every document of this (segment) searcher that holds the phrase."""
         field = searcher.schema[self.fieldname]
@@ -142,33 +274,39 @@ class ExactPhrase(Phrase):
             decode = getattr(field.format, "decode_array", field.format.decode_positions)
             counts = occurrences(reader, decode, self.fieldname, list(self.words))
         else:
-            counts = occurrences_in_text(reader, self.fieldname, field.confirm_column, list(self.words))
+            counts = occurrences_in_text(reader, self.fieldname, field, self.text())
         return {docnum: self.boost * _saturate(count) for docnum, count in counts.items()}
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
         return _listed(self.scores(searcher))
 
 
-def _term_scores(searcher, query: Term) -> dict[int, float]:
-    field = searcher.schema[query.fieldname]
-    found = postings(searcher.reader(), query.fieldname, query.text) if (query.fieldname, query.text) in searcher.reader() else {}
-    return {docnum: _saturate(field.format.decode_frequency(value)) for docnum, value in found.items()}
+def _body_word(query) -> str | None:
+    """The normalised text a query on a body field stands for (None: not such a query)."""
+    if isinstance(query, ExactPhrase):
+        return query.text()
+    if isinstance(query, (Term, Prefix)) and len(query.text) <= 2:
+        return query.text
+    return None
 
 
 class AllWords(And):
-    """Documents holding every one of several words (phrases or single bigrams), evaluated in bulk:
-    each word's documents as a set, intersected; the score is the sum of the words' scores."""
+    """Documents holding every one of several words (each a phrase, a bigram or a character) in a
+    body field, evaluated in bulk: each word's documents (confirmed, and cached per segment, see
+    _CountCache), intersected smallest first. The score is the sum of the words' scores."""
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
-        result: dict[int, float] | None = None
-        for query in self.subqueries:
-            if isinstance(query, ExactPhrase):
-                scores = query.scores(searcher)
-            elif isinstance(query, Term) and not searcher.schema[query.fieldname].format.supports("positions"):
-                scores = _term_scores(searcher, query)
-            else:
-                scores = dict.fromkeys(query.docs(searcher), 1.0)
-            result = scores if result is None else {d: result[d] + s for d, s in scores.items() if d in result}
-            if not result:
-                return matching.NullMatcher()
-        return _listed(result or {})
+        fieldnames = {query.field() for query in self.subqueries}
+        words = [_body_word(query) for query in self.subqueries]
+        fieldname = next(iter(fieldnames))
+        field = searcher.schema[fieldname] if len(fieldnames) == 1 else None
+        if field is None or None in words or not hasattr(field, "confirm_column"):
+            return super().matcher(searcher, context)
+        reader = searcher.reader()
+        found = sorted((occurrences_in_text(reader, fieldname, field, word) for word in words), key=len)
+        scores = {docnum: _saturate(count) for docnum, count in found[0].items()}
+        for counts in found[1:]:
+            scores = {docnum: score + _saturate(counts[docnum]) for docnum, score in scores.items() if docnum in counts}
+            if not scores:
+                break
+        return _listed(scores)

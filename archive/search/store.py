@@ -17,6 +17,8 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, LockError
+from whoosh.reading import MultiReader
+from whoosh.searching import Searcher
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
@@ -153,3 +155,36 @@ def record_by_content(ix: whoosh_index.Index, sha256: str, file_format: str) -> 
             if fields.get("kind") == "doc" and fields["record"].get("format") == file_format:
                 return fields["record"]
     return None
+
+
+def refreshed(ix: whoosh_index.Index, searcher: Searcher) -> Searcher:
+    """A searcher on the newest commit that keeps the open readers (and their caches) of segments
+    that did not change.
+
+    whoosh's own Searcher.refresh() reuses a segment's reader when the segment id matches, even if
+    documents of that segment were deleted since: a long-running server would keep finding deleted
+    files and the old versions of changed ones. Here a reader is kept only if its segment's
+    deletions are the same too.
+    """
+    if searcher.up_to_date():
+        return searcher
+    newest = ix.reader()
+    kept = {r.segment().segment_id(): r for r, _ in searcher.reader().leaf_readers() if r.segment() is not None}
+    readers = []
+    for reader, _ in newest.leaf_readers():
+        segment = reader.segment()
+        old = kept.get(segment.segment_id()) if segment is not None else None
+        if old is not None and old.segment().deleted_count() == segment.deleted_count():
+            readers.append(kept.pop(segment.segment_id()))
+            reader.close()
+        else:
+            readers.append(reader)
+    for unused in kept.values():
+        unused.close()
+    if len(readers) == 1:
+        combined = readers[0]
+    elif readers:
+        combined = MultiReader(readers, generation=newest.generation())
+    else:
+        combined = newest  # an empty index
+    return Searcher(combined, fromindex=ix)
