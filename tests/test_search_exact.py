@@ -81,6 +81,32 @@ def test_altered_phrase_finds_only_documents_that_really_hold_it(corpus, data) -
     assert found(archive, f'"{phrase}"') == expected(truth, phrase)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_speaker_and_title_phrases_find_exactly_the_documents_holding_them(corpus, data) -> None:
+    """speaker: and title: match text in those fields (indexed with positions), exactly, for any
+    part of a name, role or title, and so do --speaker filters."""
+    archive, truth = corpus
+    documents = archive.documents()
+    people = {d["path"]: normalise(f"{d.get('speaker') or ''}|{d.get('role') or ''}") for d in documents}
+    titles = {d["path"]: normalise(d.get("title") or "") for d in documents}
+    document = data.draw(st.sampled_from(documents))
+    field = data.draw(st.sampled_from(["speaker", "role", "title"]))
+    source = normalise(document.get(field) or "")
+    if not source:
+        return
+    length = data.draw(st.integers(min_value=1, max_value=len(source)))
+    start = data.draw(st.integers(min_value=0, max_value=len(source) - length))
+    needle = source[start : start + length]
+    if field == "title":
+        assert found(archive, f'title:"{needle}"') == {p for p, text in titles.items() if needle in text}
+    else:
+        holding = {p for p, text in people.items() if needle in text}
+        assert found(archive, f'speaker:"{needle}"') == holding
+        filtered = archive.search('"同志们"', speaker=needle, limit=None).hits
+        assert {hit.record["path"] for hit in filtered} == holding & expected(truth, "同志们")
+
+
 def test_phrases_across_pdf_line_wraps_and_page_breaks(corpus) -> None:
     archive, truth = corpus
     pdfs = [path for path in truth if path.endswith(".pdf")]

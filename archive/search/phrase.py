@@ -69,42 +69,103 @@ def postings(reader, fieldname: str, term: str) -> dict[int, bytes | None]:
     return found
 
 
-def documents_with(reader, fieldname: str, term: str) -> set[int]:
+_BIT_POSITIONS = [tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256)]
+
+
+def docnums_of(bits: int) -> list[int]:
+    """The docnums whose bits are set, ascending."""
+    data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    found: list[int] = []
+    for index, value in enumerate(data):
+        if value:
+            base = index * 8
+            found.extend([base + bit for bit in _BIT_POSITIONS[value]])
+    return found
+
+
+def _as_bits(docnums: Iterable[int], size: int) -> int:
+    flags = bytearray(size // 8 + 1)
+    for docnum in docnums:
+        flags[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(flags, "little")
+
+
+class _BigramBits:
+    """Recently read bigram postings of one segment, as bitmaps (Python ints, n/8 bytes for a
+    segment of n documents): the common bigrams of common words are read once, not per query,
+    and intersecting two of them is one `&` in C."""
+
+    BUDGET = 16 * 1024 * 1024  # bytes per segment
+
+    def __init__(self, doc_count: int) -> None:
+        self._entries: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._capacity = max(64, self.BUDGET // (doc_count // 8 + 1))
+
+    @classmethod
+    def of(cls, reader) -> _BigramBits:
+        cache = reader.__dict__.get("_archive_bits")
+        if cache is None:
+            cache = reader.__dict__["_archive_bits"] = cls(reader.doc_count_all())
+        return cache
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self._entries
+
+    def get(self, reader, fieldname: str, term: str) -> int:
+        """The live documents holding `term`, as a bitmap."""
+        key = (fieldname, term)
+        bits = self._entries.get(key)
+        if bits is not None:
+            self._entries.move_to_end(key)
+            return bits
+        bits = _as_bits(_live_ids(reader, fieldname, term), reader.doc_count_all())
+        self._entries[key] = bits
+        if len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+        return bits
+
+
+def _live_ids(reader, fieldname: str, term: str) -> Iterable[int]:
     """The live docnums holding a term (ids only: values are not decoded)."""
     matcher, excluded, blocks = _block_matcher(reader, fieldname, term)
-    found: set[int] = set()
+    found: list[int] = []
     if blocks:
         matcher.reset()
         while matcher.is_active():
             matcher._read_ids()
-            found.update(matcher._ids)
+            found.extend(matcher._ids)
             matcher._next_block()
     else:
-        found.update(matcher.all_ids())
-    return found - excluded if excluded else found
+        found.extend(matcher.all_ids())
+    return [d for d in found if d not in excluded] if excluded else found
 
 
 # A candidate costs about 20 times as much to confirm (a substring count over its text) as a posting
-# costs to read: a bigram whose list is longer than this many times the candidates left is not read.
+# costs to read: a bigram whose list is longer than this many times the candidates left is not read
+# (unless it is cached: then it costs nothing).
 _READ_RATIO = 16
 
 
-def body_candidates(reader, fieldname: str, bigrams: set[str]) -> set[int] | None:
+def body_candidates(reader, fieldname: str, bigrams: set[str]) -> list[int] | None:
     """Documents holding the rarest of `bigrams` (all of them while that pays); None: no bigrams."""
     if not bigrams:
         return None
+    cache = _BigramBits.of(reader)
     frequency = {gram: reader.doc_frequency(fieldname, gram) for gram in bigrams}
-    candidates: set[int] | None = None
-    for gram in sorted(bigrams, key=frequency.__getitem__):
-        if not frequency[gram]:
-            return set()
-        if candidates is not None and frequency[gram] > _READ_RATIO * len(candidates):
+    if not all(frequency.values()):
+        return []
+    cached = [gram for gram in bigrams if (fieldname, gram) in cache]
+    candidates: int | None = None
+    count = 0
+    for gram in sorted(cached, key=frequency.__getitem__) + sorted(set(bigrams) - set(cached), key=frequency.__getitem__):
+        if candidates is not None and gram not in cached and frequency[gram] > _READ_RATIO * count:
             break
-        found = documents_with(reader, fieldname, gram)
-        candidates = found if candidates is None else candidates & found
+        bits = cache.get(reader, fieldname, gram)
+        candidates = bits if candidates is None else candidates & bits
         if not candidates:
-            break
-    return candidates
+            return []
+        count = candidates.bit_count()
+    return docnums_of(candidates)
 
 
 class SegmentTexts:
@@ -231,7 +292,7 @@ def _candidates(reader, fieldname: str, bigrams: list[str]):
 def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int, int]:
     """docnum -> how many times the phrase whose consecutive bigrams are `bigrams` stands in a
     positions field (counted by start positions)."""
-    lists, candidates = _candidates(reader, fieldname, bigrams, values=True)
+    lists, candidates = _candidates(reader, fieldname, bigrams)
     if not candidates:
         return {}
     (first_offset, first), rest = lists[0], lists[1:]
