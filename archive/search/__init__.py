@@ -16,7 +16,7 @@ from typing import Any
 from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
-from archive.search import schema, store
+from archive.search import evaluate, schema, store
 from archive.search.compile import NOT_DOCUMENTS, compile_query, filters
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
@@ -150,18 +150,16 @@ class SpeechIndex:
     def _rank(searcher, node: ql.Node, extra, sort: str) -> list[tuple[int, float, str]]:
         """(docnum, score, tier) of every match: the exact tier, then documents holding all the words.
 
-        Every exact match holds all its words too, so the words tier is searched with the exact
-        matches masked out rather than scored twice.
+        Every exact match holds all its words too, so exact matches are left out of the words tier.
         """
-        excluded = set(searcher.docs_for_query(NOT_DOCUMENTS))
         strict = compile_query(node, loose=False)
         loose = compile_query(node, loose=True)
-        results = searcher.search(strict, limit=None, filter=extra, mask=excluded)
-        ranked = [(docnum, score, "exact") for docnum, score in results.items()]
+        ranked = [(docnum, score, "exact")
+                  for docnum, score in evaluate.ranked(searcher, strict, only=extra, never=NOT_DOCUMENTS)]
         if loose != strict:
-            excluded.update(docnum for docnum, _, _ in ranked)
-            results = searcher.search(loose, limit=None, filter=extra, mask=excluded)
-            ranked += [(docnum, score, "words") for docnum, score in results.items()]
+            exact = {docnum for docnum, _, _ in ranked}
+            ranked += [(docnum, score, "words") for docnum, score
+                       in evaluate.ranked(searcher, loose, only=extra, never=NOT_DOCUMENTS, skip=exact)]
         if sort == "date":
             dates = searcher.reader().column_reader("date_key")
             ranked.sort(key=lambda item: (dates[item[0]], item[1]), reverse=True)

@@ -19,16 +19,14 @@ from archive.tokens import phrase_bigrams, words
 
 
 def phrase(field: str, text: str) -> wq.Query:
-    """Exact text in a bigram field: consecutive bigrams, or a prefix for one character."""
+    """Exact text in a bigram field: its consecutive bigrams, or a prefix for one character (the
+    bigrams starting with it, and the field's last character)."""
     normalised = normalise(text)
     if not normalised:
         raise QueryError(f"nothing to search for in {text!r}")
     if len(normalised) == 1:
         return wq.Prefix(field, normalised)
-    grams = phrase_bigrams(normalised)
-    if len(grams) == 1:
-        return wq.Term(field, grams[0])
-    return ExactPhrase(field, grams)
+    return ExactPhrase(field, phrase_bigrams(normalised))
 
 
 def _words(text: str) -> wq.Query | None:

@@ -309,7 +309,9 @@ def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int,
     return counts
 
 
-def _saturate(count: int) -> float:
+def saturate(count: int) -> float:
+    """A score that grows with how often a phrase stands in a document, less and less (like BM25's
+    term frequency)."""
     return count / (count + 1.2)
 
 
@@ -336,7 +338,7 @@ class ExactPhrase(Phrase):
             counts = occurrences(reader, decode, self.fieldname, list(self.words))
         else:
             counts = occurrences_in_text(reader, self.fieldname, field, self.text())
-        return {docnum: self.boost * _saturate(count) for docnum, count in counts.items()}
+        return {docnum: self.boost * saturate(count) for docnum, count in counts.items()}
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
         return _listed(self.scores(searcher))
@@ -357,17 +359,23 @@ class AllWords(And):
     _CountCache), intersected smallest first. The score is the sum of the words' scores."""
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
+        scores = self.scores(searcher)
+        return super().matcher(searcher, context) if scores is None else _listed(scores)
+
+    def scores(self, searcher) -> dict[int, float] | None:
+        """docnum -> score of every document of this (segment) searcher holding all the words
+        (None: not words of one body field; whoosh's And then evaluates it)."""
         fieldnames = {query.field() for query in self.subqueries}
         words = [_body_word(query) for query in self.subqueries]
         fieldname = next(iter(fieldnames))
         field = searcher.schema[fieldname] if len(fieldnames) == 1 else None
         if field is None or None in words or not hasattr(field, "confirm_column"):
-            return super().matcher(searcher, context)
+            return None
         reader = searcher.reader()
         found = sorted((occurrences_in_text(reader, fieldname, field, word) for word in words), key=len)
-        scores = {docnum: _saturate(count) for docnum, count in found[0].items()}
+        scores = {docnum: saturate(count) for docnum, count in found[0].items()}
         for counts in found[1:]:
-            scores = {docnum: score + _saturate(counts[docnum]) for docnum, score in scores.items() if docnum in counts}
+            scores = {docnum: score + saturate(counts[docnum]) for docnum, score in scores.items() if docnum in counts}
             if not scores:
                 break
-        return _listed(scores)
+        return scores

@@ -1,0 +1,92 @@
+"""Run a compiled query (archive.search.compile) over each segment in bulk.
+
+Every text query here (ExactPhrase, AllWords) already yields all of a segment's matching documents
+with their scores at once; AND, OR and NOT combine those as dictionaries and sets. whoosh's
+searcher would instead wrap them in matchers and collect the same documents one by one through
+several layers of Python calls, which cost more than finding them when a phrase is common (a
+common phrase stands in thousands of speeches). Queries that only select (a date range, a file
+kind) are still answered by whoosh, as sets of documents.
+"""
+
+from __future__ import annotations
+
+from whoosh import query as wq
+
+from archive.search.phrase import AllWords, ExactPhrase, occurrences_in_text, saturate
+
+Scores = dict[int, float]
+
+
+def ranked(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq.Query | None = None,
+           skip: set[int] = frozenset()) -> list[tuple[int, float]]:
+    """(docnum, score) of every live document matching `query`, best first (ties: index order).
+
+    `only`: documents must also match it (a filter; it does not score). `never`: documents matching
+    it are left out. `skip`: docnums (of the whole index) left out.
+    """
+    found: list[tuple[int, float]] = []
+    for segment, offset in searcher.leaf_searchers():
+        scores = scores_of(segment, query)
+        if scores and only is not None:
+            allowed = scores_of(segment, only)
+            scores = {docnum: score for docnum, score in scores.items() if docnum in allowed}
+        if scores and never is not None:
+            for docnum in scores_of(segment, never):
+                scores.pop(docnum, None)
+        found.extend((offset + docnum, score) for docnum, score in scores.items() if offset + docnum not in skip)
+    found.sort(key=lambda item: (-item[1], item[0]))
+    return found
+
+
+def scores_of(segment, query: wq.Query) -> Scores:
+    """docnum -> score of every live document of one segment searcher that matches `query`."""
+    if isinstance(query, ExactPhrase):
+        return query.scores(segment)
+    if isinstance(query, AllWords):
+        scores = query.scores(segment)
+        if scores is not None:
+            return scores
+        return _all_of(segment, query.subqueries)
+    if isinstance(query, wq.And):
+        return _all_of(segment, query.subqueries)
+    if isinstance(query, wq.Or):
+        return _any_of(segment, query.subqueries)
+    if isinstance(query, wq.Not):
+        excluded = scores_of(segment, query.query)
+        return {docnum: 0.0 for docnum in segment.reader().all_doc_ids() if docnum not in excluded}
+    if isinstance(query, wq.Every):
+        return dict.fromkeys(segment.reader().all_doc_ids(), 0.0)
+    if isinstance(query, wq.Prefix) and len(query.text) == 1 and hasattr(segment.schema[query.fieldname], "confirm_column"):
+        counts = occurrences_in_text(segment.reader(), query.fieldname, segment.schema[query.fieldname], query.text)
+        return {docnum: saturate(count) for docnum, count in counts.items()}
+    return dict.fromkeys(query.docs(segment), 1.0)
+
+
+def _all_of(segment, queries: list[wq.Query]) -> Scores:
+    wanted = [q for q in queries if not isinstance(q, wq.Not)]
+    unwanted = [q.query for q in queries if isinstance(q, wq.Not)]
+    result: Scores | None = None
+    for query in wanted:
+        scores = scores_of(segment, query)
+        if result is None:
+            result = scores
+        else:
+            result = {docnum: score + scores[docnum] for docnum, score in result.items() if docnum in scores}
+        if not result:
+            return {}
+    if result is None:  # only exclusions: from every document
+        result = dict.fromkeys(segment.reader().all_doc_ids(), 0.0)
+    for query in unwanted:
+        for docnum in scores_of(segment, query):
+            result.pop(docnum, None)
+        if not result:
+            break
+    return result
+
+
+def _any_of(segment, queries: list[wq.Query]) -> Scores:
+    result: Scores = {}
+    for query in queries:
+        for docnum, score in scores_of(segment, query).items():
+            result[docnum] = result.get(docnum, 0.0) + score
+    return result
