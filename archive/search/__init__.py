@@ -140,9 +140,8 @@ class SpeechIndex:
             for docnum, score, tier in page:
                 record = searcher.stored_fields(docnum)["record"]
                 text = DocumentText(paragraphs_of(record))
-                passages = text.passages(_needles(node, loose=tier == "words"), context=context, window=window)
-                if max_passages is not None:
-                    passages = passages[:max_passages]
+                passages = text.passages(_needles(node, loose=tier == "words"), context=context, window=window,
+                                         limit=max_passages)
                 hits.append(Hit(record, float(score), tier, passages))
         return SearchResults(query=query, total=len(ranked), hits=hits, offset=offset)
 

@@ -61,38 +61,54 @@ class DocumentText:
             self._origins[index] = normalise_with_origins(self.paragraphs[index].text)[1]
         return self._origins[index][offset]
 
-    def _locate(self, position: int) -> tuple[int, int]:
-        """(paragraph index, original offset) of a normalised position."""
-        index = bisect_right(self._starts, position) - 1
-        while position - self._starts[index] >= self._lengths[index]:
-            index += 1
-        return index, self._origin(index, position - self._starts[index])
-
-    def hits(self, needles: list[str]) -> list[_Hit]:
-        found: list[_Hit] = []
-        covered: list[tuple[int, int]] = []
+    def _spans(self, needles: list[str]) -> list[tuple[int, int, str]]:
+        """(start, end, needle) of every occurrence in the normalised text, in order; an occurrence
+        inside one of a longer needle is left out."""
+        taken: list[list[tuple[int, int]]] = []  # per longer needle: its spans, in order, disjoint
+        found: list[tuple[int, int, str]] = []
         for needle in sorted(set(n for n in needles if n), key=len, reverse=True):
+            spans: list[tuple[int, int]] = []
             start = self.normalised.find(needle)
             while start >= 0:
                 end = start + len(needle)
-                if not any(s <= start and end <= e for s, e in covered):
-                    covered.append((start, end))
-                    first, first_offset = self._locate(start)
-                    last, last_offset = self._locate(end - 1)
-                    found.append(_Hit(first, first_offset, last, last_offset + 1, needle))
+                if not any(_inside(start, end, earlier) for earlier in taken):
+                    spans.append((start, end))
+                    found.append((start, end, needle))
                 start = self.normalised.find(needle, end)
-        found.sort(key=lambda h: (h.first, h.start))
+            taken.append(spans)
+        found.sort()
         return found
 
-    def passages(self, needles: list[str], *, context: int = 0, window: int | None = None) -> list[Passage]:
-        """One passage per paragraph (or run of paragraphs a match spans) holding a match, in order."""
-        groups: list[list[_Hit]] = []
-        for hit in self.hits(needles):
-            if groups and hit.first <= groups[-1][-1].last + (2 * context if context else 0):
-                groups[-1].append(hit)
+    def _paragraph_of(self, position: int) -> int:
+        index = bisect_right(self._starts, position) - 1
+        while position - self._starts[index] >= self._lengths[index]:
+            index += 1
+        return index
+
+    def hits(self, needles: list[str], *, context: int = 0, groups: int | None = None) -> list[list[_Hit]]:
+        """The occurrences of `needles`, grouped into passages: those in one paragraph, or in
+        paragraphs a match spans (or within `context` paragraphs), together. With `groups`, only
+        the first that many passages are traced back to the original text."""
+        grouped: list[list[tuple[int, int, int, int, str]]] = []
+        for start, end, needle in self._spans(needles):
+            first, last = self._paragraph_of(start), self._paragraph_of(end - 1)
+            if grouped and first <= grouped[-1][-1][1] + (2 * context if context else 0):
+                grouped[-1].append((first, last, start, end, needle))
+            elif groups is not None and len(grouped) == groups:
+                break
             else:
-                groups.append([hit])
-        return [self._passage(group, context, window) for group in groups]
+                grouped.append([(first, last, start, end, needle)])
+        return [[self._hit(*item) for item in group] for group in grouped]
+
+    def _hit(self, first: int, last: int, start: int, end: int, needle: str) -> _Hit:
+        return _Hit(first, self._origin(first, start - self._starts[first]),
+                    last, self._origin(last, end - 1 - self._starts[last]) + 1, needle)
+
+    def passages(self, needles: list[str], *, context: int = 0, window: int | None = None,
+                 limit: int | None = None) -> list[Passage]:
+        """One passage per paragraph (or run of paragraphs a match spans) holding a match, in order;
+        the first `limit` of them."""
+        return [self._passage(group, context, window) for group in self.hits(needles, context=context, groups=limit)]
 
     def _passage(self, group: list[_Hit], context: int, window: int | None) -> Passage:
         first = max(0, group[0].first - context)
@@ -111,6 +127,12 @@ class DocumentText:
         if window is not None:
             passage = _trim(passage, window)
         return passage
+
+
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether [start, end) lies within one of `spans` (disjoint, in order)."""
+    index = bisect_right(spans, (start, float("inf"))) - 1
+    return index >= 0 and spans[index][1] >= end
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
