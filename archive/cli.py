@@ -346,9 +346,8 @@ def serve_command(
     index: IndexOption = DEFAULT_INDEX,
 ) -> None:
     """The HTTP API and the web page; `/?q=…` opens the page with that search's results."""
-    import uvicorn
-
     from archive.prepare import cpu_count
+    from archive.web import server
     from archive.web.app import APP_INDEX, APP_TOKEN
 
     if host not in LOOPBACK and not token and not no_auth:
@@ -364,5 +363,4 @@ def serve_command(
     os.environ[APP_INDEX] = str(location)
     if token:
         os.environ[APP_TOKEN] = token
-    uvicorn.run("archive.web.app:app_from_environment", factory=True, host=host, port=port,
-                workers=workers or cpu_count(), log_level="warning")
+    server.run(host, port, workers or cpu_count())
