@@ -178,3 +178,23 @@ def test_archive_serve_command_answers_over_http(source: Path, index_dir: Path) 
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def test_served_connections_are_tcp_without_nagle_delay() -> None:
+    """`archive serve` with several workers listens on a socket it made: the connections it accepts
+    must be TCP with TCP_NODELAY, or each response waits ~40 ms for the client's delayed ACK."""
+    import socket
+
+    from archive.web import server
+
+    config = server.TcpConfig(server.APP, factory=True, host="127.0.0.1", port=0, workers=2)
+    listening = config.bind_socket()
+    try:
+        listening.listen()
+        with socket.create_connection(listening.getsockname()):
+            accepted, _ = listening.accept()
+            with accepted:
+                assert accepted.proto == socket.IPPROTO_TCP
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        listening.close()

@@ -17,7 +17,9 @@ from uvicorn.supervisors import Multiprocess
 APP = "archive.web.app:app_from_environment"  # each worker process builds the app from the environment
 
 
-class _TcpConfig(uvicorn.Config):
+class TcpConfig(uvicorn.Config):
+    """uvicorn's settings, with its listening socket made as TCP (see the module docstring)."""
+
     def bind_socket(self) -> socket.socket:
         bound = super().bind_socket()
         tcp = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
@@ -28,7 +30,7 @@ class _TcpConfig(uvicorn.Config):
 
 def run(host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
-    config = _TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+    config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
     if workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
