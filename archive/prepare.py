@@ -74,9 +74,9 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> d
     except Exception as error:  # a reader library failing on a malformed file must not stop the run
         raise UnreadableFile(f"could not be read: {type(error).__name__}: {str(error)[:120]}") from None
     record = {**content, **facts}
-    text = "".join(row[0] for row in record["paragraphs"])
-    normalised = normalise(text)
-    return {"record": record, "normalised": normalised}
+    pieces = [normalise(row[0]) for row in record["paragraphs"]]  # per character, so joining commutes
+    record["normalised_lengths"] = [len(piece) for piece in pieces]  # lets passages skip normalising
+    return {"record": record, "normalised": "".join(pieces)}
 
 
 def cpu_count() -> int:

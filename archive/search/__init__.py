@@ -139,11 +139,22 @@ class SpeechIndex:
             hits = []
             for docnum, score, tier in page:
                 record = searcher.stored_fields(docnum)["record"]
-                text = DocumentText(paragraphs_of(record))
+                text = self._text_of(searcher, docnum, record)
                 passages = text.passages(_needles(node, loose=tier == "words"), context=context, window=window,
                                          limit=max_passages)
                 hits.append(Hit(record, float(score), tier, passages))
         return SearchResults(query=query, total=len(ranked), hits=hits, offset=offset)
+
+    @staticmethod
+    def _text_of(searcher, docnum: int, record: dict[str, Any]) -> DocumentText:
+        """The document's text for passages, with the normalised text the index keeps."""
+        lengths = record.get("normalised_lengths")
+        if lengths is None:
+            return DocumentText(paragraphs_of(record))
+        columns = searcher.__dict__.setdefault("_archive_normalised", {})
+        if "normalised" not in columns:  # one column reader per searcher: opening one costs milliseconds
+            columns["normalised"] = searcher.reader().column_reader("normalised")
+        return DocumentText(paragraphs_of(record), columns["normalised"][docnum].decode("utf-8"), lengths)
 
     @staticmethod
     def _rank(searcher, node: ql.Node, extra, sort: str) -> list[tuple[int, float, str]]:

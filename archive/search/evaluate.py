@@ -10,9 +10,11 @@ kind) are still answered by whoosh, as sets of documents.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from whoosh import query as wq
 
-from archive.search.phrase import AllWords, ExactPhrase, occurrences_in_text, saturate
+from archive.search.phrase import AllWords, ExactPhrase, text_scores
 
 Scores = dict[int, float]
 
@@ -33,8 +35,13 @@ def ranked(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq
         if scores and never is not None:
             for docnum in scores_of(segment, never):
                 scores.pop(docnum, None)
-        found.extend((offset + docnum, score) for docnum, score in scores.items() if offset + docnum not in skip)
-    found.sort(key=lambda item: (-item[1], item[0]))
+        if offset:
+            scores = {offset + docnum: score for docnum, score in scores.items()}
+        if skip:
+            scores = {docnum: score for docnum, score in scores.items() if docnum not in skip}
+        found.extend(scores.items())
+    found.sort(key=itemgetter(0))
+    found.sort(key=itemgetter(1), reverse=True)  # stable: equal scores stay in index order
     return found
 
 
@@ -57,8 +64,7 @@ def scores_of(segment, query: wq.Query) -> Scores:
     if isinstance(query, wq.Every):
         return dict.fromkeys(segment.reader().all_doc_ids(), 0.0)
     if isinstance(query, wq.Prefix) and len(query.text) == 1 and hasattr(segment.schema[query.fieldname], "confirm_column"):
-        counts = occurrences_in_text(segment.reader(), query.fieldname, segment.schema[query.fieldname], query.text)
-        return {docnum: saturate(count) for docnum, count in counts.items()}
+        return text_scores(segment.reader(), query.fieldname, segment.schema[query.fieldname], query.text)
     return dict.fromkeys(query.docs(segment), 1.0)
 
 

@@ -7,7 +7,9 @@ the whole phrase is highlighted (whoosh's own highlighter cuts jieba matches sho
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from archive.document import Paragraph
@@ -41,20 +43,19 @@ class _Hit:
 class DocumentText:
     """A document's paragraphs with their normalised form, for locating matches."""
 
-    def __init__(self, paragraphs: list[Paragraph]) -> None:
+    def __init__(self, paragraphs: Sequence[Paragraph], normalised: str | None = None,
+                 lengths: list[int] | None = None) -> None:
+        """`normalised` and `lengths` (each paragraph's normalised length), when the index kept
+        them, spare normalising every paragraph of the document again."""
         self.paragraphs = paragraphs
-        self._lengths: list[int] = []
-        self._starts: list[int] = []
         self._origins: dict[int, list[int]] = {}  # computed only for paragraphs that hold a match
-        pieces: list[str] = []
-        offset = 0
-        for paragraph in paragraphs:
-            normalised = normalise(paragraph.text)
-            self._starts.append(offset)
-            self._lengths.append(len(normalised))
-            pieces.append(normalised)
-            offset += len(normalised)
-        self.normalised = "".join(pieces)
+        if normalised is None or lengths is None or len(lengths) != len(paragraphs) or sum(lengths) != len(normalised):
+            pieces = [normalise(paragraph.text) for paragraph in paragraphs]
+            lengths = [len(piece) for piece in pieces]
+            normalised = "".join(pieces)
+        self.normalised = normalised
+        self._lengths = lengths
+        self._starts = list(itertools.accumulate(lengths, initial=0))[:-1]
 
     def _origin(self, index: int, offset: int) -> int:
         if index not in self._origins:

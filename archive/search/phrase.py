@@ -203,8 +203,8 @@ class SegmentTexts:
         return counts
 
 
-class _CountCache:
-    """Recently confirmed words and phrases of one segment: text -> (docnums, counts), compact.
+class _ScoreCache:
+    """Recently confirmed words and phrases of one segment: text -> (docnums, scores), compact.
 
     Offices search the same vocabulary again and again (营商环境, 乡村振兴 …), and a common word is
     the costly kind: thousands of documents to confirm. Like a search engine's per-segment query
@@ -218,24 +218,24 @@ class _CountCache:
         self._size = 0
 
     @classmethod
-    def of(cls, reader) -> _CountCache:
+    def of(cls, reader) -> _ScoreCache:
         cache = reader.__dict__.get("_archive_counts")
         if cache is None:
             cache = reader.__dict__["_archive_counts"] = cls()
         return cache
 
-    def get(self, key: tuple[str, str]) -> dict[int, int] | None:
+    def get(self, key: tuple[str, str]) -> dict[int, float] | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
         self._entries.move_to_end(key)
         return dict(zip(*entry))
 
-    def put(self, key: tuple[str, str], counts: dict[int, int]) -> None:
-        if len(counts) > self.BUDGET // 4:
+    def put(self, key: tuple[str, str], scores: dict[int, float]) -> None:
+        if len(scores) > self.BUDGET // 4:
             return
-        self._entries[key] = (array("I", counts.keys()), array("I", counts.values()))
-        self._size += len(counts)
+        self._entries[key] = (array("I", scores.keys()), array("d", scores.values()))
+        self._size += len(scores)
         while self._size > self.BUDGET:
             _, (docnums, _) = self._entries.popitem(last=False)
             self._size -= len(docnums)
@@ -247,28 +247,30 @@ def _live(reader, docnums: dict[int, int]) -> dict[int, int]:
     return docnums
 
 
-def occurrences_in_text(reader, fieldname: str, field, text: str) -> dict[int, int]:
-    """docnum -> how many times normalised `text` stands in the document's text (a body `field`).
+def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
+    """docnum -> score (saturate of its count) of every document whose text (a body `field`) holds
+    normalised `text`.
 
     A bigram is counted from its postings (exact: they are the bigram's counts); a longer text by
     confirming its candidates; one character by scanning every text.
     """
-    cache = _CountCache.of(reader)
+    cache = _ScoreCache.of(reader)
     found = cache.get((fieldname, text))
     if found is not None:
         return found
     if len(text) == 2:
         decode = field.format.decode_frequency
-        found = ({docnum: decode(value) for docnum, value in postings(reader, fieldname, text).items()}
-                 if (fieldname, text) in reader else {})
+        counts = ({docnum: decode(value) for docnum, value in postings(reader, fieldname, text).items()}
+                  if (fieldname, text) in reader else {})
     else:
         candidates = body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
         if candidates is not None and not candidates:
-            found = {}
+            counts = {}
         else:
-            found = SegmentTexts.of(reader, field.confirm_column).counts(text, candidates)
+            counts = SegmentTexts.of(reader, field.confirm_column).counts(text, candidates)
             if candidates is None:
-                found = _live(reader, found)
+                counts = _live(reader, counts)
+    found = dict(zip(counts, [saturate(count) for count in counts.values()]))
     cache.put((fieldname, text), found)
     return found
 
@@ -312,7 +314,10 @@ def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int,
 def saturate(count: int) -> float:
     """A score that grows with how often a phrase stands in a document, less and less (like BM25's
     term frequency)."""
-    return count / (count + 1.2)
+    return _SATURATED[count] if count < len(_SATURATED) else count / (count + 1.2)
+
+
+_SATURATED = [count / (count + 1.2) for count in range(256)]
 
 
 def _listed(scores: dict[int, float]) -> matching.Matcher:
@@ -336,9 +341,9 @@ class ExactPhrase(Phrase):
         if field.format.supports("positions"):
             decode = getattr(field.format, "decode_array", field.format.decode_positions)
             counts = occurrences(reader, decode, self.fieldname, list(self.words))
-        else:
-            counts = occurrences_in_text(reader, self.fieldname, field, self.text())
-        return {docnum: self.boost * saturate(count) for docnum, count in counts.items()}
+            return {docnum: self.boost * saturate(count) for docnum, count in counts.items()}
+        scores = text_scores(reader, self.fieldname, field, self.text())
+        return scores if self.boost == 1 else {docnum: self.boost * score for docnum, score in scores.items()}
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
         return _listed(self.scores(searcher))
@@ -356,7 +361,7 @@ def _body_word(query) -> str | None:
 class AllWords(And):
     """Documents holding every one of several words (each a phrase, a bigram or a character) in a
     body field, evaluated in bulk: each word's documents (confirmed, and cached per segment, see
-    _CountCache), intersected smallest first. The score is the sum of the words' scores."""
+    _ScoreCache), intersected smallest first. The score is the sum of the words' scores."""
 
     def matcher(self, searcher, context=None) -> matching.Matcher:
         scores = self.scores(searcher)
@@ -372,10 +377,10 @@ class AllWords(And):
         if field is None or None in words or not hasattr(field, "confirm_column"):
             return None
         reader = searcher.reader()
-        found = sorted((occurrences_in_text(reader, fieldname, field, word) for word in words), key=len)
-        scores = {docnum: saturate(count) for docnum, count in found[0].items()}
-        for counts in found[1:]:
-            scores = {docnum: score + saturate(counts[docnum]) for docnum, score in scores.items() if docnum in counts}
+        found = sorted((text_scores(reader, fieldname, field, word) for word in words), key=len)
+        scores = found[0]
+        for other in found[1:]:
+            scores = {docnum: scores[docnum] + other[docnum] for docnum in scores.keys() & other.keys()}
             if not scores:
                 break
         return scores

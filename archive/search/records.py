@@ -7,6 +7,7 @@ A record is a plain dict (whoosh pickles it into the index). Paragraphs are kept
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from archive.document import Paragraph
@@ -27,8 +28,30 @@ def paragraphs_to_rows(paragraphs: list[Paragraph]) -> list[list[Any]]:
     return [[p.text, p.page, [list(b) for b in p.page_breaks]] for p in paragraphs]
 
 
-def paragraphs_of(record: dict[str, Any]) -> list[Paragraph]:
-    return [Paragraph(text, page, [tuple(b) for b in breaks]) for text, page, breaks in record["paragraphs"]]
+class _Paragraphs(Sequence[Paragraph]):
+    """A record's paragraphs, each made when first asked for: a search shows a few of a document's."""
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        self._rows = rows
+        self._made: dict[int, Paragraph] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self._rows)
+        if index not in self._made:
+            text, page, breaks = self._rows[index]
+            self._made[index] = Paragraph(text, page, [tuple(b) for b in breaks])
+        return self._made[index]
+
+
+def paragraphs_of(record: dict[str, Any]) -> Sequence[Paragraph]:
+    return _Paragraphs(record["paragraphs"])
+
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:
