@@ -16,7 +16,7 @@ from typing import Any
 from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
-from archive.search import evaluate, schema, store
+from archive.search import evaluate, phrase, schema, store
 from archive.search.compile import NOT_DOCUMENTS, compile_query, filters
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
@@ -103,6 +103,12 @@ class SpeechIndex:
 
     def close(self) -> None:
         self._searcher.close()
+
+    def warm(self) -> None:
+        """Read what every search needs into memory now (the segments' normalised texts), so the
+        first searches of a long-running server are as fast as the rest."""
+        with self._lock:
+            phrase.warm(self._fresh().reader())
 
     def __enter__(self) -> SpeechIndex:
         return self

@@ -203,6 +203,14 @@ class SegmentTexts:
         return counts
 
 
+def warm(reader) -> None:
+    """Load every segment's texts of every body field (see SegmentTexts)."""
+    columns = {field.confirm_column for field in reader.schema if hasattr(field, "confirm_column")}
+    for segment, _ in reader.leaf_readers():
+        for column in columns:
+            SegmentTexts.of(segment, column)
+
+
 class _ScoreCache:
     """Recently confirmed words and phrases of one segment: text -> (docnums, scores), compact.
 

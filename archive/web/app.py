@@ -85,10 +85,16 @@ def app_from_environment() -> FastAPI:
 def create_app(location: FilePath, token: str | None = None) -> FastAPI:
     index = _Index(location)
 
+    def warm() -> None:
+        # jieba's dictionary takes a second to load, the index's texts a few hundred ms per 10,000
+        # speeches: load them now, not on the first searches
+        warm_up()
+        with contextlib.suppress(ArchiveError):
+            index.get().warm()
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI):
-        # jieba's dictionary takes a second to load: load it now, not on the first unquoted search
-        threading.Thread(target=warm_up, daemon=True).start()
+        threading.Thread(target=warm, daemon=True).start()
         yield
         index.close()
 
