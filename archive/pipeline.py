@@ -177,7 +177,7 @@ def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: I
         if this.get("title_source") == "filename":
             this["title"] = Path(found_file.path).stem
         known = update.manifest.get(found_file.path)
-        update.put(this, prepared["normalised"], mtime_ns=found_file.mtime_ns)
+        update.put(this, prepared["normalised"], mtime_ns=found_file.mtime_ns, terms=prepared.get("terms"))
         if known is None:
             report.added += 1
             if item.reuse is not None:

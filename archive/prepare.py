@@ -15,7 +15,7 @@ from typing import Any
 from archive import metadata, readers
 from archive.normalize import normalise
 from archive.readers import UnreadableFile
-from archive.search import doc_id, paragraphs_to_rows, schema
+from archive.search import body_terms, doc_id, paragraphs_to_rows, schema
 
 MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
 
@@ -76,7 +76,8 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> d
     record = {**content, **facts}
     pieces = [normalise(row[0]) for row in record["paragraphs"]]  # per character, so joining commutes
     record["normalised_lengths"] = [len(piece) for piece in pieces]  # lets passages skip normalising
-    return {"record": record, "normalised": "".join(pieces)}
+    normalised = "".join(pieces)
+    return {"record": record, "normalised": normalised, "terms": body_terms(normalised)}
 
 
 def cpu_count() -> int:

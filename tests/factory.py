@@ -4,6 +4,7 @@ run makes the same files, and tests compute what they expect from the text they 
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import random
@@ -60,7 +61,29 @@ def office_phrase(rng: random.Random, topics: list[str] | None = None) -> str:
     return f"{rng.choice(_ACTIONS)}{topic}{rng.choice(_OBJECTS)}"
 
 
+@functools.cache
+def _dictionary() -> tuple[list[str], list[int]]:
+    """jieba's dictionary: the words of real Chinese text with their frequencies (cumulative)."""
+    import jieba
+
+    words, weights = [], []
+    with jieba.get_dict_file() as handle:
+        for line in handle:
+            word, frequency, *_ = line.decode("utf-8").split()
+            if int(frequency) >= 5 and all("\u4e00" <= char <= "\u9fff" for char in word):
+                words.append(word)
+                weights.append(int(frequency))
+    return words, list(itertools.accumulate(weights))
+
+
 def sentence(rng: random.Random, vocabulary: str = "small", topics: list[str] | None = None) -> str:
+    if vocabulary == "varied":  # a quarter office phrases, the rest words as often as Chinese uses them
+        if rng.random() < 0.25:
+            phrase = office_phrase(rng, topics) if rng.random() < 0.8 else rng.choice(PHRASES)
+        else:
+            words, cumulative = _dictionary()
+            phrase = "".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(3, 7)))
+        return rng.choice(FILLERS) + phrase + rng.choice(TAILS) + rng.choice("。。。；，")
     if vocabulary == "office":
         phrase = office_phrase(rng, topics) if rng.random() < 0.8 else rng.choice(PHRASES)
         parts = [rng.choice(FILLERS), phrase]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
@@ -71,9 +72,10 @@ def _snapshot(folder: Path) -> dict:
     return snapshot
 
 
-def _compare(tmp_path: Path, batches: list[list[dict]], *, deletions: list[str] = (), optimize: bool = False) -> None:
+def _compare(tmp_path: Path, batches: list[list[dict]], *, deletions: list[str] = (), optimize: bool = False,
+             writer_class=BulkSegmentWriter) -> None:
     _build(tmp_path / "whoosh", SegmentWriter, batches, deletions=list(deletions), optimize=optimize)
-    _build(tmp_path / "bulk", BulkSegmentWriter, batches, deletions=list(deletions), optimize=optimize)
+    _build(tmp_path / "bulk", writer_class, batches, deletions=list(deletions), optimize=optimize)
     expected, written = _snapshot(tmp_path / "whoosh"), _snapshot(tmp_path / "bulk")
     assert expected.keys() == written.keys()
     different = [key for key in expected if expected[key] != written[key]]
@@ -87,9 +89,14 @@ def _folders(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
 
 
-def test_one_segment_matches_whoosh(tmp_path: Path) -> None:
+class _PostingByPosting(BulkSegmentWriter):
+    BY_BLOCK = False
+
+
+@pytest.mark.parametrize("writer_class", [BulkSegmentWriter, _PostingByPosting])
+def test_one_segment_matches_whoosh(tmp_path: Path, writer_class) -> None:
     _folders(tmp_path)
-    _compare(tmp_path, [_documents(300, seed=1)])
+    _compare(tmp_path, [_documents(300, seed=1)], writer_class=writer_class)
 
 
 def test_replacements_deletions_and_a_merge_match_whoosh(tmp_path: Path) -> None:

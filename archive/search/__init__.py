@@ -17,6 +17,7 @@ from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search import evaluate, phrase, schema, store
+from archive.search.analysis import BodyTerms, bucket_counts
 from archive.search.compile import NOT_DOCUMENTS, compile_query, filters
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
@@ -27,10 +28,16 @@ from archive.tokens import words
 
 __all__ = [
     "EXTRACTOR_VERSION", "SCHEMA_VERSION", "Hit", "IndexUpdate", "ManifestEntry", "Passage", "SearchResults",
-    "SpeechIndex", "doc_id", "indexed_folders", "paragraphs_of", "paragraphs_to_rows", "schema",
+    "SpeechIndex", "body_terms", "doc_id", "indexed_folders", "paragraphs_of", "paragraphs_to_rows", "schema",
 ]
 
 indexed_folders = store.indexed_folders
+
+
+def body_terms(normalised: str) -> BodyTerms:
+    """A document's body terms, for IndexUpdate.put: made where the text is (a worker process),
+    not by the one writer."""
+    return BodyTerms(bucket_counts(normalised))
 
 SORTS = ("relevance", "date")
 
@@ -253,13 +260,14 @@ class IndexUpdate:
         with self._ix.reader() as reader:
             return {failure["path"]: failure["reason"] for failure in store.summaries(reader, "failed")}
 
-    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int) -> None:
-        """Add or replace a readable document. Terms come ready from the worker processes."""
+    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, terms: BodyTerms | None = None) -> None:
+        """Add or replace a readable document; `terms` (body_terms of the text), when a worker
+        process made them, spare the writer counting them."""
         speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
         fields: dict[str, Any] = dict(
             path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
             size=record["size"], mtime_ns=mtime_ns, extractor=record["extractor"],
-            text=(normalised,), normalised=normalised.encode("utf-8"), title=record.get("title") or "",
+            text=terms if terms is not None else (normalised,), normalised=normalised.encode("utf-8"), title=record.get("title") or "",
             people=speaker_role, date_key=date_key(record.get("date")), record=record,
             summary=json.dumps(public(record), ensure_ascii=False).encode("utf-8"),
         )

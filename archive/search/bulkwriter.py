@@ -58,7 +58,7 @@ class _Postings:
 
     @classmethod
     def of_counts(cls, docnums: array, counts: array, boost: float) -> _Postings:
-        """The postings of a count format (archive.search.analysis.BigramCounts): weight = count x
+        """The postings of a count format (archive.search.analysis.BigramBucketCounts): weight = count x
         boost, value = the count packed as whoosh's Frequency format packs it."""
         postings = cls()
         postings.ids = docnums
@@ -143,6 +143,8 @@ def _count_arrays() -> tuple[array, array]:
 class BulkSegmentWriter(SegmentWriter):
     """A SegmentWriter (see the module docstring) that whoosh's own commit, merge and TOC code drives."""
 
+    BY_BLOCK = True  # fill W3 posting blocks directly (off: one public FieldWriter.add per posting)
+
     def __init__(self, ix, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
         self.pool.cleanup()
@@ -215,16 +217,17 @@ class BulkSegmentWriter(SegmentWriter):
             writer.start_field(name, field)
             for tbytes, postings in self.pool.terms(name):
                 writer.start_term(tbytes)
-                _write_blocks(writer, postings, field_lengths)
+                _write_blocks(writer, postings, field_lengths, by_block=self.BY_BLOCK)
                 writer.finish_term()
             writer.finish_field()
 
 
-def _write_blocks(fieldwriter, postings: _Postings, lengths: array | None) -> None:
+def _write_blocks(fieldwriter, postings: _Postings, lengths: array | None, *, by_block: bool = True) -> None:
     """Hand one term's postings to the W3 postings writer a block at a time (its last block is
-    written by finish_term), or posting by posting for any other codec."""
+    written by finish_term), or posting by posting through the codec's public FieldWriter.add for
+    any other postings writer (or when `by_block` is off)."""
     postwriter = getattr(fieldwriter, "_postwriter", None)
-    if postwriter is None or not all(hasattr(postwriter, a) for a in _BLOCK_ATTRIBUTES):
+    if not by_block or postwriter is None or not all(hasattr(postwriter, a) for a in _BLOCK_ATTRIBUTES):
         for i, docnum in enumerate(postings.ids):
             length = lengths[docnum] if lengths is not None else 0
             fieldwriter.add(docnum, postings.weights[i], postings.values[i] or b"", length)

@@ -1,19 +1,19 @@
 """Exact phrases over bigram fields, evaluated in bulk, one segment at a time.
 
-Body text (no positions indexed): a phrase's candidates are the documents holding its bigrams,
-read block by block from the postings and intersected as sets, rarest first; once the candidates are
-few, reading a common bigram's long list costs more than it saves, so the rest are left unread. Each
-candidate is then confirmed by finding the phrase in the document's normalised text (kept in a
-column; a segment's texts are read once into one bytes object, so a check is one `bytes.count`
-in C). Exact by construction: any document holding the phrase holds all its bigrams.
+Body text (bigram buckets, no positions; see archive.search.analysis): a phrase's candidates are
+the documents holding its bigrams' buckets, read from the postings as bitmaps (cached per segment)
+and intersected, rarest first; once the candidates are few, reading a common bucket's long list
+costs more than it saves, so the rest are left unread. Each candidate is then confirmed by counting
+the phrase in the document's normalised text (kept in a column; a segment's texts are read once
+into one string, so a check is one `str.count` in C). Exact by construction: any document holding
+the phrase holds all its bigrams, so all their buckets. Confirmed words are cached per segment.
 Short fields with positions (title, speaker): the bigrams of a covering set (every other one, and
 the last) must stand at p + their offsets for some p.
 whoosh's own Phrase walks a tree of matchers document by document and checks spans with general
 slop logic: several times slower when a phrase's bigrams are common, which in speeches they are.
 
-The result is a whoosh matcher over the matching documents, scored by how often the phrase stands
-in each (saturating like BM25's term frequency), so it combines with whoosh's AND/OR/NOT, filters
-and collectors like any other query.
+Queries are evaluated as score dictionaries per segment (archive.search.evaluate); the matchers
+here let whoosh's own AND/OR/NOT use them too.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from whoosh import matching
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Phrase, Prefix, Term
+
+from archive.search.analysis import bigram_bucket
 
 
 def cover(length: int) -> list[int]:
@@ -147,20 +149,22 @@ _READ_RATIO = 16
 
 
 def body_candidates(reader, fieldname: str, bigrams: set[str]) -> list[int] | None:
-    """Documents holding the rarest of `bigrams` (all of them while that pays); None: no bigrams."""
+    """Documents holding the buckets of the rarest of `bigrams` (all of them while that pays), a
+    superset of those holding the bigrams; None: no bigrams."""
     if not bigrams:
         return None
     cache = _BigramBits.of(reader)
-    frequency = {gram: reader.doc_frequency(fieldname, gram) for gram in bigrams}
+    terms = {bigram_bucket(gram) for gram in bigrams}
+    frequency = {term: reader.doc_frequency(fieldname, term) for term in terms}
     if not all(frequency.values()):
         return []
-    cached = [gram for gram in bigrams if (fieldname, gram) in cache]
+    cached = {term for term in terms if (fieldname, term) in cache}
     candidates: int | None = None
     count = 0
-    for gram in sorted(cached, key=frequency.__getitem__) + sorted(set(bigrams) - set(cached), key=frequency.__getitem__):
-        if candidates is not None and gram not in cached and frequency[gram] > _READ_RATIO * count:
+    for term in sorted(cached, key=frequency.__getitem__) + sorted(terms - cached, key=frequency.__getitem__):
+        if candidates is not None and term not in cached and frequency[term] > _READ_RATIO * count:
             break
-        bits = cache.get(reader, fieldname, gram)
+        bits = cache.get(reader, fieldname, term)
         candidates = bits if candidates is None else candidates & bits
         if not candidates:
             return []
@@ -237,7 +241,7 @@ class _ScoreCache:
         if entry is None:
             return None
         self._entries.move_to_end(key)
-        return dict(zip(*entry))
+        return dict(zip(*entry, strict=True))
 
     def put(self, key: tuple[str, str], scores: dict[int, float]) -> None:
         if len(scores) > self.BUDGET // 4:
@@ -259,26 +263,20 @@ def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
     """docnum -> score (saturate of its count) of every document whose text (a body `field`) holds
     normalised `text`.
 
-    A bigram is counted from its postings (exact: they are the bigram's counts); a longer text by
-    confirming its candidates; one character by scanning every text.
+    Two or more characters: by confirming the candidates of its bigrams; one: by scanning every text.
     """
     cache = _ScoreCache.of(reader)
     found = cache.get((fieldname, text))
     if found is not None:
         return found
-    if len(text) == 2:
-        decode = field.format.decode_frequency
-        counts = ({docnum: decode(value) for docnum, value in postings(reader, fieldname, text).items()}
-                  if (fieldname, text) in reader else {})
+    candidates = body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
+    if candidates is not None and not candidates:
+        counts = {}
     else:
-        candidates = body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
-        if candidates is not None and not candidates:
-            counts = {}
-        else:
-            counts = SegmentTexts.of(reader, field.confirm_column).counts(text, candidates)
-            if candidates is None:
-                counts = _live(reader, counts)
-    found = dict(zip(counts, [saturate(count) for count in counts.values()]))
+        counts = SegmentTexts.of(reader, field.confirm_column).counts(text, candidates)
+        if candidates is None:
+            counts = _live(reader, counts)
+    found = {docnum: saturate(count) for docnum, count in counts.items()}
     cache.put((fieldname, text), found)
     return found
 

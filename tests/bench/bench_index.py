@@ -45,13 +45,16 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--folder", type=Path, help="reuse (or make) the document folder here")
     parser.add_argument("--recoll", action="store_true", help="also time recollindex on the same folder")
+    parser.add_argument("--vocabulary", choices=["small", "office", "varied"], default="small",
+                        help="small: speeches made of a few dozen phrases; varied: a quarter office phrases, the "
+                             "rest words drawn from jieba's dictionary by frequency (many more distinct bigrams)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="archive-bench-"))
     folder = args.folder or work / "speeches"
     if not folder.exists() or not any(folder.rglob("*.*")):
         started = time.perf_counter()
-        made = make_folder(folder, args.docs)
+        made = make_folder(folder, args.docs, vocabulary=args.vocabulary)
         print(f"made {len(made)} documents in {time.perf_counter() - started:.1f} s: {folder}")
     files = [p for p in folder.rglob("*") if p.is_file()]
     chars = sum(len(p.read_bytes()) for p in files if p.suffix == ".txt") // 3  # rough for pages only
