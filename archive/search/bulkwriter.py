@@ -215,35 +215,43 @@ class BulkSegmentWriter(SegmentWriter):
             else:
                 field_lengths = None
             writer.start_field(name, field)
+            postwriter = getattr(writer, "_postwriter", None)
+            by_block = self.BY_BLOCK and all(hasattr(postwriter, a) for a in _BLOCK_ATTRIBUTES)
             for tbytes, postings in self.pool.terms(name):
                 writer.start_term(tbytes)
-                _write_blocks(writer, postings, field_lengths, by_block=self.BY_BLOCK)
+                if by_block:
+                    _fill_blocks(postwriter, postings, field_lengths)
+                else:
+                    _add_each(writer, postings, field_lengths)
                 writer.finish_term()
             writer.finish_field()
 
 
-def _write_blocks(fieldwriter, postings: _Postings, lengths: array | None, *, by_block: bool = True) -> None:
-    """Hand one term's postings to the W3 postings writer a block at a time (its last block is
-    written by finish_term), or posting by posting through the codec's public FieldWriter.add for
-    any other postings writer (or when `by_block` is off)."""
-    postwriter = getattr(fieldwriter, "_postwriter", None)
-    if not by_block or postwriter is None or not all(hasattr(postwriter, a) for a in _BLOCK_ATTRIBUTES):
-        for i, docnum in enumerate(postings.ids):
-            length = lengths[docnum] if lengths is not None else 0
-            fieldwriter.add(docnum, postings.weights[i], postings.values[i] or b"", length)
-        return
+def _add_each(fieldwriter, postings: _Postings, lengths: array | None) -> None:
+    """One term's postings through the codec's public FieldWriter.add, one by one."""
+    for i, docnum in enumerate(postings.ids):
+        length = lengths[docnum] if lengths is not None else 0
+        fieldwriter.add(docnum, postings.weights[i], postings.values[i] or b"", length)
+
+
+def _fill_blocks(postwriter, postings: _Postings, lengths: array | None) -> None:
+    """One term's postings handed to whoosh's W3 postings writer a block at a time, with the block
+    statistics its add_posting would have kept; the last block is written by finish_term."""
     size = postwriter._blocklimit
     total = len(postings.ids)
     for start in range(0, total, size):
         end = min(start + size, total)
-        ids = postings.ids[start:end]
-        weights = postings.weights[start:end]
+        ids = postings.ids[start:end] if total > size else postings.ids
+        weights = postings.weights[start:end] if total > size else postings.weights
         postwriter._ids = ids
         postwriter._weights = weights
-        postwriter._values = [v for v in postings.values[start:end] if v]
+        values = postings.values[start:end]
+        postwriter._values = values if all(values) else [v for v in values if v]
         postwriter._maxweight = max(weights)
         if lengths is not None:
-            block_lengths = [lengths[d] for d in ids if lengths[d]]  # whoosh skips zero lengths too
+            block_lengths = [lengths[d] for d in ids]
+            if not all(block_lengths):  # whoosh skips zero lengths
+                block_lengths = [length for length in block_lengths if length]
             postwriter._minlength = min(block_lengths) if block_lengths else None
             postwriter._maxlength = max(block_lengths, default=0)
         if end < total:
