@@ -141,6 +141,25 @@ def test_unquoted_query_ranks_every_exact_match_first(corpus) -> None:
     assert {hit.record["path"] for hit in results.hits if hit.tier == "words"} == words_only
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_unquoted_total_and_pages_agree_with_all_hits(corpus, data) -> None:
+    """The words tier is counted without ranking it; every page must still add up to that count."""
+    archive, truth = corpus
+    words = data.draw(st.lists(st.sampled_from(factory.PHRASES + factory.FILLERS), min_size=1, max_size=3))
+    operator = data.draw(st.sampled_from([" ", " OR ", " -"]))
+    query = operator.join(words) if len(words) > 1 else words[0]
+    everything = archive.search(query, limit=None)
+    assert everything.total == len(everything.hits)
+    pages, offset = [], 0
+    while offset < everything.total:
+        page = archive.search(query, limit=3, offset=offset)
+        assert page.total == everything.total
+        pages += [(hit.record["path"], hit.tier) for hit in page.hits]
+        offset += 3
+    assert pages == [(hit.record["path"], hit.tier) for hit in everything.hits]
+
+
 def test_or_not_and_minus(corpus) -> None:
     archive, truth = corpus
     a, b = "乡村振兴", "疫情防控"

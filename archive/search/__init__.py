@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,47 @@ class _LRU:
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
+
+
+class _Ranking:
+    """The ranked matches of one search: (docnum, score, tier) in order.
+
+    The exact tier is ranked at once. The words tier (documents holding all the words but not the
+    text as written) is only counted until a page reaches it: for a common query it holds
+    thousands of documents that the first pages never show.
+    """
+
+    def __init__(self, exact: list[tuple[int, float, str]], words_total: int = 0,
+                 rank_words: Callable[[], list[tuple[int, float]]] | None = None) -> None:
+        self._exact = exact
+        self._words_total = words_total
+        self._rank_words = rank_words
+        self._words: list[tuple[int, float, str]] | None = None
+
+    @classmethod
+    def of(cls, searcher, sort: str, exact: list[tuple[int, float]], words_total: int = 0,
+           rank_words: Callable[[], list[tuple[int, float]]] | None = None) -> _Ranking:
+        ranked = [(docnum, score, "exact") for docnum, score in exact]
+        if sort != "date":
+            return cls(ranked, words_total, rank_words)
+        if rank_words is not None:  # newest first over both tiers: every match is needed
+            ranked += [(docnum, score, "words") for docnum, score in rank_words()]
+        dates = searcher.reader().column_reader("date_key")
+        ranked.sort(key=lambda item: (dates[item[0]], item[1]), reverse=True)
+        return cls(ranked)
+
+    @property
+    def total(self) -> int:
+        return len(self._exact) + self._words_total
+
+    def page(self, offset: int, limit: int | None) -> list[tuple[int, float, str]]:
+        end = self.total if limit is None else offset + limit
+        page = self._exact[offset:end]
+        if end > len(self._exact) and self._words_total:
+            if self._words is None:
+                self._words = [(docnum, score, "words") for docnum, score in self._rank_words()]
+            page += self._words[max(0, offset - len(self._exact)) : end - len(self._exact)]
+        return page
 
 
 @dataclass
@@ -148,7 +190,7 @@ class SpeechIndex:
             if ranked is None:
                 ranked = self._rank(searcher, node, filters(speaker=speaker, since=since, until=until, year=year), sort)
                 self._ranked.put(key, ranked)
-            page = ranked[offset:] if limit is None else ranked[offset : offset + limit]
+            page = ranked.page(offset, limit)
             hits = []
             for docnum, score, tier in page:
                 record = searcher.stored_fields(docnum)["record"]
@@ -156,7 +198,7 @@ class SpeechIndex:
                 passages = text.passages(_needles(node, loose=tier == "words"), context=context, window=window,
                                          limit=max_passages)
                 hits.append(Hit(record, float(score), tier, passages))
-        return SearchResults(query=query, total=len(ranked), hits=hits, offset=offset)
+        return SearchResults(query=query, total=ranked.total, hits=hits, offset=offset)
 
     @staticmethod
     def _text_of(searcher, docnum: int, record: dict[str, Any]) -> DocumentText:
@@ -170,23 +212,24 @@ class SpeechIndex:
         return DocumentText(paragraphs_of(record), columns["normalised"][docnum].decode("utf-8"), lengths)
 
     @staticmethod
-    def _rank(searcher, node: ql.Node, extra, sort: str) -> list[tuple[int, float, str]]:
-        """(docnum, score, tier) of every match: the exact tier, then documents holding all the words.
+    def _rank(searcher, node: ql.Node, extra, sort: str) -> _Ranking:
+        """Every match: the exact tier, then documents holding all the words.
 
         Every exact match holds all its words too, so exact matches are left out of the words tier.
+        That tier is only counted here; it is ranked when a page reaches it.
         """
         strict = compile_query(node, loose=False)
         loose = compile_query(node, loose=True)
-        ranked = [(docnum, score, "exact")
-                  for docnum, score in evaluate.ranked(searcher, strict, only=extra, never=NOT_DOCUMENTS)]
-        if loose != strict:
-            exact = {docnum for docnum, _, _ in ranked}
-            ranked += [(docnum, score, "words") for docnum, score
-                       in evaluate.ranked(searcher, loose, only=extra, never=NOT_DOCUMENTS, skip=exact)]
-        if sort == "date":
-            dates = searcher.reader().column_reader("date_key")
-            ranked.sort(key=lambda item: (dates[item[0]], item[1]), reverse=True)
-        return ranked
+        exact = evaluate.ranked(searcher, strict, only=extra, never=NOT_DOCUMENTS)
+        if loose == strict:
+            return _Ranking.of(searcher, sort, exact)
+        skip = {docnum for docnum, _ in exact}
+        words_total = evaluate.count(searcher, loose, only=extra, never=NOT_DOCUMENTS, skip=skip)
+
+        def rank_words() -> list[tuple[int, float]]:
+            return evaluate.ranked(searcher, loose, only=extra, never=NOT_DOCUMENTS, skip=skip)
+
+        return _Ranking.of(searcher, sort, exact, words_total, rank_words)
 
     def _record(self, key: str) -> dict[str, Any] | None:
         """The stored record of a readable document, by id or path."""

@@ -14,7 +14,7 @@ from operator import itemgetter
 
 from whoosh import query as wq
 
-from archive.search.phrase import AllWords, ExactPhrase, text_scores
+from archive.search.phrase import AllWords, ExactPhrase, as_bits, live_bits, text_bits, text_scores
 
 Scores = dict[int, float]
 
@@ -43,6 +43,62 @@ def ranked(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq
     found.sort(key=itemgetter(0))
     found.sort(key=itemgetter(1), reverse=True)  # stable: equal scores stay in index order
     return found
+
+
+def count(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq.Query | None = None,
+          skip: set[int] = frozenset()) -> int:
+    """How many live documents `ranked` would return, from document bitmaps: no scores, no sort.
+    Counting the words tier this way is what lets a page of exact matches skip ranking it."""
+    total = 0
+    for segment, offset in searcher.leaf_searchers():
+        bits = docs_of(segment, query)
+        if bits and only is not None:
+            bits &= docs_of(segment, only)
+        if bits and never is not None:
+            bits &= ~docs_of(segment, never)
+        if bits and skip:
+            size = segment.reader().doc_count_all()
+            bits &= ~as_bits((d - offset for d in skip if offset <= d < offset + size), size)
+        total += bits.bit_count()
+    return total
+
+
+def docs_of(segment, query: wq.Query) -> int:
+    """The live documents of one segment searcher that match `query`, as a bitmap."""
+    reader = segment.reader()
+    if isinstance(query, ExactPhrase) and hasattr(segment.schema[query.fieldname], "confirm_column"):
+        return text_bits(reader, query.fieldname, segment.schema[query.fieldname], query.text())
+    if isinstance(query, AllWords):
+        bits = query.bits(segment)
+        if bits is not None:
+            return bits
+        return _all_bits(segment, query.subqueries)
+    if isinstance(query, wq.And):
+        return _all_bits(segment, query.subqueries)
+    if isinstance(query, wq.Or):
+        bits = 0
+        for item in query.subqueries:
+            bits |= docs_of(segment, item)
+        return bits
+    if isinstance(query, wq.Not):
+        return live_bits(reader) & ~docs_of(segment, query.query)
+    if isinstance(query, wq.Every):
+        return live_bits(reader)
+    if isinstance(query, wq.Prefix) and len(query.text) == 1 and hasattr(segment.schema[query.fieldname], "confirm_column"):
+        return text_bits(reader, query.fieldname, segment.schema[query.fieldname], query.text)
+    return as_bits(scores_of(segment, query), reader.doc_count_all()) & live_bits(reader)
+
+
+def _all_bits(segment, queries: list[wq.Query]) -> int:
+    bits = live_bits(segment.reader())
+    for query in queries:
+        if isinstance(query, wq.Not):
+            bits &= ~docs_of(segment, query.query)
+        else:
+            bits &= docs_of(segment, query)
+        if not bits:
+            break
+    return bits
 
 
 def scores_of(segment, query: wq.Query) -> Scores:

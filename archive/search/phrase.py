@@ -85,7 +85,7 @@ def docnums_of(bits: int) -> list[int]:
     return found
 
 
-def _as_bits(docnums: Iterable[int], size: int) -> int:
+def as_bits(docnums: Iterable[int], size: int) -> int:
     flags = bytearray(size // 8 + 1)
     for docnum in docnums:
         flags[docnum >> 3] |= 1 << (docnum & 7)
@@ -120,7 +120,7 @@ class _BigramBits:
         if bits is not None:
             self._entries.move_to_end(key)
             return bits
-        bits = _as_bits(_live_ids(reader, fieldname, term), reader.doc_count_all())
+        bits = as_bits(_live_ids(reader, fieldname, term), reader.doc_count_all())
         self._entries[key] = bits
         if len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
@@ -241,15 +241,20 @@ class _ScoreCache:
         if entry is None:
             return None
         self._entries.move_to_end(key)
-        return dict(zip(*entry, strict=True))
+        return dict(zip(entry[0], entry[1], strict=True))
 
-    def put(self, key: tuple[str, str], scores: dict[int, float]) -> None:
+    def bits(self, key: tuple[str, str]) -> int | None:
+        """The documents of an entry, as a bitmap."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[2]
+
+    def put(self, key: tuple[str, str], scores: dict[int, float], size: int) -> None:
         if len(scores) > self.BUDGET // 4:
             return
-        self._entries[key] = (array("I", scores.keys()), array("d", scores.values()))
+        self._entries[key] = (array("I", scores.keys()), array("d", scores.values()), as_bits(scores, size))
         self._size += len(scores)
         while self._size > self.BUDGET:
-            _, (docnums, _) = self._entries.popitem(last=False)
+            _, (docnums, _, _) = self._entries.popitem(last=False)
             self._size -= len(docnums)
 
 
@@ -277,8 +282,27 @@ def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
         if candidates is None:
             counts = _live(reader, counts)
     found = {docnum: saturate(count) for docnum, count in counts.items()}
-    cache.put((fieldname, text), found)
+    cache.put((fieldname, text), found, reader.doc_count_all())
     return found
+
+
+def text_bits(reader, fieldname: str, field, text: str) -> int:
+    """The documents whose text holds normalised `text`, as a bitmap (see text_scores)."""
+    bits = _ScoreCache.of(reader).bits((fieldname, text))
+    if bits is None:
+        found = text_scores(reader, fieldname, field, text)
+        bits = _ScoreCache.of(reader).bits((fieldname, text))
+        if bits is None:  # too many to cache
+            bits = as_bits(found, reader.doc_count_all())
+    return bits
+
+
+def live_bits(reader) -> int:
+    """The segment's live documents, as a bitmap."""
+    bits = reader.__dict__.get("_archive_live")
+    if bits is None:
+        bits = reader.__dict__["_archive_live"] = as_bits(reader.all_doc_ids(), reader.doc_count_all())
+    return bits
 
 
 def _candidates(reader, fieldname: str, bigrams: list[str]):
@@ -373,15 +397,37 @@ class AllWords(And):
         scores = self.scores(searcher)
         return super().matcher(searcher, context) if scores is None else _listed(scores)
 
-    def scores(self, searcher) -> dict[int, float] | None:
-        """docnum -> score of every document of this (segment) searcher holding all the words
-        (None: not words of one body field; whoosh's And then evaluates it)."""
+    def body_words(self, searcher) -> tuple[str, object, list[str]] | None:
+        """(field name, field, words) when every subquery is text in one body field, else None."""
         fieldnames = {query.field() for query in self.subqueries}
         words = [_body_word(query) for query in self.subqueries]
         fieldname = next(iter(fieldnames))
         field = searcher.schema[fieldname] if len(fieldnames) == 1 else None
         if field is None or None in words or not hasattr(field, "confirm_column"):
             return None
+        return fieldname, field, words
+
+    def bits(self, searcher) -> int | None:
+        """The documents of this (segment) searcher holding all the words, as a bitmap (None: as
+        for scores)."""
+        found = self.body_words(searcher)
+        if found is None:
+            return None
+        fieldname, field, words = found
+        bits = -1
+        for word in words:
+            bits &= text_bits(searcher.reader(), fieldname, field, word)
+            if not bits:
+                break
+        return bits
+
+    def scores(self, searcher) -> dict[int, float] | None:
+        """docnum -> score of every document of this (segment) searcher holding all the words
+        (None: not words of one body field; whoosh's And then evaluates it)."""
+        found = self.body_words(searcher)
+        if found is None:
+            return None
+        fieldname, field, words = found
         reader = searcher.reader()
         found = sorted((text_scores(reader, fieldname, field, word) for word in words), key=len)
         scores = found[0]
