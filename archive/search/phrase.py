@@ -206,6 +206,13 @@ class SegmentTexts:
                 counts[docnum] = found
         return counts
 
+    def holding(self, needle: str, candidates: Iterable[int] | None) -> list[int]:
+        """The candidates (None: every document) whose text holds `needle`: a search that stops at
+        the first occurrence, cheaper than counting for a common word."""
+        blob, offsets = self.blob, self.offsets
+        docnums = range(self.doc_count) if candidates is None else candidates
+        return [docnum for docnum in docnums if blob.find(needle, offsets[docnum], offsets[docnum + 1]) >= 0]
+
 
 def warm(reader) -> None:
     """Load every segment's texts of every body field (see SegmentTexts)."""
@@ -287,14 +294,33 @@ def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
 
 
 def text_bits(reader, fieldname: str, field, text: str) -> int:
-    """The documents whose text holds normalised `text`, as a bitmap (see text_scores)."""
-    bits = _ScoreCache.of(reader).bits((fieldname, text))
+    """The documents whose text holds normalised `text`, as a bitmap (see text_scores): what
+    counting a result needs, without counting every occurrence for scores."""
+    scores = _ScoreCache.of(reader)
+    bits = scores.bits((fieldname, text))
+    if bits is not None:
+        return bits
+    cache = reader.__dict__.setdefault("_archive_doc_bits", OrderedDict())
+    key = (fieldname, text)
+    bits = cache.get(key)
     if bits is None:
-        found = text_scores(reader, fieldname, field, text)
-        bits = _ScoreCache.of(reader).bits((fieldname, text))
-        if bits is None:  # too many to cache
+        candidates = body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
+        if candidates is not None and not candidates:
+            bits = 0
+        else:
+            found = SegmentTexts.of(reader, field.confirm_column).holding(text, candidates)
             bits = as_bits(found, reader.doc_count_all())
+            if candidates is None:
+                bits &= live_bits(reader)
+        cache[key] = bits
+        if len(cache) > _DOC_BITS_ENTRIES:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
     return bits
+
+
+_DOC_BITS_ENTRIES = 20_000  # per segment: a bitmap is a segment's document count / 8 bytes
 
 
 def live_bits(reader) -> int:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
@@ -70,6 +71,43 @@ class _Index:
             self._index.close()
 
 
+class _Guard:
+    """Every response gets the security headers; with a token, every request must carry it.
+
+    Plain ASGI: Starlette's @app.middleware("http") wraps each request and response in extra tasks
+    and streams, about a millisecond a request.
+    """
+
+    def __init__(self, app, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.token is not None and not self._authorised(Request(scope)):
+            response = _error(401, "a token is needed: open the address the server printed (it ends in ?token=…)")
+            await response(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _authorised(self, request: Request) -> bool:
+        given = request.query_params.get("token") or ""
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            given = header[7:].strip()
+        return secrets.compare_digest(given.encode(), self.token.encode())
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=SECURITY_HEADERS)
 
@@ -100,19 +138,7 @@ def create_app(location: FilePath, token: str | None = None) -> FastAPI:
 
     app = FastAPI(title="讲稿库 archive", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        if token is not None:
-            given = request.query_params.get("token") or ""
-            header = request.headers.get("authorization", "")
-            if header.lower().startswith("bearer "):
-                given = header[7:].strip()
-            if not secrets.compare_digest(given.encode(), token.encode()):
-                return _error(401, "a token is needed: open the address the server printed (it ends in ?token=…)")
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(_Guard, token=token)
 
     @app.exception_handler(ArchiveError)
     async def user_error(_: Request, error: ArchiveError):
@@ -134,11 +160,11 @@ def create_app(location: FilePath, token: str | None = None) -> FastAPI:
     @app.get("/api/search")
     def search(q: QueryText, speaker: Text = None, since: Text = None,
                until: Text = None, year: Year = None, sort: Sort = "relevance", limit: Limit = 10,
-               offset: Offset = 0) -> dict[str, Any]:
+               offset: Offset = 0) -> JSONResponse:
         """The same results and keys as `archive search --json`."""
         results = index.get().search(q, limit=limit, offset=offset, speaker=speaker or None, since=since or None,
                                      until=until or None, year=year, sort=sort)
-        return results.to_dict()
+        return JSONResponse(results.to_dict())  # already JSON-ready: skips FastAPI's re-encoding
 
     @app.get("/api/documents/{doc_id}")
     def document(doc_id: DocId, q: Text = None) -> dict[str, Any]:
