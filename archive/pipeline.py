@@ -26,6 +26,7 @@ from archive.search import IndexUpdate, schema
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
+SPLIT_FROM = 300  # documents: from here on, the final commit writes two segments on two cores
 CHECKPOINT_CHARS = 20_000_000  # the writer holds uncommitted postings in memory: bound them
 CHECKPOINT_SECONDS = 120.0
 
@@ -134,6 +135,8 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
 def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, timeout: float, workers: int,
              progress: Progress | None) -> None:
     total = sum(len(item.files) for item in work)
+    if total >= SPLIT_FROM and workers > 1:
+        update.write_in_two()
     done = 0
     since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
     if progress:

@@ -196,3 +196,46 @@ def test_index_of_another_schema_version_is_rebuilt_not_misread(source: Path, in
     report = cli.json("index", str(source))
     assert report["added"] == 1 and report["rebuilt"] is True and not old.exists()
     assert paths_found(index_dir, "安全生产") == {str(path)}
+
+
+def test_a_large_run_writes_two_segments_at_once_and_stays_exact(source: Path, index_dir: Path) -> None:
+    """From pipeline.SPLIT_FROM documents on, the final commit writes two segments in two
+    processes; the result must be the same archive: every document once, phrases exact, and
+    later runs that change and delete files still right."""
+    import random
+
+    from archive.normalize import normalise
+    from archive.pipeline import SPLIT_FROM
+
+    rng = random.Random(11)
+    truth: dict[str, str] = {}
+    for number in range(SPLIT_FROM + 20):
+        item = factory.speech(rng, chars=300)
+        path = factory.write_saved_page(source / f"{number // 100}" / f"{number}.txt", item.title, item.lines())
+        truth[str(path)] = normalise("".join(item.lines()))
+    report = run_index([source], index_dir, workers=2)
+    assert report.added == len(truth) and not report.failed
+
+    def check() -> None:
+        with SpeechIndex(index_dir) as archive:
+            assert sorted(doc["path"] for doc in archive.documents()) == sorted(truth)
+            for phrase in ("营商环境", "务实奉献", "达到65.3%", "扎实推进"):
+                expected = {path for path, text in truth.items() if normalise(phrase) in text}
+                results = archive.search(f'"{phrase}"', limit=None)
+                assert {hit.record["path"] for hit in results.hits} == expected and results.total == len(expected)
+
+    check()
+    with SpeechIndex(index_dir) as archive:
+        assert len(archive._searcher.reader().leaf_readers()) == 2  # written as two segments
+
+    changed = sorted(truth)  # a large second run: changes, and deletions
+    for path in changed[:5]:
+        Path(path).unlink()
+        del truth[path]
+    for path in changed[5:]:
+        item = factory.speech(rng, chars=300)
+        factory.write_saved_page(Path(path), item.title, item.lines())
+        truth[path] = normalise("".join(item.lines()))
+    second = run_index([source], index_dir, workers=2)
+    assert (second.removed, second.updated) == (5, len(changed) - 5)
+    check()

@@ -293,8 +293,16 @@ class IndexUpdate:
         self.location = location
         self._ix = store.open_for_writing(location)
         self._writer = store.writer(self._ix)  # taken now: a second index run fails fast
+        self._split = False
         self.manifest: dict[str, ManifestEntry] = store.manifest(self._ix)
         self.rebuilt = bool(store.other_versions(location))
+
+    def write_in_two(self) -> None:
+        """From here on, documents go to two segments that the final commit writes at once, on two
+        cores (worth it for hundreds of documents: writing postings is the run's one serial part)."""
+        if not self._split:
+            self._writer = store.split(self._ix, self._writer)
+            self._split = True
 
     def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
         return store.record_by_content(self._ix, sha256, file_format)
@@ -335,10 +343,14 @@ class IndexUpdate:
     def checkpoint(self) -> None:
         """Commit what is done so far, so a killed run keeps it."""
         self._writer.commit(merge=False)
-        self._writer = store.writer(self._ix)
+        self._writer = store.writer(self._ix, split=self._split)
 
     def commit(self, folders: list[str] = ()) -> None:
-        self._writer.commit()
+        """The final commit. Call it when this process runs no other threads (a split writer forks)."""
+        if self._split:
+            self._writer.commit(parallel=True)
+        else:
+            self._writer.commit()
         store.remember_folders(self.location, list(folders))
         store.drop_other_versions(self.location)
 

@@ -18,6 +18,8 @@ thousand documents), as arrays: about 10 bytes per posting.
 
 from __future__ import annotations
 
+import os
+import pickle
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable
@@ -256,3 +258,86 @@ def _fill_blocks(postwriter, postings: _Postings, lengths: array | None) -> None
             postwriter._maxlength = max(block_lengths, default=0)
         if end < total:
             postwriter._write_block()
+
+
+class SplitWriter:
+    """Two bulk writers that take turns (by text size) and are committed together.
+
+    Writing a commit's postings is the one part of an index run that ran on one core while the
+    others waited. Here each writer holds about half the documents, and the final commit writes
+    the two segments at once: the second in a forked process. The first writer holds the index's
+    lock and makes every deletion; the second only adds documents to its own new segment.
+    """
+
+    def __init__(self, ix, first: BulkSegmentWriter | None = None, **kwargs: Any) -> None:
+        """`first`: a writer already holding the lock (and maybe deletions) to pair with."""
+        self.first = first or BulkSegmentWriter(ix, **kwargs)  # takes the lock: a second run fails fast
+        self.second = BulkSegmentWriter(ix, _lk=False, **kwargs)
+        self._sizes = [0, 0]
+
+    def _pick(self, fields: dict[str, Any]) -> BulkSegmentWriter:
+        which = 0 if self._sizes[0] <= self._sizes[1] else 1
+        self._sizes[which] += len(fields.get("normalised") or b"") + 1
+        return (self.first, self.second)[which]
+
+    def add_document(self, **fields: Any) -> None:
+        self._pick(fields).add_document(**fields)
+
+    def update_document(self, **fields: Any) -> None:
+        self.first.delete_by_term("path", fields["path"])  # `path` is the unique field (doc_id follows it)
+        self._pick(fields).add_document(**fields)
+
+    def delete_by_term(self, fieldname: str, text: str) -> None:
+        self.first.delete_by_term(fieldname, text)
+
+    def commit(self, merge: bool = True, parallel: bool = False) -> None:
+        """Write both segments and one table of contents listing them. `parallel`: the second
+        segment is written by a forked process (only when this process runs no other threads)."""
+        first, second = self.first, self.second
+        child = _fork_finalize(second) if parallel and second._added and hasattr(os, "fork") else None
+        segments = first._merge_segments(None, None, merge)
+        if first._added:
+            segments.append(first._finalize_segment())
+        else:
+            first._close_segment()
+        if child is not None:
+            segments.append(_collect(child))
+        elif second._added:
+            segments.append(second._finalize_segment())
+        else:
+            second._close_segment()
+        first._commit_toc(segments)
+        first._finish()  # also removes the temporary folder the two share
+        second.is_closed = True
+
+    def cancel(self) -> None:
+        self.second._close_segment()
+        self.second.is_closed = True
+        self.first.cancel()
+
+
+def _fork_finalize(writer: BulkSegmentWriter) -> tuple[int, int]:
+    """Write `writer`'s segment in a forked process; (pid, read end of the pipe it answers on)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write the segment, send its description, leave without cleanup
+        status = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "wb") as answer:
+                pickle.dump(writer._finalize_segment(), answer)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    return pid, read
+
+
+def _collect(child: tuple[int, int]):
+    pid, read = child
+    with os.fdopen(read, "rb") as answer:
+        data = answer.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        raise OSError("the process writing the second segment failed")
+    return pickle.loads(data)

@@ -20,10 +20,9 @@ from whoosh.index import EmptyIndexError, LockError
 from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.writing import SegmentWriter
 
 from archive.errors import IndexBusy, IndexMissing
-from archive.search.bulkwriter import BulkSegmentWriter
+from archive.search.bulkwriter import BulkSegmentWriter, SplitWriter
 from archive.search.schema import SCHEMA_VERSION, build_schema
 
 INDEX_NAME = "MAIN"
@@ -95,12 +94,11 @@ def _codec() -> W3Codec:
     return W3Codec(compression=0)
 
 
-def writer(ix: whoosh_index.Index) -> SegmentWriter:
-    """The index's one writer (archive.search.bulkwriter): it takes the write lock at once, so a
-    second index run fails fast. Reading and normalising run in worker processes; writing one
-    document costs about a millisecond, so one writer keeps up with them."""
+def writer(ix: whoosh_index.Index, *, split: bool = False) -> BulkSegmentWriter | SplitWriter:
+    """The index's writer (archive.search.bulkwriter): it takes the write lock at once, so a
+    second index run fails fast. `split`: two segments written at once at commit (a large run)."""
     try:
-        return BulkSegmentWriter(ix, codec=_codec())
+        return SplitWriter(ix, codec=_codec()) if split else BulkSegmentWriter(ix, codec=_codec())
     except LockError:
         raise IndexBusy(
             "another `archive index` run is updating this index; wait for it to finish "
@@ -188,3 +186,8 @@ def refreshed(ix: whoosh_index.Index, searcher: Searcher) -> Searcher:
     else:
         combined = newest  # an empty index
     return Searcher(combined, fromindex=ix)
+
+
+def split(ix: whoosh_index.Index, writer: BulkSegmentWriter) -> SplitWriter:
+    """Pair the writer (its lock and deletions kept) with a second one (see SplitWriter)."""
+    return SplitWriter(ix, first=writer, codec=_codec())
