@@ -26,7 +26,7 @@ from archive.search import IndexUpdate, schema
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
-SPLIT_FROM = 300  # documents: from here on, the final commit writes two segments on two cores
+SPLIT_FROM = 300  # documents left for the final commit: from here on it writes two segments on two cores
 CHECKPOINT_CHARS = 20_000_000  # the writer holds uncommitted postings in memory: bound them
 CHECKPOINT_SECONDS = 120.0
 
@@ -135,14 +135,14 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
 def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, timeout: float, workers: int,
              progress: Progress | None) -> None:
     total = sum(len(item.files) for item in work)
-    if total >= SPLIT_FROM and workers > 1:
-        update.write_in_two()
     done = 0
     since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
     if progress:
         progress(0, total)
     if not work:
         return
+    if SPLIT_FROM <= total <= CHECKPOINT_DOCS and workers > 1:
+        update.write_in_two()
     with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker) as pool:
         futures = {}
         for item in work:
@@ -166,10 +166,12 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
             since_checkpoint += len(item.files)
             if progress:
                 progress(done, total)
-            if (since_checkpoint >= CHECKPOINT_DOCS or chars_since >= CHECKPOINT_CHARS
-                    or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
+            if done < total and (since_checkpoint >= CHECKPOINT_DOCS or chars_since >= CHECKPOINT_CHARS
+                                 or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
                 update.checkpoint()
                 since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
+                if SPLIT_FROM <= total - done <= CHECKPOINT_DOCS and workers > 1:
+                    update.write_in_two()  # the last stretch: its commit is the one nothing overlaps
 
 
 def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: IndexReport) -> None:
