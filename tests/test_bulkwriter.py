@@ -41,6 +41,8 @@ def _build(folder: Path, writer_class, batches: list[list[dict]], *, deletions: 
         for document in batch:
             writer.update_document(**document)
         writer.commit(optimize=optimize and number == len(batches) - 1, merge=False)
+        if issubclass(writer_class, BulkSegmentWriter):  # the path under test really ran
+            assert writer.wrote_by_block is writer_class.BY_BLOCK
 
 
 def _postings(matcher) -> list[tuple]:

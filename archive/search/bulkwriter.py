@@ -146,6 +146,7 @@ class BulkSegmentWriter(SegmentWriter):
     """A SegmentWriter (see the module docstring) that whoosh's own commit, merge and TOC code drives."""
 
     BY_BLOCK = True  # fill W3 posting blocks directly (off: one public FieldWriter.add per posting)
+    wrote_by_block: bool | None = None  # how the last field was written (tests check the fast path ran)
 
     def __init__(self, ix, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
@@ -217,10 +218,13 @@ class BulkSegmentWriter(SegmentWriter):
             else:
                 field_lengths = None
             writer.start_field(name, field)
-            postwriter = getattr(writer, "_postwriter", None)
-            by_block = self.BY_BLOCK and all(hasattr(postwriter, a) for a in _BLOCK_ATTRIBUTES)
+            by_block = None
             for tbytes, postings in self.pool.terms(name):
                 writer.start_term(tbytes)
+                if by_block is None:  # the block attributes exist once a term has started
+                    postwriter = getattr(writer, "_postwriter", None)
+                    by_block = self.BY_BLOCK and all(hasattr(postwriter, a) for a in _BLOCK_ATTRIBUTES)
+                    self.wrote_by_block = by_block
                 if by_block:
                     _fill_blocks(postwriter, postings, field_lengths)
                 else:
