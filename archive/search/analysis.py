@@ -52,11 +52,10 @@ def bigram_bucket(gram: str) -> str:
 
 def bucket_counts(text: str) -> dict[str, int]:
     """The body's terms of normalised `text`: bucket -> how many of its bigrams fall in it."""
-    terms = _BUCKET_TERMS
     counts: dict[str, int] = {}
     get = counts.get
     for gram, count in Counter(map(operator.add, text, text[1:])).items():
-        term = terms[((ord(gram[0]) * 0x9E3779B1) ^ (ord(gram[1]) * 0x85EBCA77)) >> 7 & 0xFFFF]
+        term = bigram_bucket(gram)
         counts[term] = get(term, 0) + count
     return counts
 

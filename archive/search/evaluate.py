@@ -14,7 +14,7 @@ from operator import itemgetter
 
 from whoosh import query as wq
 
-from archive.search.phrase import AllWords, ExactPhrase, as_bits, live_bits, text_bits, text_scores
+from archive.search.phrase import AllWords, ExactPhrase, as_bits, body_text, live_bits, text_bits, text_scores
 
 Scores = dict[int, float]
 
@@ -66,8 +66,9 @@ def count(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq.
 def docs_of(segment, query: wq.Query) -> int:
     """The live documents of one segment searcher that match `query`, as a bitmap."""
     reader = segment.reader()
-    if isinstance(query, ExactPhrase) and hasattr(segment.schema[query.fieldname], "confirm_column"):
-        return text_bits(reader, query.fieldname, segment.schema[query.fieldname], query.text())
+    text = body_text(segment.schema, query)
+    if text is not None:
+        return text_bits(reader, query.fieldname, segment.schema[query.fieldname], text)
     if isinstance(query, AllWords):
         bits = query.bits(segment)
         if bits is not None:
@@ -84,8 +85,6 @@ def docs_of(segment, query: wq.Query) -> int:
         return live_bits(reader) & ~docs_of(segment, query.query)
     if isinstance(query, wq.Every):
         return live_bits(reader)
-    if isinstance(query, wq.Prefix) and len(query.text) == 1 and hasattr(segment.schema[query.fieldname], "confirm_column"):
-        return text_bits(reader, query.fieldname, segment.schema[query.fieldname], query.text)
     return as_bits(scores_of(segment, query), reader.doc_count_all()) & live_bits(reader)
 
 
@@ -119,8 +118,9 @@ def scores_of(segment, query: wq.Query) -> Scores:
         return {docnum: 0.0 for docnum in segment.reader().all_doc_ids() if docnum not in excluded}
     if isinstance(query, wq.Every):
         return dict.fromkeys(segment.reader().all_doc_ids(), 0.0)
-    if isinstance(query, wq.Prefix) and len(query.text) == 1 and hasattr(segment.schema[query.fieldname], "confirm_column"):
-        return text_scores(segment.reader(), query.fieldname, segment.schema[query.fieldname], query.text)
+    text = body_text(segment.schema, query)
+    if text is not None:  # one character
+        return text_scores(segment.reader(), query.fieldname, segment.schema[query.fieldname], text)
     return dict.fromkeys(query.docs(segment), 1.0)
 
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 
 from whoosh import matching
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.query import And, Phrase, Prefix, Term
+from whoosh.query import And, Phrase, Prefix
 
 from archive.search.analysis import bigram_bucket
 
@@ -93,8 +93,8 @@ def as_bits(docnums: Iterable[int], size: int) -> int:
 
 
 class _BigramBits:
-    """Recently read bigram postings of one segment, as bitmaps (Python ints, n/8 bytes for a
-    segment of n documents): the common bigrams of common words are read once, not per query,
+    """Recently read bucket postings of one segment, as bitmaps (Python ints, n/8 bytes for a
+    segment of n documents): the buckets of common words' bigrams are read once, not per query,
     and intersecting two of them is one `&` in C."""
 
     BUDGET = 16 * 1024 * 1024  # bytes per segment
@@ -405,13 +405,16 @@ class ExactPhrase(Phrase):
         return _listed(self.scores(searcher))
 
 
-def _body_word(query) -> str | None:
-    """The normalised text a query on a body field stands for (None: not such a query)."""
+def body_text(schema, query) -> str | None:
+    """The normalised text a query stands for when it is text in a body field: a phrase, or one
+    character (None: any other query)."""
     if isinstance(query, ExactPhrase):
-        return query.text()
-    if isinstance(query, (Term, Prefix)) and len(query.text) <= 2:
-        return query.text
-    return None
+        text = query.text()
+    elif isinstance(query, Prefix) and len(query.text) == 1:
+        text = query.text
+    else:
+        return None
+    return text if hasattr(schema[query.fieldname], "confirm_column") else None
 
 
 class AllWords(And):
@@ -426,12 +429,11 @@ class AllWords(And):
     def body_words(self, searcher) -> tuple[str, object, list[str]] | None:
         """(field name, field, words) when every subquery is text in one body field, else None."""
         fieldnames = {query.field() for query in self.subqueries}
-        words = [_body_word(query) for query in self.subqueries]
-        fieldname = next(iter(fieldnames))
-        field = searcher.schema[fieldname] if len(fieldnames) == 1 else None
-        if field is None or None in words or not hasattr(field, "confirm_column"):
+        words = [body_text(searcher.schema, query) for query in self.subqueries]
+        if len(fieldnames) != 1 or None in words:
             return None
-        return fieldname, field, words
+        fieldname = next(iter(fieldnames))
+        return fieldname, searcher.schema[fieldname], words
 
     def bits(self, searcher) -> int | None:
         """The documents of this (segment) searcher holding all the words, as a bitmap (None: as
