@@ -313,14 +313,14 @@ def text_bits(reader, fieldname: str, field, text: str) -> int:
             if candidates is None:
                 bits &= live_bits(reader)
         cache[key] = bits
-        if len(cache) > _DOC_BITS_ENTRIES:
+        if len(cache) > max(256, _DOC_BITS_BUDGET // (reader.doc_count_all() // 8 + 1)):
             cache.popitem(last=False)
     else:
         cache.move_to_end(key)
     return bits
 
 
-_DOC_BITS_ENTRIES = 20_000  # per segment: a bitmap is a segment's document count / 8 bytes
+_DOC_BITS_BUDGET = 8 * 1024 * 1024  # bytes per segment: a bitmap is its document count / 8 bytes
 
 
 def live_bits(reader) -> int:
