@@ -13,10 +13,10 @@ here must stay at module level, under these names. Moving or renaming one makes 
 unreadable; if that is ever needed, bump SCHEMA_VERSION (archive.search.schema) so old indexes are
 rebuilt instead of read.
 
-Both field types get their postings straight from their format's `word_values`: bigrams are cut
-from the normalised string (positions packed as arrays, or just counted), with no Token object per
-character. whoosh's generic path (an analyzer yielding tokens, positions pickled per term) costs
-more than twice as much, and writing the index is most of an index run's work.
+Both field types make a document's postings at once from the normalised string (`term_counts`,
+`term_values`, which archive.search.bulkwriter calls; `word_values` for whoosh's own paths), with
+no Token object per character: whoosh's generic path (an analyzer yielding tokens, positions
+pickled per term) costs more than twice as much.
 """
 
 from __future__ import annotations
