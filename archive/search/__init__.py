@@ -346,7 +346,7 @@ class IndexUpdate:
         self._writer = store.writer(self._ix, split=self._split)
 
     def commit(self, folders: list[str] = ()) -> None:
-        """The final commit. Call it when this process runs no other threads (a split writer forks)."""
+        """The final commit. Call it after the worker pool has closed (a split writer forks)."""
         if self._split:
             self._writer.commit(parallel=True)
         else:

@@ -296,7 +296,9 @@ class SplitWriter:
 
     def commit(self, merge: bool = True, parallel: bool = False) -> None:
         """Write both segments and one table of contents listing them. `parallel`: the second
-        segment is written by a forked process (only when this process runs no other threads)."""
+        segment is written by a forked process. Call it outside the worker pool (its threads
+        manage processes); other threads, such as a progress display's, are harmless: the child
+        only writes its own segment files and a pipe, and leaves with os._exit."""
         first, second = self.first, self.second
         child = _fork_finalize(second) if parallel and second._added and hasattr(os, "fork") else None
         segments = first._merge_segments(None, None, merge)
