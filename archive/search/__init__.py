@@ -18,7 +18,7 @@ from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search import evaluate, phrase, schema, store
-from archive.search.analysis import BodyTerms, bucket_counts
+from archive.search.analysis import BodyTerms, body_buckets
 from archive.search.compile import NOT_DOCUMENTS, compile_query, filters
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
@@ -38,7 +38,7 @@ indexed_folders = store.indexed_folders
 def body_terms(normalised: str) -> BodyTerms:
     """A document's body terms, for IndexUpdate.put: made where the text is (a worker process),
     not by the one writer."""
-    return BodyTerms(bucket_counts(normalised))
+    return BodyTerms(body_buckets(normalised))
 
 SORTS = ("relevance", "date")
 

@@ -1,8 +1,8 @@
 """How exact text is indexed: overlapping character bigrams of the normalised text.
 
-Title and speaker: each bigram is a term, with its positions. The body: each bigram is counted
-under one of 65,536 buckets (a fixed hash of the bigram), so a segment has at most that many body
-terms. Real speeches hold two thousand distinct bigrams each and hundreds of thousands between
+Title and speaker: each bigram is a term, with its positions. The body: each bigram falls in one
+of 65,536 buckets (a fixed hash of the bigram), and a document is indexed under the buckets it
+holds, so a segment has at most that many body terms. Real speeches hold two thousand distinct bigrams each and hundreds of thousands between
 them, most in one document only; whoosh pays tens of microseconds per term written, so bucketing
 made writing three times faster and the index half the size. A bucket's documents are a superset of
 each of its bigrams' documents, and every candidate is confirmed against the text anyway
@@ -13,7 +13,7 @@ here must stay at module level, under these names. Moving or renaming one makes 
 unreadable; if that is ever needed, bump SCHEMA_VERSION (archive.search.schema) so old indexes are
 rebuilt instead of read.
 
-Both field types make a document's postings at once from the normalised string (`term_counts`,
+Both field types make a document's postings at once from the normalised string (`term_set`,
 `term_values`, which archive.search.bulkwriter calls; `word_values` for whoosh's own paths), with
 no Token object per character: whoosh's generic path (an analyzer yielding tokens, positions
 pickled per term) costs more than twice as much.
@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import operator
 from array import array
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence, Set
 
 from whoosh.analysis import Analyzer, Token
 from whoosh.fields import TEXT
-from whoosh.formats import Frequency, Positions
+from whoosh.formats import Existence, Positions
 from whoosh.system import _INT_SIZE, pack_uint
 
 from archive.normalize import normalise
@@ -50,19 +50,18 @@ def bigram_bucket(gram: str) -> str:
     return _BUCKET_TERMS[((ord(gram[0]) * 0x9E3779B1) ^ (ord(gram[1]) * 0x85EBCA77)) >> 7 & 0xFFFF]
 
 
-def bucket_counts(text: str) -> dict[str, int]:
-    """The body's terms of normalised `text`: bucket -> how many of its bigrams fall in it."""
-    counts: dict[str, int] = {}
-    get = counts.get
-    for gram, count in Counter(map(operator.add, text, text[1:])).items():
-        term = bigram_bucket(gram)
-        counts[term] = get(term, 0) + count
-    return counts
+def body_buckets(text: str) -> set[str]:
+    """The body's terms of normalised `text`: the buckets its bigrams fall in.
+
+    Only which buckets a document holds is indexed, not how often: candidates are confirmed and
+    scored against the text itself.
+    """
+    return set(map(bigram_bucket, set(map(operator.add, text, text[1:]))))
 
 
-class BodyTerms(dict):
-    """A body's bucket counts made in a worker process (bucket_counts), handed to the index as the
-    field's value so the single writer does not count them again."""
+class BodyTerms(frozenset):
+    """A body's buckets made in a worker process (body_buckets), handed to the index as the field's
+    value so the single writer does not make them again."""
 
 
 def bigram_positions(text: str) -> dict[str, list[int]]:
@@ -118,18 +117,16 @@ class CharBigramAnalyzer(Analyzer):
             yield token
 
 
-class BigramBucketCounts(Frequency):
-    """Frequency format of the body: bucket -> count of the bigrams that fall in it (see above)."""
+class BigramBuckets(Existence):
+    """The body's format: which buckets of bigrams a document holds (see above), no counts."""
 
     def word_values(self, value, analyzer, **kwargs):
         boost = self.field_boost
-        for term, count in self.term_counts(value).items():
-            yield term, count, count * boost, pack_uint(count)
+        return ((term, 1, boost, b"") for term in self.term_set(value))
 
-    def term_counts(self, value) -> dict[str, int]:
-        """term -> count for one document: its postings, handed to the writer at once
-        (archive.search.bulkwriter)."""
-        return value if isinstance(value, BodyTerms) else bucket_counts(_text_of(value))
+    def term_set(self, value) -> Set[str]:
+        """The terms of one document, handed to the writer at once (archive.search.bulkwriter)."""
+        return value if isinstance(value, BodyTerms) else body_buckets(_text_of(value))
 
 
 class BigramText(TEXT):
@@ -141,12 +138,12 @@ class BigramText(TEXT):
 
 
 class BigramBody(TEXT):
-    """The body: bigram buckets with counts, no positions. A phrase's candidates are the documents
+    """The body: bigram buckets, no counts, no positions. A phrase's candidates are the documents
     holding the buckets of its rarest bigrams; each is confirmed against the normalised text kept
     beside it in a column (archive.search.phrase), which costs less than positions to write and to
     check. Only archive.search.phrase queries it (its terms are bucket numbers, not text)."""
 
     def __init__(self, confirm_column: str = "normalised") -> None:
         super().__init__(analyzer=CharBigramAnalyzer(), phrase=False)
-        self.format = BigramBucketCounts(field_boost=1.0)
+        self.format = BigramBuckets(field_boost=1.0)
         self.confirm_column = confirm_column

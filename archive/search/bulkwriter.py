@@ -5,15 +5,15 @@ a generic path: a tuple per posting into a sorting pool, a sort of all of them a
 posting, a read of the document's field length back from disk and a call that appends to the
 current block. A speech has about two thousand distinct bigrams, so that was ~4 ms per document.
 
-Here the bigram fields hand over their postings in bulk (term -> count, or term -> positions, see
-archive.search.analysis); they are appended to per-term arrays (documents come in docnum order, so
-each list is already sorted), terms are sorted once, and whoosh's W3 postings writer gets whole
-blocks of 128. Everything else is whoosh's: the per-document columns and stored fields, the segment
+Here the bigram fields hand over their postings in bulk (the terms a document holds, or term ->
+positions, see archive.search.analysis); they are appended to per-term arrays (documents come in
+docnum order, so each list is already sorted), terms are sorted once, and whoosh's W3 postings
+writer gets whole blocks of 128. Everything else is whoosh's: the per-document columns and stored fields, the segment
 files, the table of contents, merges, deletions. The result is the same W3 segment whoosh would
 write (the tests search it through whoosh's own readers).
 
 Memory: the postings of the documents added since the last commit (the pipeline commits every few
-thousand documents), as arrays: about 10 bytes per posting.
+thousand documents), as arrays: 4 bytes per body posting.
 """
 
 from __future__ import annotations
@@ -25,17 +25,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from whoosh.system import pack_uint
 from whoosh.writing import SegmentWriter
 
 _BLOCK_ATTRIBUTES = ("_ids", "_weights", "_values", "_maxweight", "_minlength", "_maxlength", "_write_block",
                      "_blocklimit")
-_PACKED_COUNTS = [pack_uint(count) for count in range(256)]
-
-
-def packed_count(count: int) -> bytes:
-    """pack_uint(count), without building a new bytes object for the common small counts."""
-    return _PACKED_COUNTS[count] if count < 256 else pack_uint(count)
 
 
 class _Postings:
@@ -59,14 +52,13 @@ class _Postings:
         self.values.append(value)
 
     @classmethod
-    def of_counts(cls, docnums: array, counts: array, boost: float) -> _Postings:
-        """The postings of a count format (archive.search.analysis.BigramBucketCounts): weight = count x
-        boost, value = the count packed as whoosh's Frequency format packs it."""
+    def of_documents(cls, docnums: array, boost: float) -> _Postings:
+        """The postings of a presence format (archive.search.analysis.BigramBuckets): every weight
+        the field boost, no values."""
         postings = cls()
         postings.ids = docnums
-        postings.weights = array("f", counts) if boost == 1.0 else array("f", (c * boost for c in counts))
-        packed = _PACKED_COUNTS
-        postings.values = [packed[c] for c in counts] if max(counts) < len(packed) else list(map(packed_count, counts))
+        postings.weights = array("f", [boost]) * len(docnums)
+        postings.values = [None] * len(docnums)
         return postings
 
     def extend(self, other: _Postings) -> None:
@@ -79,13 +71,13 @@ class TermPool:
     """Stands in for whoosh's PostingPool: postings by field and term, kept in memory.
 
     `add` takes whoosh's posting tuples (used when whoosh merges old segments into this one);
-    `add_counts` and `add_values` take a document's postings for one field at once. Counts are kept
-    as two arrays per term (docnums, counts): two appends per posting, the fewest Python can do.
+    `add_set` and `add_values` take a document's postings for one field at once. A presence field
+    keeps one array of docnums per term: one append per posting, the fewest Python can do.
     """
 
     def __init__(self) -> None:
-        self.by_count: dict[str, dict[str, tuple[array, array]]] = {}  # field -> term -> (docnums, counts)
-        self.count_boost: dict[str, float] = {}
+        self.by_set: dict[str, dict[str, array]] = {}  # field -> term -> docnums
+        self.set_boost: dict[str, float] = {}
         self.by_text: dict[str, dict[str, _Postings]] = {}  # field -> term (str) -> postings
         self.by_bytes: dict[str, dict[bytes, _Postings]] = {}  # field -> term (bytes) -> postings
 
@@ -97,15 +89,13 @@ class TermPool:
             postings = terms[tbytes] = _Postings()
         postings.add(docnum, weight, value)
 
-    def add_counts(self, fieldname: str, docnum: int, counts: dict[str, int], boost: float) -> None:
-        terms = self.by_count.get(fieldname)
-        if terms is None:
-            terms = self.by_count[fieldname] = defaultdict(_count_arrays)
-            self.count_boost[fieldname] = boost
-        for term, count in counts.items():
-            docnums, term_counts = terms[term]
-            docnums.append(docnum)
-            term_counts.append(count)
+    def add_set(self, fieldname: str, docnum: int, terms: Iterable[str], boost: float) -> None:
+        documents = self.by_set.get(fieldname)
+        if documents is None:
+            documents = self.by_set[fieldname] = defaultdict(_docnums)
+            self.set_boost[fieldname] = boost
+        for term in terms:
+            documents[term].append(docnum)
 
     def add_values(self, fieldname: str, docnum: int, items: Iterable[tuple[str, int, float, bytes]]) -> None:
         terms = self.by_text.setdefault(fieldname, {})
@@ -116,15 +106,15 @@ class TermPool:
             postings.add(docnum, weight, value)
 
     def fields(self) -> list[str]:
-        return sorted(set(self.by_count) | set(self.by_text) | set(self.by_bytes))
+        return sorted(set(self.by_set) | set(self.by_text) | set(self.by_bytes))
 
     def terms(self, fieldname: str) -> list[tuple[bytes, _Postings]]:
         """The field's terms in byte order (UTF-8 keeps code point order), each with its postings."""
         merged: dict[bytes, _Postings] = {term.encode("utf-8"): postings
                                           for term, postings in self.by_text.get(fieldname, {}).items()}
-        boost = self.count_boost.get(fieldname, 1.0)
-        for term, (docnums, counts) in self.by_count.get(fieldname, {}).items():
-            merged[term.encode("utf-8")] = _Postings.of_counts(docnums, counts, boost)
+        boost = self.set_boost.get(fieldname, 1.0)
+        for term, docnums in self.by_set.get(fieldname, {}).items():
+            merged[term.encode("utf-8")] = _Postings.of_documents(docnums, boost)
         for tbytes, postings in self.by_bytes.get(fieldname, {}).items():
             if tbytes in merged:
                 merged[tbytes].extend(postings)
@@ -133,13 +123,13 @@ class TermPool:
         return sorted(merged.items())
 
     def cleanup(self) -> None:
-        self.by_count.clear()
+        self.by_set.clear()
         self.by_text.clear()
         self.by_bytes.clear()
 
 
-def _count_arrays() -> tuple[array, array]:
-    return array("I"), array("I")
+def _docnums() -> array:
+    return array("I")
 
 
 class BulkSegmentWriter(SegmentWriter):
@@ -183,10 +173,10 @@ class BulkSegmentWriter(SegmentWriter):
     def _index_field(self, name: str, field, value: Any, docnum: int) -> int:
         """Put one field's postings in the pool; the field length (0 unless scorable)."""
         fmt = field.format
-        if hasattr(fmt, "term_counts"):  # archive's bigram formats: the postings in one go
-            counts = fmt.term_counts(value)
-            self.pool.add_counts(name, docnum, counts, fmt.field_boost)
-            return sum(counts.values()) if field.scorable else 0
+        if hasattr(fmt, "term_set"):  # archive's bigram formats: the postings in one go
+            terms = fmt.term_set(value)
+            self.pool.add_set(name, docnum, terms, fmt.field_boost)
+            return len(terms) if field.scorable else 0
         if hasattr(fmt, "term_values"):
             items = fmt.term_values(value)
             self.pool.add_values(name, docnum, items)

@@ -13,7 +13,7 @@ from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 
 from archive.search.analysis import BigramBody, BigramText
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 EXTRACTOR_VERSION = 1
 
 
@@ -27,7 +27,7 @@ def build_schema() -> Schema:
         size=COLUMN(NumericColumn("Q")),
         mtime_ns=COLUMN(NumericColumn("Q")),
         extractor=COLUMN(NumericColumn("I")),
-        text=BigramBody(),  # bigram bucket counts; phrases are confirmed against `normalised`
+        text=BigramBody(),  # the bigram buckets a text holds; phrases are confirmed against `normalised`
         normalised=COLUMN(VarBytesColumn()),  # the body's normalised text, UTF-8
         title=BigramText(),
         people=BigramText(),  # speaker and role
