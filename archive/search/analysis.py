@@ -46,7 +46,7 @@ _BUCKET_TERMS = [f"{bucket:04x}" for bucket in range(BUCKETS)]
 
 
 def bigram_bucket(gram: str) -> str:
-    """The body term a bigram is counted under: a fixed hash (never Python's per-process hash())."""
+    """The body term a bigram falls under: a fixed hash (never Python's per-process hash())."""
     return _BUCKET_TERMS[((ord(gram[0]) * 0x9E3779B1) ^ (ord(gram[1]) * 0x85EBCA77)) >> 7 & 0xFFFF]
 
 
