@@ -206,10 +206,9 @@ class SpeechIndex:
         lengths = record.get("normalised_lengths")
         if lengths is None:
             return DocumentText(paragraphs_of(record))
-        columns = searcher.__dict__.setdefault("_archive_normalised", {})
-        if "normalised" not in columns:  # one column reader per searcher: opening one costs milliseconds
-            columns["normalised"] = searcher.reader().column_reader("normalised")
-        return DocumentText(paragraphs_of(record), columns["normalised"][docnum].decode("utf-8"), lengths)
+        # one column reader per searcher: opening one costs milliseconds
+        texts = phrase.kept(searcher, "_archive_normalised", lambda: searcher.reader().column_reader("normalised"))
+        return DocumentText(paragraphs_of(record), texts[docnum].decode("utf-8"), lengths)
 
     @staticmethod
     def _rank(searcher, node: ql.Node, extra, sort: str) -> _Ranking:

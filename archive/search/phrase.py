@@ -22,13 +22,16 @@ import itertools
 import operator
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from whoosh import matching
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Phrase, Prefix
 
 from archive.search.analysis import bigram_bucket
+
+T = TypeVar("T")
 
 
 def cover(length: int) -> list[int]:
@@ -71,6 +74,16 @@ def postings(reader, fieldname: str, term: str) -> dict[int, bytes | None]:
     return found
 
 
+def kept(reader, name: str, make: Callable[[], T]) -> T:
+    """What `make` builds, kept with the (segment) reader under `name`: a searcher reuses a
+    segment's reader until the segment or its deletions change (store.refreshed), so this lives
+    exactly as long as it stays true."""
+    found = reader.__dict__.get(name)
+    if found is None:
+        found = reader.__dict__[name] = make()
+    return found
+
+
 _BIT_POSITIONS = [tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256)]
 
 
@@ -105,10 +118,7 @@ class _BigramBits:
 
     @classmethod
     def of(cls, reader) -> _BigramBits:
-        cache = reader.__dict__.get("_archive_bits")
-        if cache is None:
-            cache = reader.__dict__["_archive_bits"] = cls(reader.doc_count_all())
-        return cache
+        return kept(reader, "_archive_bits", lambda: cls(reader.doc_count_all()))
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         return key in self._entries
@@ -190,10 +200,7 @@ class SegmentTexts:
 
     @classmethod
     def of(cls, reader, column: str) -> SegmentTexts:
-        cache = reader.__dict__.setdefault("_archive_texts", {})
-        if column not in cache:
-            cache[column] = cls(reader, column)
-        return cache[column]
+        return kept(reader, f"_archive_texts_{column}", lambda: cls(reader, column))
 
     def counts(self, needle: str, candidates: Iterable[int] | None) -> dict[int, int]:
         """docnum -> occurrences of `needle`, for the candidates (None: every document) holding it."""
@@ -238,10 +245,7 @@ class _ScoreCache:
 
     @classmethod
     def of(cls, reader) -> _ScoreCache:
-        cache = reader.__dict__.get("_archive_counts")
-        if cache is None:
-            cache = reader.__dict__["_archive_counts"] = cls()
-        return cache
+        return kept(reader, "_archive_scores", cls)
 
     def get(self, key: tuple[str, str]) -> dict[int, float] | None:
         entry = self._entries.get(key)
@@ -300,7 +304,7 @@ def text_bits(reader, fieldname: str, field, text: str) -> int:
     bits = scores.bits((fieldname, text))
     if bits is not None:
         return bits
-    cache = reader.__dict__.setdefault("_archive_doc_bits", OrderedDict())
+    cache: OrderedDict[tuple[str, str], int] = kept(reader, "_archive_doc_bits", OrderedDict)
     key = (fieldname, text)
     bits = cache.get(key)
     if bits is None:
@@ -325,10 +329,7 @@ _DOC_BITS_BUDGET = 8 * 1024 * 1024  # bytes per segment: a bitmap is its documen
 
 def live_bits(reader) -> int:
     """The segment's live documents, as a bitmap."""
-    bits = reader.__dict__.get("_archive_live")
-    if bits is None:
-        bits = reader.__dict__["_archive_live"] = as_bits(reader.all_doc_ids(), reader.doc_count_all())
-    return bits
+    return kept(reader, "_archive_live", lambda: as_bits(reader.all_doc_ids(), reader.doc_count_all()))
 
 
 def _candidates(reader, fieldname: str, bigrams: list[str]):
