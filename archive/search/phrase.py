@@ -269,10 +269,10 @@ class _ScoreCache:
             self._size -= len(docnums)
 
 
-def _live(reader, docnums: dict[int, int]) -> dict[int, int]:
-    if reader.has_deletions():
-        return {d: c for d, c in docnums.items() if not reader.is_deleted(d)}
-    return docnums
+def _text_candidates(reader, fieldname: str, text: str) -> list[int] | None:
+    """The candidates of normalised `text` in a body field (None: one character, so every
+    document; [] : none can hold it)."""
+    return body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
 
 
 def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
@@ -285,13 +285,13 @@ def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
     found = cache.get((fieldname, text))
     if found is not None:
         return found
-    candidates = body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
+    candidates = _text_candidates(reader, fieldname, text)
     if candidates is not None and not candidates:
         counts = {}
     else:
         counts = SegmentTexts.of(reader, field.confirm_column).counts(text, candidates)
-        if candidates is None:
-            counts = _live(reader, counts)
+        if candidates is None and reader.has_deletions():
+            counts = {docnum: count for docnum, count in counts.items() if not reader.is_deleted(docnum)}
     found = {docnum: saturate(count) for docnum, count in counts.items()}
     cache.put((fieldname, text), found, reader.doc_count_all())
     return found
@@ -308,7 +308,7 @@ def text_bits(reader, fieldname: str, field, text: str) -> int:
     key = (fieldname, text)
     bits = cache.get(key)
     if bits is None:
-        candidates = body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
+        candidates = _text_candidates(reader, fieldname, text)
         if candidates is not None and not candidates:
             bits = 0
         else:
