@@ -32,6 +32,7 @@ class Extracted:
     pages_estimated: bool = False
     properties: dict[str, Any] = field(default_factory=dict)  # title/author/created from the file's own properties
     footer: dict[str, Any] = field(default_factory=dict)  # a saved page's footer: published, pages, size, uploader
+    ocr_pages: int = 0  # pages whose text was read by OCR (a scan): it may hold misread characters
 
     @property
     def text(self) -> str:
@@ -54,6 +55,7 @@ class Metadata:
     uploader: str | None = None  # a saved page's 文章作者 (not the speaker)
     stated_size: str | None = None  # a saved page's 大小, as written ("45.94 KB")
     compilation: bool = False  # the file holds several speeches; metadata is the first one's
+    ocr: bool = False  # some of the text was read from page images by OCR
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,7 +8,6 @@ one writer adds the results, committing every few thousand documents so a killed
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -19,7 +18,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from archive.prepare import cpu_count, file_facts, init_worker, prepare
+from archive.prepare import CHANGED_WHILE_READ, cpu_count, file_facts, init_worker, prepare, sha256_of
 from archive.readers import UnreadableFile, file_format
 from archive.scan import FoundFile, resolve_roots, scan, under
 from archive.search import IndexUpdate, schema
@@ -52,11 +51,6 @@ class IndexReport:
             "reused": self.reused, "seconds": round(self.seconds, 2), "failed": self.failed,
             "skipped": self.skipped, "index": self.index, "rebuilt": self.rebuilt,
         }
-
-
-def sha256_of(path: str) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @dataclass
@@ -143,7 +137,8 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
         return
     if SPLIT_FROM <= total <= CHECKPOINT_DOCS and workers > 1:
         update.write_in_two()
-    with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker) as pool:
+    with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker,
+                     initargs=(str(update.location / "ocr-cache"),)) as pool:
         futures = {}
         for item in work:
             first = item.files[0]
@@ -154,7 +149,10 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
             try:
                 prepared = future.result()
             except UnreadableFile as error:
-                _record_failure(update, item, str(error), report)
+                if str(error) == CHANGED_WHILE_READ:  # not recorded: the next run reads it again
+                    report.failed.extend({"path": f.path, "reason": str(error)} for f in item.files)
+                else:
+                    _record_failure(update, item, str(error), report)
             except FutureTimeout:
                 _record_failure(update, item, f"took longer than {timeout:g} s to read (a file that makes the reader spin?)", report)
             except ProcessExpired as error:

@@ -7,6 +7,7 @@ metadata and normalising the text.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import resource
 from pathlib import Path
@@ -14,19 +15,25 @@ from typing import Any
 
 from archive import metadata, readers
 from archive.normalize import normalise
-from archive.readers import UnreadableFile
+from archive.readers import UnreadableFile, ocr
 from archive.search import body_terms, doc_id, paragraphs_to_rows, schema
 
 MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
 
 
-def init_worker() -> None:
-    """Worker start-up: bound memory so a hostile file fails alone."""
+def init_worker(ocr_cache: str | None = None) -> None:
+    """Worker start-up: bound memory so a hostile file fails alone; keep OCR'd pages in `ocr_cache`.
+
+    Only the soft bound is set: a converter the worker starts (LibreOffice) may lift it for itself.
+    """
+    ocr.set_cache_folder(Path(ocr_cache) if ocr_cache else None)
+    normalise("會")  # load OpenCC's table before the bound: a library loaded later may not fit under it
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
         limit = size_kb * 1024 + MEMORY_PER_FILE
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
     except (OSError, StopIteration, ValueError):
         pass  # not Linux: no bound, still correct
 
@@ -48,8 +55,8 @@ def extract_record(path: Path) -> dict[str, Any]:
     """Read a file and extract its metadata: the content part of a record."""
     extracted = readers.read(path)
     if not any(p.text.strip() for p in extracted.paragraphs):
-        if path.suffix.lower() == ".pdf":
-            raise UnreadableFile("no text layer: a scanned PDF (it needs OCR before it can be searched)")
+        if extracted.ocr_pages:
+            raise UnreadableFile("no text found: OCR read nothing on its pages (blank, or too faint to read)")
         raise UnreadableFile("no text in the document")
     meta = metadata.extract(extracted, path).to_dict()
     meta["paragraphs"] = paragraphs_to_rows(extracted.paragraphs)
@@ -58,13 +65,26 @@ def extract_record(path: Path) -> dict[str, Any]:
 
 
 def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> dict[str, Any]:
-    """The record and normalised text of one file. `reuse` is an indexed record with the same content."""
+    """The record and normalised text of one file. `reuse` is an indexed record with the same content.
+
+    Every failure, of any kind, becomes UnreadableFile with a one-line reason: one file never stops a
+    run. The content hash is taken here, from the file as it is read (before and after): a file that
+    changes while it is read is not stored with another version's hash, and is read again next run.
+    """
     file_path = Path(path)
     try:
         if reuse is not None:  # a title taken from a file name is set per path by the writer
             content = {k: v for k, v in reuse.items() if k not in facts}
         else:
+            before = sha256_of(path)
             content = extract_record(file_path)
+            if before != facts["sha256"] or sha256_of(path) != before:
+                raise UnreadableFile(CHANGED_WHILE_READ)
+        record = {**content, **facts}
+        pieces = [normalise(row[0]) for row in record["paragraphs"]]  # per character, so joining commutes
+        record["normalised_lengths"] = [len(piece) for piece in pieces]  # lets passages skip normalising
+        normalised = "".join(pieces)
+        return {"record": record, "normalised": normalised, "terms": body_terms(normalised)}
     except UnreadableFile:
         raise
     except MemoryError:
@@ -73,11 +93,14 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> d
         raise UnreadableFile("too deeply nested to read (a malformed file?)") from None
     except Exception as error:  # a reader library failing on a malformed file must not stop the run
         raise UnreadableFile(f"could not be read: {type(error).__name__}: {str(error)[:120]}") from None
-    record = {**content, **facts}
-    pieces = [normalise(row[0]) for row in record["paragraphs"]]  # per character, so joining commutes
-    record["normalised_lengths"] = [len(piece) for piece in pieces]  # lets passages skip normalising
-    normalised = "".join(pieces)
-    return {"record": record, "normalised": normalised, "terms": body_terms(normalised)}
+
+
+CHANGED_WHILE_READ = "the file changed while it was being read (still being saved?): it will be read again next run"
+
+
+def sha256_of(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def cpu_count() -> int:

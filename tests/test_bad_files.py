@@ -104,15 +104,24 @@ def test_password_protected_word_file(source: Path, index_dir: Path) -> None:
     assert "password-protected" in reason_for(report, source / "protected.docx")
 
 
-def test_scanned_pdf_without_text(source: Path, index_dir: Path) -> None:
+def test_pdf_with_a_drawing_and_no_text(source: Path, index_dir: Path) -> None:
     from reportlab.pdfgen import canvas
 
-    path = source / "scan.pdf"
+    path = source / "drawing.pdf"
     pdf = canvas.Canvas(str(path))
     pdf.rect(100, 100, 300, 300, fill=1)
     pdf.save()
     report = index_with_good_neighbour(source, index_dir)
-    assert "no text layer" in reason_for(report, path)
+    assert reason_for(report, path) == "no text in the document"
+
+
+def test_blank_scan_says_ocr_found_nothing(source: Path, index_dir: Path) -> None:
+    from PIL import Image
+
+    path = source / "blank-scan.pdf"
+    Image.new("L", (1240, 1754), 255).save(path, resolution=150)
+    report = index_with_good_neighbour(source, index_dir)
+    assert "OCR read nothing" in reason_for(report, path)
 
 
 def test_word_lock_files_are_skipped(source: Path, index_dir: Path) -> None:

@@ -107,4 +107,5 @@ def extract(extracted: Extracted, path: Path) -> Metadata:
         uploader=footer.get("uploader"),
         stated_size=footer.get("stated_size"),
         compilation=_is_compilation(lines, used),
+        ocr=extracted.ocr_pages > 0,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Protocol
 
@@ -19,3 +20,22 @@ class Reader(Protocol):
 def check_not_empty(path: Path) -> None:
     if path.stat().st_size == 0:
         raise UnreadableFile("empty file (0 bytes)")
+
+
+MAX_INFLATED_BYTES = 200 * 1024 * 1024  # what all of a document's XML may inflate to
+MAX_RATIO = 200  # a compression ratio beyond this is a bomb, not a document
+
+
+def check_zip(path: Path, kind: str) -> list[zipfile.ZipInfo]:
+    """The members of a zip-based document (.docx, .ofd), refused with a reason when it is damaged
+    or a zip bomb, before anything is inflated."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile:
+        raise UnreadableFile(f"corrupt {kind}: the zip archive is damaged (truncated copy?)") from None
+    inflated = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members) or 1
+    if inflated > MAX_INFLATED_BYTES or (inflated > 20 * 1024 * 1024 and inflated / packed > MAX_RATIO):
+        raise UnreadableFile(f"zip bomb: the {kind} would inflate to {inflated // (1024 * 1024)} MB; not read")
+    return members

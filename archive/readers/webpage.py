@@ -17,6 +17,7 @@ from pathlib import Path
 
 from archive.document import Extracted, Paragraph
 from archive.readers.base import UnreadableFile, check_not_empty
+from archive.readers.encoding import decode
 from archive.readers.layout import display_width, paragraphs_from_lines
 
 MAX_BYTES = 20 * 1024 * 1024  # a saved page larger than this is not a speech
@@ -58,23 +59,11 @@ def chrome_rules() -> ChromeRules:
     return ChromeRules(compiled("line"), compiled("from"), compiled("inline"), fields)
 
 
-def decode(raw: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile("not a text file: neither UTF-8 nor GB18030 text")
-
-
 def read(path: Path) -> Extracted:
     check_not_empty(path)
     if path.stat().st_size > MAX_BYTES:
         raise UnreadableFile(f"saved page too large ({path.stat().st_size // (1024 * 1024)} MB): not a speech")
-    raw = path.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise UnreadableFile("not a text file: binary content")
-    return parse(decode(raw))
+    return parse(decode(path.read_bytes()))
 
 
 def parse(source: str) -> Extracted:

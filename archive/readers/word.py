@@ -17,10 +17,8 @@ from docx.oxml.parser import parse_xml
 from docx.table import Table
 
 from archive.document import Extracted, Paragraph
-from archive.readers.base import UnreadableFile, check_not_empty
+from archive.readers.base import UnreadableFile, check_not_empty, check_zip
 
-MAX_INFLATED_BYTES = 200 * 1024 * 1024  # what all of a speech's XML may inflate to
-MAX_RATIO = 200  # a compression ratio beyond this is a bomb, not a document
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 _PAGE_BREAK_TAGS = (qn("w:lastRenderedPageBreak"), qn("w:br"))
@@ -82,15 +80,7 @@ def _check_container(path: Path) -> None:
         raise UnreadableFile("password-protected Word file (or an old .doc renamed .docx): save it unprotected as .docx")
     if not magic.startswith(b"PK"):
         raise UnreadableFile("not a Word document: the file is not a .docx (zip) at all")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except zipfile.BadZipFile:
-        raise UnreadableFile("corrupt .docx: the zip archive is damaged (truncated copy?)") from None
-    inflated = sum(m.file_size for m in members)
-    packed = sum(m.compress_size for m in members) or 1
-    if inflated > MAX_INFLATED_BYTES or (inflated > 20 * 1024 * 1024 and inflated / packed > MAX_RATIO):
-        raise UnreadableFile(f"zip bomb: the .docx would inflate to {inflated // (1024 * 1024)} MB; not read")
+    members = check_zip(path, ".docx")
     if not any(m.filename == "word/document.xml" for m in members):
         raise UnreadableFile("not a Word document: the zip has no word/document.xml")
 

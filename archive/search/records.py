@@ -16,7 +16,7 @@ PUBLIC_KEYS = (
     "path", "format", "title", "speaker", "role", "date", "pages", "pages_estimated", "size", "sha256",
     "published", "uploader",
 )
-EXTRA_KEYS = ("id", "meeting", "modified", "stated_size", "compilation", "title_source")
+EXTRA_KEYS = ("id", "meeting", "modified", "stated_size", "compilation", "title_source", "ocr")
 
 
 def doc_id(path: str) -> str:

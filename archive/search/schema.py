@@ -13,8 +13,8 @@ from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 
 from archive.search.analysis import BigramBody, BigramText
 
-SCHEMA_VERSION = 3
-EXTRACTOR_VERSION = 1
+SCHEMA_VERSION = 4  # 4: traditional characters folded to simplified in all normalised text
+EXTRACTOR_VERSION = 2  # 2: .doc/.wps/.ofd/scans/images, encodings, pinyin notes, extraction spaces
 
 
 def build_schema() -> Schema:

@@ -1,0 +1,66 @@
+"""Text clean-up every reader's output goes through: what is on the page but is not the speech's text.
+
+- Pinyin pasted after characters by learning sites, `會(huì)議` or `会（hui4）议`: not text.
+- The spaces PDF and OCR extraction put between Chinese and digits (`2020 年 3 月`): not the writer's.
+- Control characters (a stray `\\x08` from a copied page) other than tab: not text, and not XML-safe.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from archive.document import Paragraph
+
+_HAN = "\u3400-\u9fff\uf900-\ufaff"
+_PINYIN_NOTE = re.compile(rf"(?<=[{_HAN}])[ \t]?[(（]\s*([a-zA-Zü\u00e0-\u01dc\u01f9\u1e3f\u0300-\u030c]{{1,8}}[1-5]?)\s*[)）]")
+_SYLLABLE = re.compile(r"^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(iang|iong|uang|ueng|ang|eng|ing|ong|uai|uan|ian|iao|van|"
+                       r"ai|ei|ao|ou|an|en|in|un|vn|ia|ie|iu|ua|uo|ue|ui|ve|er|a|o|e|i|u|v|n|ng|m)$")
+_TONE_MARK = re.compile(r"[\u00e0-\u01dc\u01f9\u1e3f]")
+_DIGIT_SPACE = re.compile(rf"(?<=[0-9])[ \u00a0]+(?=[{_HAN}])|(?<=[{_HAN}])[ \u00a0]+(?=[0-9])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(syllable: str) -> str:
+    """A syllable without tone marks or tone number, ü as v: `huì` → `hui`, `lü4` → `lv`."""
+    decomposed = unicodedata.normalize("NFD", syllable.lower())
+    letters = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return letters.replace("ü", "v").rstrip("12345")
+
+
+def _is_pinyin(note: str) -> bool:
+    marked = bool(_TONE_MARK.search(note) or unicodedata.normalize("NFD", note) != note or note[-1].isdigit())
+    plain = _plain(note)
+    return bool(_SYLLABLE.match(plain)) and (marked or len(plain) >= 2)
+
+
+def _drop_pinyin(text: str) -> str:
+    return _PINYIN_NOTE.sub(lambda m: "" if _is_pinyin(m.group(1)) else m.group(0), text)
+
+
+def clean_text(text: str) -> str:
+    if "(" in text or "（" in text:
+        text = _drop_pinyin(text)
+    text = _CONTROL.sub("", text)
+    return _DIGIT_SPACE.sub("", text)
+
+
+def clean(paragraphs: list[Paragraph]) -> list[Paragraph]:
+    """Clean paragraphs in place; page breaks inside a paragraph move with the text they stand in."""
+    kept: list[Paragraph] = []
+    for paragraph in paragraphs:
+        if paragraph.page_breaks:
+            pieces, starts = [], [0] + [start for start, _ in paragraph.page_breaks] + [len(paragraph.text)]
+            for begin, end in zip(starts, starts[1:]):
+                pieces.append(clean_text(paragraph.text[begin:end]))
+            offsets, total = [], 0
+            for piece in pieces[:-1]:
+                total += len(piece)
+                offsets.append(total)
+            paragraph.page_breaks = [(offset, page) for offset, (_, page) in zip(offsets, paragraph.page_breaks)]
+            paragraph.text = "".join(pieces)
+        else:
+            paragraph.text = clean_text(paragraph.text)
+        if paragraph.text.strip():
+            kept.append(paragraph)
+    return kept
