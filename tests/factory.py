@@ -291,3 +291,147 @@ def make_folder(root: Path, count: int, *, seed: int = 7, chars: int = 3000,
             path = write_saved_page(folder / f"{name}.txt", item.title, item.lines()[1:])
         made.append((path, item))
     return made
+
+
+# --- the other formats an office keeps --------------------------------------------------------------
+
+
+def to_legacy(docx_files: list[Path], folder: Path, suffix: str = ".doc") -> list[Path]:
+    """Word 97–2003 files made by LibreOffice from .docx files (one call for all). WPS Writer's .wps
+    is the same binary format, so `suffix=".wps"` renames the result."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("soffice"), "LibreOffice is needed (apt-get install libreoffice-writer-nogui)"
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["soffice", "--headless", "--convert-to", "doc", "--outdir", str(folder), *map(str, docx_files)],
+                   check=True, capture_output=True, timeout=600)
+    made = []
+    for docx_file in docx_files:
+        converted = folder / f"{docx_file.stem}.doc"
+        assert converted.exists(), f"LibreOffice did not convert {docx_file}"
+        if suffix != ".doc":
+            converted = converted.rename(converted.with_suffix(suffix))
+        made.append(converted)
+    return made
+
+
+def write_scanned_pdf(path: Path, lines: list[str], *, dpi: int = 150, text_pages: set[int] | None = None,
+                      **layout) -> Path:
+    """An image-only PDF, as a scanner makes: the text PDF rendered to grey page images.
+
+    Pages whose numbers (1-based) are in `text_pages` keep their text layer (a PDF part printed,
+    part scanned)."""
+    import tempfile
+
+    import pypdfium2 as pdfium
+
+    with tempfile.TemporaryDirectory() as work:
+        printed = write_pdf(Path(work) / "printed.pdf", lines, **layout)
+        document = pdfium.PdfDocument(str(printed))
+        output = pdfium.PdfDocument.new()
+        for index in range(len(document)):
+            if text_pages and index + 1 in text_pages:
+                output.import_pages(document, [index])
+                continue
+            page = document[index]
+            width, height = page.get_size()
+            image = page.render(scale=dpi / 72, grayscale=True).to_pil()
+            scanned = output.new_page(width, height)
+            picture = pdfium.PdfImage.new(output)
+            picture.set_bitmap(pdfium.PdfBitmap.from_pil(image))
+            picture.set_matrix(pdfium.PdfMatrix().scale(width, height))
+            scanned.insert_obj(picture)
+            scanned.gen_content()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        output.save(str(path))
+        document.close()
+    return path
+
+
+def write_page_image(path: Path, lines: list[str], *, dpi: int = 150, **layout) -> Path:
+    """A photo-like scan of the first page, as .png or .jpg."""
+    import tempfile
+
+    import pypdfium2 as pdfium
+
+    with tempfile.TemporaryDirectory() as work:
+        document = pdfium.PdfDocument(str(write_pdf(Path(work) / "p.pdf", lines, **layout)))
+        image = document[0].render(scale=dpi / 72, grayscale=True).to_pil()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
+        document.close()
+    return path
+
+
+_OFD_NS = "http://www.ofdspec.org/2016"
+
+
+def write_ofd(path: Path, lines: list[str], *, per_line: int = 28, per_page: int = 22, per_character: bool = False,
+              title: str | None = None) -> Path:
+    """A minimal valid OFD (GB/T 33190): OFD.xml → Doc_0/Document.xml → one Content.xml per page.
+
+    Text objects are one per line (as most producers write), or one per character
+    (`per_character`, as converters from PDF do), in millimetres with y growing downwards."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    size = 5.6  # 16 pt in mm
+    laid: list[tuple[str, float]] = []
+    for line in lines:
+        if len(line) <= per_line - 4:
+            laid.append((line, 0.0))
+            continue
+        pieces = wrap(line, per_line - 2)
+        laid.append((pieces[0], 2.0))
+        laid.extend((piece, 0.0) for piece in wrap("".join(pieces[1:]), per_line) if piece)
+    pages = [laid[i : i + per_page] for i in range(0, len(laid), per_page)] or [[]]
+    ofd = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="{_OFD_NS}" Version="1.0" DocType="OFD">'
+           f"<ofd:DocBody><ofd:DocInfo><ofd:DocID>0</ofd:DocID><ofd:Title>{escape(title or '')}</ofd:Title>"
+           "</ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>")
+    page_list = "".join(f'<ofd:Page ID="{n + 10}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(len(pages)))
+    document = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="{_OFD_NS}"><ofd:CommonData>'
+                "<ofd:MaxUnitID>9999</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox>"
+                f"</ofd:PageArea></ofd:CommonData><ofd:Pages>{page_list}</ofd:Pages></ofd:Document>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("OFD.xml", ofd)
+        archive.writestr("Doc_0/Document.xml", document)
+        next_id = 1000
+        for number, page in enumerate(pages):
+            objects = []
+            for row, (text, indent) in enumerate(page):
+                y = 37 + row * size * 1.6
+                x0 = 28 + indent * size
+                runs = [(text, x0)] if not per_character else [(c, x0 + i * size) for i, c in enumerate(text)]
+                for run, x in runs:
+                    next_id += 1
+                    width = len(run) * size
+                    delta = f' DeltaX="g {len(run) - 1} {size}"' if len(run) > 1 else ""
+                    objects.append(f'<ofd:TextObject ID="{next_id}" Boundary="{x:.2f} {y:.2f} {width:.2f} {size * 1.2:.2f}" '
+                                   f'Font="1" Size="{size}"><ofd:TextCode X="0" Y="{size:.2f}"{delta}>{escape(run)}'
+                                   "</ofd:TextCode></ofd:TextObject>")
+            content = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{_OFD_NS}"><ofd:Content>'
+                       f'<ofd:Layer ID="{number + 1}">{"".join(objects)}</ofd:Layer></ofd:Content></ofd:Page>')
+            archive.writestr(f"Doc_0/Pages/Page_{number}/Content.xml", content)
+    return path
+
+
+def traditional(text: str) -> str:
+    """The text in traditional script, as OpenCC converts it phrase by phrase."""
+    import opencc
+
+    return opencc.OpenCC("s2t").convert(text)
+
+
+_SYLLABLES = ["huì", "yì", "zhòng", "yào", "gōng", "zuò", "fā", "zhǎn", "jiàn", "shè", "mín", "shēng", "lǜ", "guó"]
+
+
+def with_pinyin(text: str, rng: random.Random, share: float = 0.3) -> str:
+    """Pinyin notes pasted after some characters, as learning sites do: 會(huì)議."""
+    out = []
+    for char in text:
+        out.append(char)
+        if "\u4e00" <= char <= "\u9fff" and rng.random() < share:
+            out.append(f"({rng.choice(_SYLLABLES)})" if rng.random() < 0.5 else f"（{rng.choice(_SYLLABLES)}）")
+    return "".join(out)

@@ -25,6 +25,17 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("corpus")
     rng = random.Random(2024)
     truth: dict[str, str] = {}
+    for number in range(24, 32):  # the same kinds in traditional script, and pages with pinyin notes
+        item = factory.speech(rng, chars=900)
+        if number % 2 == 0:
+            lines = [factory.traditional(line) for line in item.lines()]
+            path = (factory.write_docx(root / "繁體" / f"{number}.docx", lines) if number % 4 == 0 else
+                    factory.write_saved_page(root / "繁體" / f"{number}.txt", lines[0], lines))
+        else:
+            lines = item.lines()
+            annotated = [factory.with_pinyin(line, rng) for line in lines]
+            path = factory.write_saved_page(root / "拼音" / f"{number}.txt", annotated[0], annotated)
+        truth[str(path)] = normalise("".join(lines))
     for number in range(24):
         item = factory.speech(rng, chars=900)
         kind = number % 3
@@ -38,7 +49,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
         truth[str(path)] = normalise("".join(item.lines()))
     index = root / "index"
     report = run_index([root], index)
-    assert report.added == 24 and not report.failed
+    assert report.added == 32 and not report.failed
     with SpeechIndex(index) as archive:
         yield archive, truth
 
@@ -66,6 +77,25 @@ def test_quoted_substring_finds_exactly_the_documents_holding_it(corpus, data) -
     if '"' in phrase:
         return
     assert found(archive, f'"{phrase}"') == expected(truth, phrase)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_either_script_finds_exactly_the_documents_holding_it_in_either_script(corpus, data) -> None:
+    """A phrase typed in simplified or in traditional characters (OpenCC's phrase conversion, as a
+    person would type it) finds every document holding it in either script, and no other."""
+    archive, truth = corpus
+    path = data.draw(st.sampled_from(sorted(truth)))
+    text = truth[path]
+    length = data.draw(st.integers(min_value=2, max_value=16))
+    start = data.draw(st.integers(min_value=0, max_value=len(text) - length))
+    phrase = text[start : start + length]
+    if '"' in phrase:
+        return
+    for query in (phrase, factory.traditional(phrase)):
+        result = found(archive, f'"{query}"')
+        assert path in result, query
+        assert result == expected(truth, query)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -13,7 +13,7 @@ import unicodedata
 from archive.document import Paragraph
 
 _HAN = "\u3400-\u9fff\uf900-\ufaff"
-_PINYIN_NOTE = re.compile(rf"(?<=[{_HAN}])[ \t]?[(（]\s*([a-zA-Zü\u00e0-\u01dc\u01f9\u1e3f\u0300-\u030c]{{1,8}}[1-5]?)\s*[)）]")
+_PINYIN_NOTE = re.compile(rf"(?<=[{_HAN}])\s?[(（]\s*([a-zA-Zü\u00e0-\u01dc\u01f9\u1e3f\u0300-\u030c\s]{{1,12}}?[1-5]?)\s*[)）]")
 _SYLLABLE = re.compile(r"^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(iang|iong|uang|ueng|ang|eng|ing|ong|uai|uan|ian|iao|van|"
                        r"ai|ei|ao|ou|an|en|in|un|vn|ia|ie|iu|ua|uo|ue|ui|ve|er|a|o|e|i|u|v|n|ng|m)$")
 _TONE_MARK = re.compile(r"[\u00e0-\u01dc\u01f9\u1e3f]")
@@ -29,18 +29,22 @@ def _plain(syllable: str) -> str:
 
 
 def _is_pinyin(note: str) -> bool:
+    note = "".join(note.split())  # a line wrap may fall inside the note
+    if not note:
+        return False
     marked = bool(_TONE_MARK.search(note) or unicodedata.normalize("NFD", note) != note or note[-1].isdigit())
     plain = _plain(note)
     return bool(_SYLLABLE.match(plain)) and (marked or len(plain) >= 2)
 
 
-def _drop_pinyin(text: str) -> str:
+def drop_pinyin(text: str) -> str:
+    """Text without pinyin notes; a note broken over a line (`會(hu` / `ì)議`) goes too."""
     return _PINYIN_NOTE.sub(lambda m: "" if _is_pinyin(m.group(1)) else m.group(0), text)
 
 
 def clean_text(text: str) -> str:
     if "(" in text or "（" in text:
-        text = _drop_pinyin(text)
+        text = drop_pinyin(text)
     text = _CONTROL.sub("", text)
     return _DIGIT_SPACE.sub("", text)
 

@@ -71,8 +71,10 @@ def _read_ole(path: Path) -> Extracted:
                 stated_pages = container.get_metadata().num_pages
             except Exception:  # a broken summary stream does not make the text unreadable
                 stated_pages = None
-    except OSError as error:  # olefile raises OSError for damaged containers
-        raise UnreadableFile(f"damaged document: {str(error)[:100]}") from None
+    except UnreadableFile:
+        raise
+    except Exception as error:  # olefile raises OSError, ValueError, IndexError… on damaged containers
+        raise UnreadableFile(f"damaged document: the file's container is broken ({type(error).__name__})") from None
     if len(fib) < 12 or struct.unpack_from("<H", fib, 0)[0] not in (0xA5EC, 0xA5DC):
         raise UnreadableFile("damaged document: the Word header is missing")
     nfib, flags = struct.unpack_from("<H", fib, 2)[0], struct.unpack_from("<H", fib, 10)[0]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from archive.document import Extracted, Paragraph
 from archive.readers.base import UnreadableFile, check_not_empty
+from archive.readers.cleanup import drop_pinyin
 from archive.readers.encoding import decode
 from archive.readers.layout import display_width, paragraphs_from_lines
 
@@ -74,6 +75,7 @@ def parse(source: str) -> Extracted:
     text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     text = html.unescape(text).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    text = drop_pinyin(text)  # before lines are rejoined: a site's wrap may fall inside a note
 
     footer = _footer(text, rules)
     lines: list[str] = []  # wrapped lines; "" marks a paragraph break

@@ -27,6 +27,7 @@ _PARAGRAPH, _TABLE, _TEXT, _TAB = qn("w:p"), qn("w:tbl"), qn("w:t"), qn("w:tab")
 _LINE_BREAK, _CARRIAGE = qn("w:br"), qn("w:cr")
 _SDT, _SDT_CONTENT, _CUSTOM_XML = qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_MOVE_FROM = qn("w:moveFrom")
 _RUN, _RUN_SIZE = qn("w:r"), f"{qn('w:rPr')}/{qn('w:sz')}"
 _PARAGRAPH_STYLE, _INDENT = qn("w:pStyle"), qn("w:ind")
 _FIRST_LINE, _FIRST_LINE_CHARS = qn("w:firstLine"), qn("w:firstLineChars")
@@ -157,10 +158,12 @@ def _paragraph_text(element) -> str:
     """A paragraph's visible text: runs, tabs and line breaks (not deleted text or field codes).
 
     Text boxes come twice in Word's XML (mc:Choice and an mc:Fallback copy for old readers): the
-    fallback copy is dropped so their text is read once.
+    fallback copy is dropped so their text is read once. Tracked changes read as if accepted:
+    insertions (w:ins) are text, deletions are not (their text is w:delText, never read), and moved
+    text counts at its new place only (w:moveFrom is dropped). Comments live in another part.
     """
-    for fallback in list(element.iter(_MC_FALLBACK)):
-        fallback.getparent().remove(fallback)
+    for dropped in list(element.iter(_MC_FALLBACK, _MOVE_FROM)):
+        dropped.getparent().remove(dropped)
     parts: list[str] = []
     for node in element.iter(_TEXT, _TAB, _LINE_BREAK, _CARRIAGE):
         if node.tag == _TEXT:
