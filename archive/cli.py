@@ -132,6 +132,8 @@ def index_command(
     summary = (f"{report.added} added, {report.updated} updated, {report.removed} removed, "
                f"{report.unchanged} unchanged ({report.reused} renamed or copied, not re-read); "
                f"{len(report.failed)} failed, {len(report.skipped)} skipped in {report.seconds:.1f} s")
+    if report.ocr_pages:
+        summary += f"; {report.ocr_pages} scanned pages read by OCR"
     err.print(summary)
     for item in report.failed:
         err.print(Text(f"  failed  {item['path']}: {item['reason']}"))
@@ -146,15 +148,16 @@ class _progress_bar:
         if not err.is_terminal:
             self._progress = None
             return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._progress = Progress("reading", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err,
-                                  transient=True)
+        self._progress = Progress("reading", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                  TextColumn("{task.fields[pages]}"), console=err, transient=True)
         self._progress.start()
-        self._task = self._progress.add_task("index", total=None)
+        self._task = self._progress.add_task("index", total=None, pages="")
 
-        def update(done: int, total: int) -> None:
-            self._progress.update(self._task, completed=done, total=total)
+        def update(done: int, total: int, ocr_pages: int = 0) -> None:
+            pages = f"· {ocr_pages} scanned pages read by OCR" if ocr_pages else ""
+            self._progress.update(self._task, completed=done, total=total, pages=pages)
 
         return update
 
@@ -238,12 +241,15 @@ def list_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = False
     table = Table("title", "date", "speaker", "role", "pages", "file", title=f"{len(documents)} documents")
     for doc in documents:
         pages = "" if doc["pages"] is None else f"{'~' if doc['pages_estimated'] else ''}{doc['pages']}"
+        pages += " OCR" if doc.get("ocr") else ""
         title = (doc["title"] or "") + ("（合集：首篇的信息）" if doc.get("compilation") else "")
         table.add_row(Text(title), doc["date"] or "", Text(doc["speaker"] or ""), Text(doc["role"] or ""),
                       pages, Text(doc["path"]))
     out.print(table)
     if any(doc["pages_estimated"] for doc in documents):
         err.print("~ pages estimated from the layout (the file does not state them)")
+    if any(doc.get("ocr") for doc in documents):
+        err.print("OCR: text read from page images (a scan): a character may be misread")
 
 
 @app.command("show")
@@ -262,9 +268,9 @@ def show_command(
         print_json(doc)
         return
     out.print(Text(f"《{doc['title']}》", style="bold"))
-    for key in ("speaker", "role", "date", "meeting", "pages", "format", "path", "published", "uploader"):
-        if doc.get(key) is not None:
-            out.print(Text(f"{key:>10}: {doc[key]}"))
+    for key in ("speaker", "role", "date", "meeting", "pages", "format", "ocr", "path", "published", "uploader"):
+        if doc.get(key) is not None and doc.get(key) is not False:
+            out.print(Text(f"{key:>10}: {'yes: read from page images, a character may be misread' if doc[key] is True else doc[key]}"))
     out.print()
     for paragraph in doc["paragraphs"]:
         out.print(Text(paragraph["text"]))

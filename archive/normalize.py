@@ -2,12 +2,16 @@
 
 Matching must ignore what a reader does not see as text: line breaks, page breaks, the spaces PDF
 extraction puts between characters, full-width vs half-width forms, letter case, and the script:
-traditional characters (會議) are folded to simplified (会议) with OpenCC's character table, so a
-phrase typed in either script finds both. Every character is normalised on its own (NFKC, casefold,
-traditional to simplified, whitespace and invisible marks dropped), so a normalised character can
-always be traced back to the original character it came from; that is what lets a match in
-normalised text be highlighted in the original passage. Folding per character (not OpenCC's phrase
-conversion) keeps it the same function on a document and on any piece of it.
+traditional characters (會議) are folded to simplified (会议), so a phrase typed in either script
+finds both. Every character is normalised on its own (NFKC, casefold, script fold, whitespace and
+invisible marks dropped), so a normalised character can always be traced back to the original
+character it came from; that is what lets a match in normalised text be highlighted in the original
+passage. Folding per character keeps it the same function on a document and on any piece of it.
+
+The script fold is `script_fold.tsv`, made from OpenCC's conversions by tests/make_script_table.py:
+characters OpenCC links in any direction are one class (著 and 着, 乾 幹 and 干), because a
+character-by-character "traditional to simplified" cannot know which simplified character a
+one-to-many traditional character stands for in a given phrase.
 
 A change here changes what the index holds: bump SCHEMA_VERSION (archive/search/schema.py).
 """
@@ -16,26 +20,32 @@ from __future__ import annotations
 
 import unicodedata
 from functools import cache
+from importlib import resources
 
 # Characters that are invisible in print and must not break a phrase.
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
 
 
 @cache
-def _to_simplified():
-    import opencc
+def _script_fold() -> dict[int, str]:
+    table: dict[int, str] = {}
+    data = resources.files("archive").joinpath("script_fold.tsv").read_text("utf-8")
+    for line in data.splitlines():
+        if line and not line.startswith("#"):
+            char, folded = line.split("\t")
+            table[ord(char)] = folded
+    return table
 
-    return opencc.OpenCC("t2s").convert
 
-
-def _is_han(char: str) -> bool:
-    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or "\U00020000" <= char <= "\U0003ffff"
+def to_simplified(text: str) -> str:
+    """`text` with traditional characters folded to simplified, one character for one: rules and
+    patterns written in simplified script (site chrome, metadata) then read traditional pages too,
+    and an offset found in the folded text is the same offset in the original."""
+    return text.translate(_script_fold())
 
 
 def _normalise_char(char: str) -> str:
-    folded = unicodedata.normalize("NFKC", char).casefold()
-    if any(_is_han(c) for c in folded):
-        folded = "".join(_to_simplified()(c) if _is_han(c) else c for c in folded)
+    folded = to_simplified(unicodedata.normalize("NFKC", char).casefold())
     return "".join(c for c in folded if not c.isspace() and c not in _INVISIBLE and unicodedata.category(c) != "Cc")
 
 

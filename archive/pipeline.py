@@ -8,10 +8,11 @@ one writer adds the results, committing every few thousand documents so a killed
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from archive.prepare import CHANGED_WHILE_READ, cpu_count, file_facts, init_worker, prepare, sha256_of
-from archive.readers import UnreadableFile, file_format
+from archive.readers import UnreadableFile, deadline, file_format
+from archive.readers.ocr import OCR_PAGE_SECONDS
 from archive.scan import FoundFile, resolve_roots, scan, under
 from archive.search import IndexUpdate, schema
 
@@ -29,7 +31,11 @@ SPLIT_FROM = 300  # documents left for the final commit: from here on it writes 
 CHECKPOINT_CHARS = 20_000_000  # the writer holds uncommitted postings in memory: bound them
 CHECKPOINT_SECONDS = 120.0
 
-Progress = Callable[[int, int], None]  # (done, total)
+OCR_FORMATS = frozenset({"pdf", "image"})  # formats whose reading may include OCR, page by page
+OCR_BACKSTOP_SECONDS = 4 * 3600.0
+PROGRESS_SECONDS = 1.0  # how often the progress bar hears of OCR'd pages while a long scan is read
+
+Progress = Callable[[int, int, int], None]  # (files done, files in all, pages read by OCR so far)
 
 
 @dataclass
@@ -44,12 +50,13 @@ class IndexReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     index: str = ""
     rebuilt: bool = False
+    ocr_pages: int = 0  # pages read by OCR in this run (from the page cache included)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "added": self.added, "updated": self.updated, "removed": self.removed, "unchanged": self.unchanged,
             "reused": self.reused, "seconds": round(self.seconds, 2), "failed": self.failed,
-            "skipped": self.skipped, "index": self.index, "rebuilt": self.rebuilt,
+            "skipped": self.skipped, "index": self.index, "rebuilt": self.rebuilt, "ocr_pages": self.ocr_pages,
         }
 
 
@@ -132,44 +139,61 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
     done = 0
     since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
     if progress:
-        progress(0, total)
+        progress(0, total, 0)
     if not work:
         return
     if SPLIT_FROM <= total <= CHECKPOINT_DOCS and workers > 1:
         update.write_in_two()
+    ocr_pages = multiprocessing.Value("i", 0)
     with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker,
-                     initargs=(str(update.location / "ocr-cache"),)) as pool:
-        futures = {}
+                     initargs=(str(update.location / "ocr-cache"), ocr_pages)) as pool:
+        pending = {}
         for item in work:
             first = item.files[0]
             facts = file_facts(Path(first.path), first.size, first.mtime_ns, item.sha256)
-            futures[pool.schedule(prepare, args=(first.path, facts, item.reuse), timeout=timeout)] = item
-        for future in as_completed(futures):
-            item = futures.pop(future)
-            try:
-                prepared = future.result()
-            except UnreadableFile as error:
-                if str(error) == CHANGED_WHILE_READ:  # not recorded: the next run reads it again
-                    report.failed.extend({"path": f.path, "reason": str(error)} for f in item.files)
-                else:
-                    _record_failure(update, item, str(error), report)
-            except FutureTimeout:
-                _record_failure(update, item, f"took longer than {timeout:g} s to read (a file that makes the reader spin?)", report)
-            except ProcessExpired as error:
-                _record_failure(update, item, f"the reader crashed on this file (exit code {error.exitcode})", report)
-            else:
-                _store(update, item, prepared, report)
-                chars_since += len(prepared["normalised"]) * len(item.files)
-            done += len(item.files)
-            since_checkpoint += len(item.files)
+            # The worker keeps the real bounds (the file's, and one per OCR'd page); the pool's own
+            # time-out is only a backstop for a worker that hangs where the watchdog cannot see it.
+            backstop = timeout + OCR_BACKSTOP_SECONDS if item.file_format in OCR_FORMATS else timeout
+            pending[pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout), timeout=backstop)] = item
+        while pending:
+            finished, _ = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
+            for future in finished:
+                item = pending.pop(future)
+                chars_since += _collect(update, item, future, report, timeout)
+                done += len(item.files)
+                since_checkpoint += len(item.files)
+                if done < total and (since_checkpoint >= CHECKPOINT_DOCS or chars_since >= CHECKPOINT_CHARS
+                                     or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
+                    update.checkpoint()
+                    since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
+                    if SPLIT_FROM <= total - done <= CHECKPOINT_DOCS and workers > 1:
+                        update.write_in_two()  # the last stretch: its commit is the one nothing overlaps
             if progress:
-                progress(done, total)
-            if done < total and (since_checkpoint >= CHECKPOINT_DOCS or chars_since >= CHECKPOINT_CHARS
-                                 or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
-                update.checkpoint()
-                since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
-                if SPLIT_FROM <= total - done <= CHECKPOINT_DOCS and workers > 1:
-                    update.write_in_two()  # the last stretch: its commit is the one nothing overlaps
+                progress(done, total, ocr_pages.value)
+    report.ocr_pages = ocr_pages.value
+
+
+def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport, timeout: float) -> int:
+    """Store a finished file's record, or its failure with a one-line reason; the characters stored."""
+    try:
+        prepared = future.result()
+    except UnreadableFile as error:
+        if str(error) == CHANGED_WHILE_READ:  # not recorded: the next run reads it again
+            report.failed.extend({"path": f.path, "reason": str(error)} for f in item.files)
+        else:
+            _record_failure(update, item, str(error), report)
+    except FutureTimeout:
+        _record_failure(update, item, f"took longer than {timeout:g} s to read (a file that makes the reader spin?)", report)
+    except ProcessExpired as error:
+        if error.exitcode == deadline.EXIT_CODE:
+            _record_failure(update, item, f"took longer than {timeout:g} s to read, or an OCR page longer than "
+                            f"{OCR_PAGE_SECONDS:g} s (pages read are kept: `--retry-failed` goes on)", report)
+        else:
+            _record_failure(update, item, f"the reader crashed on this file (exit code {error.exitcode})", report)
+    else:
+        _store(update, item, prepared, report)
+        return len(prepared["normalised"]) * len(item.files)
+    return 0
 
 
 def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: IndexReport) -> None:

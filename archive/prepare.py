@@ -15,19 +15,21 @@ from typing import Any
 
 from archive import metadata, readers
 from archive.normalize import normalise
-from archive.readers import UnreadableFile, ocr
+from archive.readers import UnreadableFile, deadline, ocr
 from archive.search import body_terms, doc_id, paragraphs_to_rows, schema
 
 MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
 
 
-def init_worker(ocr_cache: str | None = None) -> None:
-    """Worker start-up: bound memory so a hostile file fails alone; keep OCR'd pages in `ocr_cache`.
+def init_worker(ocr_cache: str | None = None, ocr_pages: Any = None) -> None:
+    """Worker start-up: bound memory so a hostile file fails alone; keep OCR'd pages in `ocr_cache`
+    and count them in `ocr_pages`; watch the worker's own deadline (archive.readers.deadline).
 
     Only the soft bound is set: a converter the worker starts (LibreOffice) may lift it for itself.
     """
-    ocr.set_cache_folder(Path(ocr_cache) if ocr_cache else None)
-    normalise("會")  # load OpenCC's table before the bound: a library loaded later may not fit under it
+    ocr.set_cache_folder(Path(ocr_cache) if ocr_cache else None, ocr_pages)
+    deadline.watch()
+    normalise("會")  # load the script fold before the bound
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
@@ -64,7 +66,8 @@ def extract_record(path: Path) -> dict[str, Any]:
     return meta
 
 
-def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> dict[str, Any]:
+def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None,
+            timeout: float | None = None) -> dict[str, Any]:
     """The record and normalised text of one file. `reuse` is an indexed record with the same content.
 
     Every failure, of any kind, becomes UnreadableFile with a one-line reason: one file never stops a
@@ -72,6 +75,7 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> d
     changes while it is read is not stored with another version's hash, and is read again next run.
     """
     file_path = Path(path)
+    deadline.start(timeout)
     try:
         if reuse is not None:  # a title taken from a file name is set per path by the writer
             content = {k: v for k, v in reuse.items() if k not in facts}
@@ -93,6 +97,8 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None) -> d
         raise UnreadableFile("too deeply nested to read (a malformed file?)") from None
     except Exception as error:  # a reader library failing on a malformed file must not stop the run
         raise UnreadableFile(f"could not be read: {type(error).__name__}: {str(error)[:120]}") from None
+    finally:
+        deadline.clear()
 
 
 CHANGED_WHILE_READ = "the file changed while it was being read (still being saved?): it will be read again next run"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import html
+import io
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -337,9 +338,12 @@ def write_scanned_pdf(path: Path, lines: list[str], *, dpi: int = 150, text_page
             page = document[index]
             width, height = page.get_size()
             image = page.render(scale=dpi / 72, grayscale=True).to_pil()
+            jpeg = io.BytesIO()
+            image.save(jpeg, format="JPEG", quality=85)  # as scanners store pages
+            jpeg.seek(0)
             scanned = output.new_page(width, height)
             picture = pdfium.PdfImage.new(output)
-            picture.set_bitmap(pdfium.PdfBitmap.from_pil(image))
+            picture.load_jpeg(jpeg, inline=True)
             picture.set_matrix(pdfium.PdfMatrix().scale(width, height))
             scanned.insert_obj(picture)
             scanned.gen_content()
@@ -418,10 +422,10 @@ def write_ofd(path: Path, lines: list[str], *, per_line: int = 28, per_page: int
 
 
 def traditional(text: str) -> str:
-    """The text in traditional script, as OpenCC converts it phrase by phrase."""
+    """The text in traditional script as Taiwan writes it (Big5 holds it), converted phrase by phrase."""
     import opencc
 
-    return opencc.OpenCC("s2t").convert(text)
+    return opencc.OpenCC("s2tw").convert(text)
 
 
 _SYLLABLES = ["huì", "yì", "zhòng", "yào", "gōng", "zuò", "fā", "zhǎn", "jiàn", "shè", "mín", "shēng", "lǜ", "guó"]

@@ -1,14 +1,17 @@
 """Write the sample folder the README's first command indexes: `python tests/make_samples.py`.
 
 A few speeches in the layouts offices keep: .docx drafts and finals, PDF prints with running headers
-and page numbers, saved pages from a document-sharing site, plus a Word lock file and a broken PDF
-to show how they are reported. The generated files are committed under samples/.
+and page numbers, saved pages from a document-sharing site, an old .doc, a scanned print (read by
+OCR), an OFD and a page in traditional script saved as Big5, plus a Word lock file and a broken PDF
+to show how they are reported. The generated files are committed under samples/. Needs LibreOffice
+(for the .doc) and a CJK font.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,6 +51,28 @@ BODY_ECONOMY = [
     "重大项目是经济发展的“压舱石”。要坚持项目为王，实行市级领导联系重大项目制度，全年新开工亿元以上项目100个以上。",
     "各级领导干部要真抓实干、担当作为，以钉钉子精神抓好各项工作落实，确保全年目标任务圆满完成。",
 ]
+BODY_FLOOD = [
+    "同志们：",
+    "今年汛期，气象部门预测我市降雨偏多，防汛形势十分严峻。各级各部门要坚决克服麻痹思想和侥幸心理，把防汛抗旱工作摆在突出位置。",
+    "要坚持“务实奉献、追求卓越”的作风，落实以行政首长负责制为核心的防汛责任制，做到责任到人、措施到位。",
+    "要加强监测预警，对水库、河道、山洪地质灾害易发区开展全面排查，确保人民群众生命财产安全。",
+]
+BODY_PROJECTS = [
+    "同志们：",
+    "项目建设是稳增长的关键。上半年，全市新开工重大项目56个，完成投资128亿元，项目建设呈现加快推进的良好态势。",
+    "各级领导干部要发扬“务实奉献、追求卓越”的精神，一线协调解决项目建设中的困难和问题。",
+    "要强化要素保障，加快审批进度，做到土地跟着项目走、资金跟着项目走。",
+]
+BODY_TRADITIONAL = [
+    "同志們：",
+    "今天召開全市政務公開工作會議，主要任務是總結經驗、部署工作。政務公開是建設法治政府的重要內容。",
+    "各單位要堅持以公開為常態、不公開為例外，推進決策、執行、管理、服務、結果公開，讓權力在陽光下運行。",
+]
+BODY_OFD = [
+    "同志们：",
+    "数字政府建设是推进治理能力现代化的重要抓手。要坚持“一网通办”“一网统管”，让数据多跑路、群众少跑腿。",
+    "各部门要打破信息孤岛，推进政务数据共享，年底前实现高频事项“最多跑一次”全覆盖。",
+]
 BODY_STUDY = [
     "同志们：",
     "我履职市政府秘书长到现在三个月时间，总的来讲有三点感受：一是办公室高效运转。市政府办公室作为政府系统的运转中心和枢纽，运转有序、非常高效。二是队伍团结和谐。三是工作辛苦清苦。",
@@ -84,6 +109,26 @@ def main() -> None:
         "2020年在办公室集体学习会上的讲话", ["2020年在办公室集体学习会上的讲话", *BODY_STUDY],
         published="2023-01-16 12:41:30", pages=7, size="45.94 KB", uploader="U-7265",
     )
+    with tempfile.TemporaryDirectory() as work:
+        draft = factory.write_docx(Path(work) / "在全市项目建设推进会上的讲话.docx",
+                                   ["在全市项目建设推进会上的讲话", "副市长  赵刚", "（2018年7月20日）", *BODY_PROJECTS])
+        factory.to_legacy([draft], OUT / "2018")
+    factory.write_scanned_pdf(
+        OUT / "2017" / "防汛工作会议讲话（扫描件）.pdf",
+        ["在全市防汛工作会议上的讲话", "市长  陈刚", "（2017年5月26日）", *BODY_FLOOD],
+        per_line=26, per_page=20, running_header=None,
+    )
+    factory.write_ofd(
+        OUT / "2023" / "数字政府建设推进会讲话.ofd",
+        ["在全市数字政府建设推进会上的讲话", "市政府秘书长  刘洋", "（2023年9月12日）", *BODY_OFD],
+    )
+    page = factory.saved_page("在全市政務公開工作會議上的講話", ["在全市政務公開工作會議上的講話", "（2016年10月9日）",
+                              *BODY_TRADITIONAL], published="2022-03-01 09:15:00", pages=3, size="21.5 KB",
+                              uploader="U-1024").replace("•", "·").replace("¥", "")
+    page = factory.traditional(page)  # the site's own words in traditional script too
+    (OUT / "下载" / "政務公開工作會議講話.htm").write_bytes(
+        ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=big5"></head><body>'
+         + page.replace("\n", "<br />") + "</body></html>").encode("big5hkscs"))
     (OUT / "2021" / "~$营商环境大会讲话.docx").write_bytes(b"\x0cAdministrator" + bytes(150))
     (OUT / "下载" / "未下载完.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog")
     print(f"wrote {sum(1 for p in OUT.rglob('*') if p.is_file())} files under {OUT}")

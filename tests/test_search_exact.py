@@ -34,7 +34,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
         else:
             lines = item.lines()
             annotated = [factory.with_pinyin(line, rng) for line in lines]
-            path = factory.write_saved_page(root / "拼音" / f"{number}.txt", annotated[0], annotated)
+            path = factory.write_saved_page(root / "拼音" / f"{number}.txt", annotated[0], annotated[1:])
         truth[str(path)] = normalise("".join(lines))
     for number in range(24):
         item = factory.speech(rng, chars=900)

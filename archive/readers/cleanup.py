@@ -37,6 +37,23 @@ def _is_pinyin(note: str) -> bool:
     return bool(_SYLLABLE.match(plain)) and (marked or len(plain) >= 2)
 
 
+_NOTE_WITH_WRAPS = re.compile(r"[(（][a-zA-Zü\u00e0-\u01dc\u01f9\u1e3f\u0300-\u030c\s]{1,12}?[1-5]?\s*[)）]")
+
+
+_WRAP_BEFORE_NOTE = re.compile(rf"(?<=[{_HAN}])(\s+)({_NOTE_WITH_WRAPS.pattern})")
+
+
+def join_wraps_in_notes(text: str, wrap: str) -> str:
+    """Take out the line wraps a site's layout put inside a pinyin note (`會(hu` / `ì)議`), so the
+    note stays whole on one line and goes with the paragraph's clean-up. The note itself stays: the
+    widths of the lines, which tell where paragraphs end, are the site's own."""
+    if wrap not in text:
+        return text
+    text = _NOTE_WITH_WRAPS.sub(lambda m: m.group(0).replace(wrap, "") if wrap in m.group(0) else m.group(0), text)
+    # a wrap between a character and its note: the note goes up to the character
+    return _WRAP_BEFORE_NOTE.sub(lambda m: m.group(2) + m.group(1) if wrap in m.group(1) else m.group(0), text)
+
+
 def drop_pinyin(text: str) -> str:
     """Text without pinyin notes; a note broken over a line (`會(hu` / `ì)議`) goes too."""
     return _PINYIN_NOTE.sub(lambda m: "" if _is_pinyin(m.group(1)) else m.group(0), text)

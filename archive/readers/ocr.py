@@ -20,9 +20,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from archive.readers import memory
+from archive.readers import deadline, memory
 from archive.readers.pagelines import Line
 
+OCR_PAGE_SECONDS = 90.0  # one page's own time bound (see archive.readers.deadline)
 ENGINE_VERSION = "rapidocr-1.4-ppocrv4-1"  # part of the page cache key: a new engine reads pages again
 MIN_SCORE = 0.5  # recognised pieces below this confidence are noise (stains, stamps, ruled lines)
 RENDER_DPI = 200  # scanned pages are rendered at this resolution for OCR
@@ -30,12 +31,21 @@ MAX_PIXELS = 40_000_000  # an image larger than this is scaled down first (memor
 OCR_MEMORY = 1536 * 1024 * 1024  # address space the OCR networks may map beyond a file's usual bound
 
 _cache_folder: Path | None = None
+_pages_read: Any = None  # a multiprocessing.Value shared with the pipeline: OCR'd pages, for progress
 
 
-def set_cache_folder(folder: Path | None) -> None:
-    """Where page results are kept between runs (the index's folder); None keeps nothing."""
-    global _cache_folder
+def set_cache_folder(folder: Path | None, pages_read: Any = None) -> None:
+    """Where page results are kept between runs (the index's folder; None keeps nothing), and a
+    shared counter of pages read by OCR, which the progress bar shows."""
+    global _cache_folder, _pages_read
     _cache_folder = folder
+    _pages_read = pages_read
+
+
+def _count_page() -> None:
+    if _pages_read is not None:
+        with _pages_read.get_lock():
+            _pages_read.value += 1
 
 
 @cache
@@ -87,8 +97,18 @@ def page_pieces(image: Any, pixels_per_unit: float = 1.0) -> list[Line]:
     pixels = np.asarray(image)
     key = hashlib.sha256(ENGINE_VERSION.encode() + pixels.tobytes()).hexdigest()
     found = _cached(key)
-    if found is not None:
+    if found is None:
+        deadline.page(OCR_PAGE_SECONDS)
+        found = _recognise(pixels, float(image.width))
+        _store(key, found)
+    _count_page()
+    if pixels_per_unit == 1.0:
         return found
+    return [Line(p.text, p.left / pixels_per_unit, p.right / pixels_per_unit, p.top / pixels_per_unit,
+                 p.bottom / pixels_per_unit, p.page_width / pixels_per_unit) for p in found]
+
+
+def _recognise(pixels: Any, width: float) -> list[Line]:
     result, _ = _engine()(pixels[:, :, ::-1])  # RapidOCR takes OpenCV's BGR order
     pieces: list[Line] = []
     for box, text, score in result or []:
@@ -96,10 +116,5 @@ def page_pieces(image: Any, pixels_per_unit: float = 1.0) -> list[Line]:
             continue
         xs = [point[0] for point in box]
         ys = [point[1] for point in box]
-        pieces.append(Line(text.strip(), float(min(xs)), float(max(xs)), -float(min(ys)), -float(max(ys)),
-                           float(image.width)))
-    _store(key, pieces)
-    if pixels_per_unit == 1.0:
-        return pieces
-    return [Line(p.text, p.left / pixels_per_unit, p.right / pixels_per_unit, p.top / pixels_per_unit,
-                 p.bottom / pixels_per_unit, p.page_width / pixels_per_unit) for p in pieces]
+        pieces.append(Line(text.strip(), float(min(xs)), float(max(xs)), -float(min(ys)), -float(max(ys)), width))
+    return pieces

@@ -16,8 +16,9 @@ from importlib import resources
 from pathlib import Path
 
 from archive.document import Extracted, Paragraph
+from archive.normalize import to_simplified
 from archive.readers.base import UnreadableFile, check_not_empty
-from archive.readers.cleanup import drop_pinyin
+from archive.readers.cleanup import join_wraps_in_notes
 from archive.readers.encoding import decode
 from archive.readers.layout import display_width, paragraphs_from_lines
 
@@ -38,9 +39,11 @@ class ChromeRules:
     fields: tuple[tuple[str, re.Pattern[str]], ...]
 
     def is_chrome(self, piece: str) -> bool:
+        piece = to_simplified(piece)
         return any(p.fullmatch(piece) for p in self.line)
 
     def starts_tail(self, piece: str) -> bool:
+        piece = to_simplified(piece)
         return any(p.fullmatch(piece) for p in self.start_of_tail)
 
     def strip_inline(self, text: str) -> str:
@@ -75,7 +78,7 @@ def parse(source: str) -> Extracted:
     text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     text = html.unescape(text).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    text = drop_pinyin(text)  # before lines are rejoined: a site's wrap may fall inside a note
+    text = join_wraps_in_notes(text, _WRAP)  # a site's wrap may fall inside a pinyin note
 
     footer = _footer(text, rules)
     lines: list[str] = []  # wrapped lines; "" marks a paragraph break
@@ -100,6 +103,7 @@ def parse(source: str) -> Extracted:
 
 def _footer(text: str, rules: ChromeRules) -> dict[str, str]:
     found: dict[str, str] = {}
+    text = to_simplified(text)
     for name, pattern in rules.fields:
         match = pattern.search(text)
         if match and name not in found:

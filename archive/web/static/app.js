@@ -58,7 +58,7 @@ function passageNode(passage, tag) {
 
 function metaLine(doc) {
   const who = [doc.role, doc.speaker].filter(Boolean).join(" ");
-  const parts = [doc.date, who, doc.meeting, doc.pages ? `${doc.pages_estimated ? "约" : ""}${doc.pages}页` : null, doc.format];
+  const parts = [doc.date, who, doc.meeting, doc.pages ? `${doc.pages_estimated ? "约" : ""}${doc.pages}页` : null, doc.format, doc.ocr ? "扫描件（OCR识别，个别字可能有误）" : null];
   return parts.filter(Boolean).join(" · ");
 }
 
