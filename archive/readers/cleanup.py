@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import accumulate, pairwise
 
 from archive.document import Paragraph
 
@@ -67,21 +68,15 @@ def clean_text(text: str) -> str:
 
 
 def clean(paragraphs: list[Paragraph]) -> list[Paragraph]:
-    """Clean paragraphs in place; page breaks inside a paragraph move with the text they stand in."""
+    """Clean paragraphs in place, dropping those left empty; a page break inside a paragraph moves
+    with the text it stands in (each page's piece is cleaned on its own)."""
     kept: list[Paragraph] = []
     for paragraph in paragraphs:
-        if paragraph.page_breaks:
-            pieces, starts = [], [0] + [start for start, _ in paragraph.page_breaks] + [len(paragraph.text)]
-            for begin, end in zip(starts, starts[1:]):
-                pieces.append(clean_text(paragraph.text[begin:end]))
-            offsets, total = [], 0
-            for piece in pieces[:-1]:
-                total += len(piece)
-                offsets.append(total)
-            paragraph.page_breaks = [(offset, page) for offset, (_, page) in zip(offsets, paragraph.page_breaks)]
-            paragraph.text = "".join(pieces)
-        else:
-            paragraph.text = clean_text(paragraph.text)
+        bounds = [0, *(start for start, _ in paragraph.page_breaks), len(paragraph.text)]
+        pieces = [clean_text(paragraph.text[begin:end]) for begin, end in pairwise(bounds)]
+        starts = list(accumulate(len(piece) for piece in pieces[:-1]))
+        paragraph.page_breaks = [(start, page) for start, (_, page) in zip(starts, paragraph.page_breaks, strict=True)]
+        paragraph.text = "".join(pieces)
         if paragraph.text.strip():
             kept.append(paragraph)
     return kept
