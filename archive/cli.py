@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +30,33 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: str) -> str:
+    """Text from documents and file names with control characters (an ESC that would drive the
+    terminal) shown as �, one for one, so highlight offsets stay right."""
+    return _CONTROL.sub("\ufffd", text)
+
+
+class _SafeConsole(Console):
+    """A console that never sends a document's control characters to the terminal, and never reads
+    a document's brackets as rich markup."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        shown = []
+        for item in objects:
+            if isinstance(item, str):
+                item = Text(safe(item))
+            elif isinstance(item, Text):
+                item = item.copy()
+                item.plain = safe(item.plain)
+            shown.append(item)
+        super().print(*shown, **kwargs)
+
+
+out = _SafeConsole(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = _SafeConsole(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 _state = {"debug": False}
 
 IndexOption = Annotated[
@@ -43,7 +69,7 @@ DEFAULT_INDEX = Path("index")
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -54,7 +80,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except typer.Exit:
+        except (typer.Exit, typer.BadParameter):
             raise
         except ArchiveError as error:
             if _state["debug"]:
@@ -176,10 +202,25 @@ UntilOption = Annotated[Optional[str], typer.Option(help="Only speeches on or be
 YearOption = Annotated[Optional[int], typer.Option(help="Only speeches of this year.")]
 
 
-@app.command("search")
+# A query may start with a minus (`archive search -疫情防控 营商环境`): unknown "options" are query words.
+QUERY_SETTINGS = {"ignore_unknown_options": True}
+QueryWords = Annotated[list[str], typer.Argument(
+    help='Query: "exact phrase", words, OR, NOT/-, speaker: title: year: date: (several words are one query).',
+    show_default=False)]
+
+
+def _query(words: list[str]) -> str:
+    """The query words as one query; a `--word` is a mistyped option, not a query word (exit 2)."""
+    for word in words:
+        if word.startswith("--"):
+            raise typer.BadParameter(f"no such option: {word} (a query word cannot start with --)")
+    return " ".join(words)
+
+
+@app.command("search", context_settings=QUERY_SETTINGS)
 @friendly_errors
 def search_command(
-    query: Annotated[str, typer.Argument(help='Query: "exact phrase", words, OR, NOT/-, speaker: title: year: date:.', show_default=False)],
+    words: QueryWords,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many documents to show.")] = 10,
     offset: Annotated[int, typer.Option(help="Skip this many documents (paging).")] = 0,
     speaker: SpeakerOption = None,
@@ -192,6 +233,7 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """Ranked matches with passages: exact matches first, then documents holding all the words."""
+    query = _query(words)
     with _open(index) as archive:
         results = archive.search(query, limit=limit, offset=offset, speaker=speaker, since=since, until=until,
                                  year=year, sort=sort, max_passages=passages)
@@ -243,8 +285,8 @@ def list_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = False
         pages = "" if doc["pages"] is None else f"{'~' if doc['pages_estimated'] else ''}{doc['pages']}"
         pages += " OCR" if doc.get("ocr") else ""
         title = (doc["title"] or "") + ("（合集：首篇的信息）" if doc.get("compilation") else "")
-        table.add_row(Text(title), doc["date"] or "", Text(doc["speaker"] or ""), Text(doc["role"] or ""),
-                      pages, Text(doc["path"]))
+        table.add_row(Text(safe(title)), doc["date"] or "", Text(safe(doc["speaker"] or "")),
+                      Text(safe(doc["role"] or "")), pages, Text(safe(doc["path"])))
     out.print(table)
     if any(doc["pages_estimated"] for doc in documents):
         err.print("~ pages estimated from the layout (the file does not state them)")
@@ -303,10 +345,10 @@ def main() -> None:
 # --- export --------------------------------------------------------------------------------------
 
 
-@app.command("export")
+@app.command("export", context_settings=QUERY_SETTINGS)
 @friendly_errors
 def export_command(
-    query: Annotated[str, typer.Argument(help="Query, as for `archive search`.", show_default=False)],
+    words: QueryWords,
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.docx, .md, .csv, .json).",
                                          show_default=False)],
     file_format: Annotated[Optional[str], typer.Option("--format", "-f", help="docx, md, csv or json (default: from the suffix).")] = None,
@@ -323,6 +365,7 @@ def export_command(
     """Write the matched passages with citations (title, speaker, date, meeting, page, file) to FILE."""
     from archive.export import collect, format_for, save
 
+    query = _query(words)
     chosen = format_for(output, file_format)
     with _open(index) as archive:
         export = collect(archive, query, speaker=speaker, since=since, until=until, year=year, sort=sort,

@@ -9,6 +9,7 @@ one writer adds the results, committing every few thousand documents so a killed
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -19,10 +20,11 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
+from archive.errors import ArchiveError
 from archive.prepare import CHANGED_WHILE_READ, cpu_count, file_facts, init_worker, prepare, sha256_of
 from archive.readers import UnreadableFile, deadline, file_format
 from archive.readers.ocr import OCR_PAGE_SECONDS
-from archive.scan import FoundFile, resolve_roots, scan, under
+from archive.scan import FoundFile, os_path_of, readable_name, resolve_roots, scan, under
 from archive.search import IndexUpdate, schema
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
@@ -74,13 +76,17 @@ def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIM
               retry_failed: bool = False, progress: Progress | None = None) -> IndexReport:
     started = time.perf_counter()
     roots = resolve_roots(paths)
+    for root in roots:
+        if under(os.path.realpath(location), [os.path.realpath(os_path_of(root))]):
+            raise ArchiveError(f"the index ({location}) would be written inside the folder being indexed ({root}), "
+                               "which is only ever read: give --index DIR outside it (or set ARCHIVE_INDEX)")
     found = scan(roots, exclude=[str(location)])
     report = IndexReport(skipped=found.skipped, failed=list(found.failed), index=str(location))
 
     update = IndexUpdate(location)
     report.rebuilt = update.rebuilt
     try:
-        work = _plan(update, roots, found.files, report, retry_failed)
+        work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
         _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress)
         update.commit(roots)
     except BaseException:
@@ -91,12 +97,15 @@ def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIM
 
 
 def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report: IndexReport,
-          retry_failed: bool) -> list[_Work]:
-    """Sort files into unchanged, removed and work to do; hash only what may have changed."""
+          retry_failed: bool, keep: list[str]) -> list[_Work]:
+    """Sort files into unchanged, removed and work to do; hash only what may have changed.
+
+    Documents under a folder that could not be listed this time (`keep`: permissions changed for a
+    moment, a share that dropped) stay in the index: a folder we cannot see is not a folder emptied."""
     manifest = update.manifest
     present = {f.path for f in files}
     for path in manifest:
-        if under(path, roots) and path not in present:
+        if under(path, roots) and path not in present and not under(path, keep):
             update.delete(path)
             report.removed += 1
 
@@ -115,7 +124,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
             report.unchanged += 1
             continue
         try:
-            sha = sha256_of(found_file.path)
+            sha = sha256_of(os_path_of(found_file.path))
         except OSError as error:
             report.failed.append({"path": found_file.path, "reason": f"cannot read the file: {error.strerror}"})
             if entry is not None:
@@ -202,7 +211,7 @@ def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: I
         facts = file_facts(Path(found_file.path), found_file.size, found_file.mtime_ns, item.sha256)
         this = {**record, **facts}
         if this.get("title_source") == "filename":
-            this["title"] = Path(found_file.path).stem
+            this["title"] = Path(readable_name(found_file.path)).stem
         known = update.manifest.get(found_file.path)
         update.put(this, prepared["normalised"], mtime_ns=found_file.mtime_ns, terms=prepared.get("terms"))
         if known is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from archive import metadata, readers
 from archive.normalize import normalise
+from archive.scan import os_path_of
 from archive.readers import UnreadableFile, deadline, ocr
 from archive.search import body_terms, doc_id, paragraphs_to_rows, schema
 
@@ -74,15 +75,15 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None,
     run. The content hash is taken here, from the file as it is read (before and after): a file that
     changes while it is read is not stored with another version's hash, and is read again next run.
     """
-    file_path = Path(path)
+    file_path = Path(os_path_of(path))
     deadline.start(timeout)
     try:
         if reuse is not None:  # a title taken from a file name is set per path by the writer
             content = {k: v for k, v in reuse.items() if k not in facts}
         else:
-            before = sha256_of(path)
+            before = sha256_of(str(file_path))
             content = extract_record(file_path)
-            if before != facts["sha256"] or sha256_of(path) != before:
+            if before != facts["sha256"] or sha256_of(str(file_path)) != before:
                 raise UnreadableFile(CHANGED_WHILE_READ)
         record = {**content, **facts}
         pieces = [normalise(row[0]) for row in record["paragraphs"]]  # per character, so joining commutes

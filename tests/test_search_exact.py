@@ -47,7 +47,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
         else:
             path = factory.write_saved_page(root / "页面" / f"{number}.txt", item.title, item.lines())
         truth[str(path)] = normalise("".join(item.lines()))
-    index = root / "index"
+    index = tmp_path_factory.mktemp("corpus-index")  # never inside the folder indexed
     report = run_index([root], index)
     assert report.added == 32 and not report.failed
     with SpeechIndex(index) as archive:

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import io
 import os
 import tempfile
 from collections.abc import Callable
@@ -66,14 +68,24 @@ def write(export: Export, stream: BinaryIO, file_format: str) -> None:
 
 
 def _inside(path: Path, folder: str) -> bool:
-    folder = os.path.abspath(folder)
-    return str(path) == folder or str(path).startswith(folder.rstrip(os.sep) + os.sep)
+    """Whether `path` is in `folder`, links resolved on both sides (a link into an indexed folder is
+    still inside it)."""
+    path_real, folder_real = os.path.realpath(path), os.path.realpath(folder)
+    return path_real == folder_real or path_real.startswith(folder_real.rstrip(os.sep) + os.sep)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save(export: Export, path: Path, file_format: str, *, force: bool = False,
          indexed_folders: list[str] = ()) -> Path:
-    """Write the export to `path` atomically. Refuses to overwrite, or to write into an indexed folder
-    (the next index run would index the export), unless `force`."""
+    """Write the export to `path` atomically, with the user's normal file permissions (colleagues in a
+    shared folder can open it). Refuses to overwrite, or to write into an indexed folder (the next
+    index run would index the export), unless `force`. The file is made in memory first, so a full
+    disk fails in one place with one message and leaves nothing behind."""
     path = Path(os.path.abspath(path))
     if path.exists() and not force:
         raise ArchiveError(f"{path} exists: choose another name or pass --force to replace it")
@@ -84,12 +96,23 @@ def save(export: Export, path: Path, file_format: str, *, force: bool = False,
                                    "index the export; write it elsewhere or pass --force")
     if not path.parent.is_dir():
         raise ArchiveError(f"no such folder: {path.parent}")
-    handle, temporary = tempfile.mkstemp(prefix=".archive-export-", dir=path.parent)
+    buffer = io.BytesIO()
+    write(export, buffer, file_format)
+    temporary: str | None = None
     try:
+        handle, temporary = tempfile.mkstemp(prefix=".archive-export-", dir=path.parent)
         with os.fdopen(handle, "wb") as stream:
-            write(export, stream, file_format)
+            stream.write(buffer.getvalue())
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+    except OSError as error:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        if error.errno == errno.ENOSPC:
+            raise ArchiveError(f"no space left on the disk of {path.parent}: free some space, or write elsewhere") from None
+        raise ArchiveError(f"could not write {path}: {error.strerror or error}") from None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
         raise
     return path

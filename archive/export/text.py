@@ -38,6 +38,14 @@ def write_markdown(export: Export, stream: BinaryIO) -> None:
     stream.write("\n".join(lines).encode("utf-8"))
 
 
+def _cell(value: object) -> object:
+    """A cell Excel will not run: text starting with = + - @ (or a tab or carriage return, which
+    can hide them) is a formula to Excel, so it gets a leading apostrophe (OWASP's advice)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def write_csv(export: Export, stream: BinaryIO) -> None:
     text = io.StringIO(newline="")
     writer = csv.writer(text)
@@ -45,8 +53,8 @@ def write_csv(export: Export, stream: BinaryIO) -> None:
     for row in export.records():
         also = "; ".join(f"《{c['title']}》 第{c['page']}页 {c['path']}" if c["page"] else f"《{c['title']}》 {c['path']}"
                          for c in row["also_in"])
-        writer.writerow([row["title"], row["speaker"], row["role"], row["date"], row["meeting"], row["page"],
-                         row["path"], row["passage"], also])
+        writer.writerow([_cell(value) for value in (row["title"], row["speaker"], row["role"], row["date"],
+                                                     row["meeting"], row["page"], row["path"], row["passage"], also)])
     stream.write(text.getvalue().encode("utf-8-sig"))
 
 

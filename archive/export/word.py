@@ -6,6 +6,7 @@ from `w:eastAsia` (and headings from theme fonts), so both are set explicitly he
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 import docx
@@ -18,6 +19,14 @@ from archive.export.model import Export
 BODY_FONT = "仿宋"
 HEADING_FONT = "黑体"
 CITATION_FONT = "宋体"
+MAX_PROPERTY = 255  # Word's limit on a core property such as the title
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text Word's XML can hold: characters XML 1.0 forbids (a stray \\x08 or ESC from a copied
+    page) are dropped. Applied to each piece after highlights are cut, so offsets stay right."""
+    return _NOT_XML.sub("", text)
 
 
 def set_font(style_or_run, name: str, size: float | None = None) -> None:
@@ -42,18 +51,19 @@ def write(export: Export, stream: BinaryIO) -> None:
         set_font(style, HEADING_FONT, size)
         style.font.color.rgb = RGBColor(0, 0, 0)
 
-    document.core_properties.title = f"检索结果：{export.query}"
+    title = xml_safe(f"检索结果：{export.query}")
+    document.core_properties.title = title if len(title) <= MAX_PROPERTY else title[: MAX_PROPERTY - 1] + "…"
     document.core_properties.author = "讲稿库 archive"
-    document.add_heading(f"检索结果：{export.query}", level=0)
+    document.add_heading(title, level=0)
     summary = document.add_paragraph(
         f"导出时间 {export.exported_at} · {len(export.documents)} 篇讲话 · {export.passage_count} 段")
     set_font(summary.runs[0], CITATION_FONT, 10.5)
 
     for document_part in export.documents:
         record = document_part.record
-        document.add_heading(f"《{record.get('title') or '无标题'}》", level=1)
+        document.add_heading(xml_safe(f"《{record.get('title') or '无标题'}》"), level=1)
         citation = document.add_paragraph()
-        run = citation.add_run(document_part.passages[0].citations[0].text(with_page=False))
+        run = citation.add_run(xml_safe(document_part.passages[0].citations[0].text(with_page=False)))
         set_font(run, CITATION_FONT, 10.5)
         run.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
         for passage in document_part.passages:
@@ -62,19 +72,19 @@ def write(export: Export, stream: BinaryIO) -> None:
             position = 0
             for start, end in passage.highlights:
                 if start > position:
-                    paragraph.add_run(passage.text[position:start])
-                match = paragraph.add_run(passage.text[start:end])
+                    paragraph.add_run(xml_safe(passage.text[position:start]))
+                match = paragraph.add_run(xml_safe(passage.text[start:end]))
                 match.bold = True
                 match.font.highlight_color = WD_COLOR_INDEX.YELLOW
                 position = end
             if position < len(passage.text):
-                paragraph.add_run(passage.text[position:])
+                paragraph.add_run(xml_safe(passage.text[position:]))
             note = passage.source_note(gap="　")
             if not note:
                 continue
             source = document.add_paragraph()
             source.paragraph_format.left_indent = Pt(28)
-            run = source.add_run(note)
+            run = source.add_run(xml_safe(note))
             set_font(run, CITATION_FONT, 10.5)
             run.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
     document.save(stream)

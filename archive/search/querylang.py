@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from archive.errors import QueryError
 
 FIELDS = ("speaker", "title", "year", "date")
+MAX_DEPTH = 32  # parentheses nested deeper than this are refused: no query needs them, and they cost recursion
+MAX_LENGTH = 2000  # characters in a query (a pasted paragraph is fine; a pasted book is not)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -122,24 +125,36 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def unary(self) -> Node:
-        kind, value = self.peek()  # type: ignore[misc]
-        if (kind, value) == ("WORD", "NOT"):
-            self.take()
-            if self.peek() is None:
-                raise QueryError("NOT needs something after it")
-            return Not(self.unary())
-        if kind == "WORD" and value.startswith("-") and len(value) > 1:
-            self.take()
-            self.tokens.insert(self.index, ("WORD", value[1:]))
-            return Not(self.unary())
-        return self.primary()
+        """NOT x, -x, and chains of them (NOT NOT x, --x): counted in a loop, not by recursion, so a
+        query of 2,000 NOTs or 500 dashes is as cheap as one; an even count cancels out."""
+        negations = 0
+        while True:
+            token = self.peek()
+            if token == ("WORD", "NOT"):
+                self.take()
+                if self.peek() is None:
+                    raise QueryError("NOT needs something after it")
+                negations += 1
+                continue
+            if token is not None and token[0] == "WORD" and token[1].startswith("-") and token[1].strip("-"):
+                dashes = len(token[1]) - len(token[1].lstrip("-"))
+                self.tokens[self.index] = ("WORD", token[1][dashes:])
+                negations += dashes
+                continue
+            break
+        node = self.primary()
+        return Not(node) if negations % 2 else node
 
     def primary(self) -> Node:
         kind, value = self.take()
         if kind == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QueryError(f"parentheses nested too deeply (more than {MAX_DEPTH} levels): simplify the query")
             node = self.expression()
             if self.peek() is None or self.take()[0] != ")":
                 raise QueryError("unbalanced parentheses in query")
+            self.depth -= 1
             return node
         if kind == ")":
             raise QueryError("unbalanced parentheses in query")
@@ -157,6 +172,9 @@ class _Parser:
 
 def parse(query: str) -> Node:
     """Parse a query; raises QueryError with a message that says how to fix it."""
+    if len(query) > MAX_LENGTH:
+        raise QueryError(f"query too long ({len(query)} characters; at most {MAX_LENGTH}): search for a shorter "
+                         "passage, or use `archive check` for a whole draft")
     tokens = _lex(query)
     if not tokens:
         raise QueryError("empty query: give a phrase, e.g. \"务实奉献\"")
