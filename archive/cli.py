@@ -381,9 +381,6 @@ def export_command(
 
 # --- serve ---------------------------------------------------------------------------------------
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 @app.command("serve")
 @friendly_errors
 def serve_command(
@@ -391,25 +388,22 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     token: Annotated[Optional[str], typer.Option(envvar="ARCHIVE_TOKEN", help="Secret every request must carry (Bearer header or ?token=).")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve a non-local address without a token (trusted networks only).")] = False,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="A host name colleagues use to reach the server (repeatable); other Host headers are refused.")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Server processes, each with the index open (default: one per core).")] = None,
     index: IndexOption = DEFAULT_INDEX,
 ) -> None:
     """The HTTP API and the web page; `/?q=…` opens the page with that search's results."""
     from archive.prepare import cpu_count
-    from archive.web import server
-    from archive.web.app import APP_INDEX, APP_TOKEN
+    from archive.web import policy, server
+    from archive.web.app import APP_HOSTS, APP_INDEX, APP_TOKEN
 
-    if host not in LOOPBACK and not token and not no_auth:
-        raise ArchiveError(f"--host {host} makes the archive reachable from other machines: "
-                           "pass --token SECRET (every request must then carry it) or --no-auth")
-    if token is not None and len(token) < 8:
-        raise ArchiveError("--token must be at least 8 characters")
+    settings = policy.decide(host, port, token, no_auth, allow_host)
     location = _location(index)
-    shown = f"[{host}]" if ":" in host else host
-    address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
-    err.print(Text(f"serving {location} at {address}  (Ctrl-C to stop)"))
+    err.print(Text(f"serving {location} at {settings.address}  (Ctrl-C to stop)"))
     # Each worker process builds the app from these (uvicorn starts workers from an import string).
     os.environ[APP_INDEX] = str(location)
     if token:
         os.environ[APP_TOKEN] = token
+    if settings.allowed_hosts is not None:
+        os.environ[APP_HOSTS] = ",".join(settings.allowed_hosts)
     server.run(host, port, workers or cpu_count())

@@ -175,9 +175,37 @@ def test_archive_serve_command_answers_over_http(source: Path, index_dir: Path) 
         found = httpx.get(f"{base}/api/search", params={"q": '"务实奉献"'},
                           headers={"Authorization": "Bearer a-long-token"}, timeout=10).json()
         assert found["total"] == 1
+        # DNS rebinding: a page on another site that points its own name at 127.0.0.1 is refused
+        rebound = httpx.get(f"{base}/api/stats", params={"token": "a-long-token"},
+                            headers={"Host": f"attacker.example:{port}"}, timeout=5)
+        assert rebound.status_code == 421 and "host name" in rebound.json()["error"]
+        assert httpx.get(f"http://localhost:{port}/api/stats", params={"token": "a-long-token"}, timeout=5).status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def test_host_header_is_checked_against_the_bound_address_and_allowed_names(source: Path, index_dir: Path) -> None:
+    from archive.web import policy
+
+    factory.write_docx(source / "a.docx", LINES)
+    run_index([source], index_dir)
+    rules = policy.decide("127.0.0.1", 8000, None, False, ["archive.office.local"])
+    with TestClient(create_app(index_dir, allowed_hosts=rules.allowed_hosts), base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/api/stats").status_code == 200
+        for good in ("localhost:8000", "[::1]:8000", "ARCHIVE.office.local", "127.0.0.1"):
+            assert client.get("/api/stats", headers={"Host": good}).status_code == 200, good
+        for bad in ("evil.example", "127.0.0.1.evil.example:8000", "archive.office.local.evil.example"):
+            assert client.get("/api/stats", headers={"Host": bad}).status_code == 421, bad
+    assert policy.decide("0.0.0.0", 8000, "long-enough", False).allowed_hosts is None
+    assert policy.decide("192.168.1.5", 8000, "long-enough", False).allowed_hosts == ("127.0.0.1", "localhost", "::1",
+                                                                                       "192.168.1.5")
+
+
+def test_printed_address_encodes_the_token() -> None:
+    from archive.web import policy
+
+    assert policy.decide("::1", 8000, "a b&c=d#e?", False).address == "http://[::1]:8000/?token=a%20b%26c%3Dd%23e%3F"
 
 
 def test_served_connections_are_tcp_without_nagle_delay() -> None:

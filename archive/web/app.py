@@ -29,6 +29,7 @@ from archive import __version__
 from archive.errors import ArchiveError, IndexMissing
 from archive.search import SpeechIndex
 from archive.tokens import warm_up
+from archive.web import policy
 
 STATIC = FilePath(str(resources.files("archive.web").joinpath("static")))
 SECURITY_HEADERS = {
@@ -78,13 +79,20 @@ class _Guard:
     and streams, about a millisecond a request.
     """
 
-    def __init__(self, app, token: str | None) -> None:
+    def __init__(self, app, token: str | None, allowed_hosts: tuple[str, ...] | None = None) -> None:
         self.app = app
         self.token = token
+        self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1") or None
+        if not policy.host_allowed(host, self.allowed_hosts):
+            response = _error(421, "this server does not answer to that host name: open it by the address it "
+                                   "printed, or start it with --allow-host NAME")
+            await response(scope, receive, send)
             return
         if self.token is not None and not self._authorised(Request(scope)):
             response = _error(401, "a token is needed: open the address the server printed (it ends in ?token=…)")
@@ -112,15 +120,18 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=SECURITY_HEADERS)
 
 
-APP_INDEX, APP_TOKEN = "ARCHIVE_SERVE_INDEX", "ARCHIVE_SERVE_TOKEN"
+APP_INDEX, APP_TOKEN, APP_HOSTS = "ARCHIVE_SERVE_INDEX", "ARCHIVE_SERVE_TOKEN", "ARCHIVE_SERVE_HOSTS"
 
 
 def app_from_environment() -> FastAPI:
     """The app for each worker process of `archive serve` (which sets these variables)."""
-    return create_app(FilePath(os.environ[APP_INDEX]), token=os.environ.get(APP_TOKEN) or None)
+    hosts = os.environ.get(APP_HOSTS)
+    return create_app(FilePath(os.environ[APP_INDEX]), token=os.environ.get(APP_TOKEN) or None,
+                      allowed_hosts=tuple(hosts.split(",")) if hosts else None)
 
 
-def create_app(location: FilePath, token: str | None = None) -> FastAPI:
+def create_app(location: FilePath, token: str | None = None, allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
+    """The app; `allowed_hosts` are the Host names it answers to (None: any; see archive.web.policy)."""
     index = _Index(location)
 
     def warm() -> None:
@@ -138,7 +149,7 @@ def create_app(location: FilePath, token: str | None = None) -> FastAPI:
 
     app = FastAPI(title="讲稿库 archive", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
 
-    app.add_middleware(_Guard, token=token)
+    app.add_middleware(_Guard, token=token, allowed_hosts=allowed_hosts)
 
     @app.exception_handler(ArchiveError)
     async def user_error(_: Request, error: ArchiveError):
