@@ -140,15 +140,27 @@ def index_command(
     timeout: Annotated[float, typer.Option(help="Seconds one file may take to read before it is reported and skipped.")] = 120.0,
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Read again files that failed before, even if unchanged.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Only verify the index: read all of it and say whether it is whole.")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Delete the index and build it again from the folders (repairs a damaged index).")] = False,
 ) -> None:
     """Index every supported file under each PATH: new, changed, renamed and deleted files are reflected; unchanged ones are not re-read."""
     from archive.pipeline import run_index
-    from archive.search import indexed_folders
+    from archive.search import indexed_folders, remove_index, verify_index
+
+    if check:
+        documents = verify_index(_location(index))
+        if as_json:
+            print_json({"ok": True, "documents": documents, "index": str(_location(index))})
+        else:
+            err.print(Text(f"the index at {_location(index)} is whole: {documents} entries read"))
+        return
 
     if not paths:
         paths = [Path(folder) for folder in indexed_folders(_location(index))]
         if not paths:
             raise ArchiveError("give the folder to index: archive index FOLDER")
+    if rebuild:
+        remove_index(_location(index))
     with _progress_bar() as progress:
         report = run_index(paths, _location(index), timeout=timeout, workers=workers, retry_failed=retry_failed,
                            progress=progress)
@@ -212,7 +224,7 @@ QueryWords = Annotated[list[str], typer.Argument(
 def _query(words: list[str]) -> str:
     """The query words as one query; a `--word` is a mistyped option, not a query word (exit 2)."""
     for word in words:
-        if word.startswith("--"):
+        if re.match(r"--[A-Za-z]", word):
             raise typer.BadParameter(f"no such option: {word} (a query word cannot start with --)")
     return " ".join(words)
 

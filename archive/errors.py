@@ -15,3 +15,7 @@ class IndexBusy(ArchiveError):
 
 class QueryError(ArchiveError):
     """The query cannot be parsed or means nothing."""
+
+
+class IndexDamaged(ArchiveError):
+    """The index's files are damaged (truncated, deleted, overwritten): `archive index --rebuild` repairs it."""

@@ -8,6 +8,8 @@ one writer adds the results, committing every few thousand documents so a killed
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import multiprocessing
 import os
 import time
@@ -89,11 +91,24 @@ def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIM
         work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
         _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress)
         update.commit(roots)
+    except OSError as error:
+        _cancel(update)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise ArchiveError(f"no space left to write the index at {location}: free some space (or give --index "
+                               "on another disk) and run again; the index is as it was at its last commit") from None
+        raise
     except BaseException:
-        update.cancel()
+        _cancel(update)
         raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _cancel(update: IndexUpdate) -> None:
+    """Drop the run's uncommitted work; a failure here (the disk still full) must not hide the
+    error that stopped the run."""
+    with contextlib.suppress(Exception):
+        update.cancel()
 
 
 def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report: IndexReport,

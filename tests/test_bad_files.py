@@ -185,3 +185,49 @@ def test_source_folder_is_never_written(source: Path, index_dir: Path, name: str
     finally:
         source.chmod(0o755)
     assert {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in source.rglob("*")} == before
+
+
+# --- readable documents that used to be lost with a wrong reason ------------------------------------------
+
+
+def _rewrite_document_xml(path: Path, change) -> None:
+    """Rewrite word/document.xml of a .docx in place (the rest of the package unchanged)."""
+    with zipfile.ZipFile(path) as original:
+        parts = {info.filename: original.read(info.filename) for info in original.infolist()}
+    parts["word/document.xml"] = change(parts["word/document.xml"].decode("utf-8")).encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as rewritten:
+        for name, data in parts.items():
+            rewritten.writestr(name, data)
+
+
+@pytest.mark.parametrize("change", [
+    lambda xml: xml.replace("<w:r>", '<w:r><w:rPr><w:sz w:val="0"/></w:rPr>', 1),  # a zero font size
+    lambda xml: xml.replace("<w:p>", '<w:p><w:pPr><w:ind w:firstLineChars="2.5" w:firstLine="12.5"/></w:pPr>', 1),
+    lambda xml: xml.replace("http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+                            "http://purl.oclc.org/ooxml/wordprocessingml/main"),  # ISO 29500 Strict
+], ids=["zero-font-size", "fractional-indent", "strict-ooxml"])
+def test_unusual_but_valid_docx_is_read(source: Path, index_dir: Path, change) -> None:
+    path = factory.write_docx(source / "unusual.docx", GOOD_LINES[:2] + ["优化营商环境，推进数字政府建设。"])
+    _rewrite_document_xml(path, change)
+    index_with_good_neighbour(source, index_dir)
+    with SpeechIndex(index_dir) as archive:
+        assert [hit.record["path"] for hit in archive.search('"推进数字政府建设"').hits] == [str(path)]
+
+
+def test_a_yearbook_with_a_four_million_character_paragraph_is_indexed(source: Path, index_dir: Path) -> None:
+    rng = random.Random(4)
+    text = "".join(factory.sentence(rng, "varied") for _ in range(200_000)).replace("应急管理", "应急处置")
+    paragraph = text[:4_000_000]  # not the good neighbour's phrase, which the helper counts
+    path = factory.write_docx(source / "年鉴.docx", ["某市年鉴", paragraph])
+    index_with_good_neighbour(source, index_dir)
+    with SpeechIndex(index_dir) as archive:
+        assert archive.search(f'"{paragraph[3_000_000:3_000_012]}"').hits[0].record["path"] == str(path)
+
+
+def test_a_19_mb_saved_page_does_not_stop_the_run(source: Path, index_dir: Path) -> None:
+    rng = random.Random(5)
+    body = "".join(factory.sentence(rng, "varied") for _ in range(390_000)).replace("应急管理", "应急处置")
+    path = factory.write_saved_page(source / "大页面.htm", "某市年鉴全文", [body[i : i + 5000] for i in range(0, len(body), 5000)])
+    assert path.stat().st_size > 18 * 1024 * 1024
+    report = index_with_good_neighbour(source, index_dir)
+    assert report.added == 2 and not report.failed

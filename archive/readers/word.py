@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docx.oxml.ns import nsmap, qn
-from docx.oxml.parser import parse_xml
+from docx.oxml.parser import element_class_lookup
+from docx.oxml.parser import parse_xml as parse_small_xml
 from docx.table import Table
+from lxml import etree
 
 from archive.document import Extracted, Paragraph
 from archive.readers.base import UnreadableFile, check_not_empty, check_zip
@@ -32,6 +34,23 @@ _RUN, _RUN_SIZE = qn("w:r"), f"{qn('w:rPr')}/{qn('w:sz')}"
 _PARAGRAPH_STYLE, _INDENT = qn("w:pStyle"), qn("w:ind")
 _FIRST_LINE, _FIRST_LINE_CHARS = qn("w:firstLine"), qn("w:firstLineChars")
 _NARROW = re.compile("[\x00-\u2e80]")  # characters about half an em wide in a Chinese text
+
+# python-docx's own parser, but with lxml's huge_tree: a yearbook's 4-million-character paragraph is
+# one text node of 12 MB, past lxml's default 10 MB limit.
+_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, huge_tree=True, no_network=True)
+_PARSER.set_element_class_lookup(element_class_lookup)
+# ISO 29500 Strict documents name the same elements under other namespaces.
+_STRICT = ((b"http://purl.oclc.org/ooxml/wordprocessingml/main", b"http://schemas.openxmlformats.org/wordprocessingml/2006/main"),
+           (b"http://purl.oclc.org/ooxml/officeDocument/relationships", b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"),
+           (b"http://purl.oclc.org/ooxml/drawingml/main", b"http://schemas.openxmlformats.org/drawingml/2006/main"))
+
+
+def parse_xml(xml: bytes):
+    """An XML part as python-docx's element classes; Strict namespaces read as the usual ones."""
+    if b"purl.oclc.org/ooxml" in xml[:4096]:
+        for strict, transitional in _STRICT:
+            xml = xml.replace(strict, transitional)
+    return etree.fromstring(xml, _PARSER)
 
 
 def read(path: Path) -> Extracted:
@@ -233,8 +252,23 @@ _EMU_PER_PT = 12700
 _LINE_FACTOR = 1.3
 
 
+def _number(value: str | None) -> float | None:
+    """A numeric attribute as Word and WPS write it (`240`, `2.5`, `-120`); None if it is not one."""
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
 def _twips(value: str | None) -> float | None:
-    return int(value) / 20 if value and value.lstrip("-").isdigit() else None
+    number = _number(value)
+    return number / 20 if number is not None else None
+
+
+def _half_points(value: str | None) -> float | None:
+    """A font size (w:sz, in half points); None for a missing, zero or nonsense one."""
+    number = _number(value)
+    return number / 2 if number is not None and number > 0 else None
 
 
 class _Style:
@@ -254,13 +288,13 @@ def _style_of(properties) -> _Style:
     if properties is None:
         return style
     size = properties.find(f".//{qn('w:sz')}")
-    if size is not None and (size.get(qn("w:val")) or "").isdigit():
-        style.size = int(size.get(qn("w:val"))) / 2
+    if size is not None:
+        style.size = _half_points(size.get(qn("w:val")))
     spacing = properties.find(f".//{qn('w:spacing')}")
     if spacing is not None and spacing.getparent().tag == qn("w:pPr"):
-        line, rule = spacing.get(qn("w:line")), spacing.get(qn("w:lineRule")) or "auto"
-        if line and line.isdigit():
-            style.line = ("multiple", int(line) / 240) if rule == "auto" else ("exact", int(line) / 20)
+        line, rule = _number(spacing.get(qn("w:line"))), spacing.get(qn("w:lineRule")) or "auto"
+        if line is not None and line > 0:
+            style.line = ("multiple", line / 240) if rule == "auto" else ("exact", line / 20)
         style.before = _twips(spacing.get(qn("w:before")))
         style.after = _twips(spacing.get(qn("w:after")))
     return style
@@ -285,10 +319,14 @@ class _StylesPart:
     _WRAP = f'<w:root xmlns:w="{nsmap["w"]}">'.encode()
 
     def __init__(self, xml: bytes | None) -> None:
-        self._xml = xml or b""
+        xml = xml or b""
+        if b"purl.oclc.org/ooxml" in xml[:4096]:
+            for strict, transitional in _STRICT:
+                xml = xml.replace(strict, transitional)
+        self._xml = xml
 
     def _parse(self, snippet: bytes):
-        return parse_xml(self._WRAP + snippet + b"</w:root>")[0]
+        return parse_small_xml(self._WRAP + snippet + b"</w:root>")[0]
 
     def defaults(self):
         match = re.search(rb"<w:docDefaults\b.*?</w:docDefaults>", self._xml, re.DOTALL)
@@ -352,8 +390,9 @@ class _Layout:
         if element is not None:
             for run in element.iterchildren(_RUN):
                 size_element = run.find(_RUN_SIZE)
-                if size_element is not None and (size_element.get(_VAL) or "").isdigit():
-                    run_sizes.append(int(size_element.get(_VAL)) / 2)
+                run_size = _half_points(size_element.get(_VAL)) if size_element is not None else None
+                if run_size:
+                    run_sizes.append(run_size)
         size = max(run_sizes) if run_sizes else (style.size or 10.5)
         if style.line is None:
             line_height = size * _LINE_FACTOR
@@ -364,8 +403,9 @@ class _Layout:
         indent = 0.0
         if properties is not None and (ind := properties.find(_INDENT)) is not None:
             indent = _twips(ind.get(_FIRST_LINE)) or 0.0
-            if ind.get(_FIRST_LINE_CHARS):
-                indent = int(ind.get(_FIRST_LINE_CHARS)) / 100 * size
+            chars = _number(ind.get(_FIRST_LINE_CHARS))
+            if chars is not None:
+                indent = chars / 100 * size
         narrow = len(_NARROW.findall(text))
         ems = (len(text) - narrow) + 0.55 * narrow + indent / size
         per_line = max(math.floor(self.text_width / size + 0.05), 1)  # a character that does not fit wraps

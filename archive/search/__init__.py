@@ -29,10 +29,13 @@ from archive.tokens import words
 
 __all__ = [
     "EXTRACTOR_VERSION", "SCHEMA_VERSION", "Hit", "IndexUpdate", "ManifestEntry", "Passage", "SearchResults",
-    "SpeechIndex", "body_terms", "doc_id", "indexed_folders", "paragraphs_of", "paragraphs_to_rows", "schema",
+    "SpeechIndex", "body_terms", "doc_id", "indexed_folders", "paragraphs_of", "paragraphs_to_rows", "remove_index",
+    "schema", "verify_index",
 ]
 
 indexed_folders = store.indexed_folders
+verify_index = store.verify
+remove_index = store.remove_index
 
 
 def body_terms(normalised: str) -> BodyTerms:
@@ -143,6 +146,7 @@ def _needles(node: ql.Node, loose: bool) -> list[str]:
 class SpeechIndex:
     """Read access to an index. Keeps one searcher open and refreshes it when an index run commits."""
 
+    @store.guarded(lambda self: self.location)
     def __init__(self, location: Path) -> None:
         self.location = location
         self._ix = store.open_for_reading(location)
@@ -153,6 +157,7 @@ class SpeechIndex:
     def close(self) -> None:
         self._searcher.close()
 
+    @store.guarded(lambda self: self.location)
     def warm(self) -> None:
         """Read what every search needs into memory now (the segments' normalised texts), so the
         first searches of a long-running server are as fast as the rest."""
@@ -170,6 +175,7 @@ class SpeechIndex:
         self._searcher = store.refreshed(self._ix, self._searcher)
         return self._searcher
 
+    @store.guarded(lambda self: self.location)
     def search(self, query: str, *, limit: int | None = 10, offset: int = 0, speaker: str | None = None,
                since: str | None = None, until: str | None = None, year: int | None = None,
                sort: str = "relevance", window: int | None = 80, max_passages: int | None = 3,
@@ -239,6 +245,7 @@ class SpeechIndex:
             return None
         return fields["record"]
 
+    @store.guarded(lambda self: self.location)
     def passages_of(self, key: str, query: str) -> list[Passage]:
         """Every passage of one document that matches `query`, whole paragraphs, in document order."""
         node = ql.parse(query)
@@ -251,6 +258,7 @@ class SpeechIndex:
         with self._lock:
             return store.summaries(self._fresh().reader(), kind)
 
+    @store.guarded(lambda self: self.location)
     def documents(self) -> list[dict[str, Any]]:
         """Every indexed document's metadata, newest speech first."""
         documents = self._summaries()
@@ -260,6 +268,7 @@ class SpeechIndex:
     def indexed_folders(self) -> list[str]:
         return store.indexed_folders(self.location)
 
+    @store.guarded(lambda self: self.location)
     def document(self, key: str) -> dict[str, Any] | None:
         """One document by id or path, with its text and paragraphs."""
         record = self._record(key)
@@ -271,6 +280,7 @@ class SpeechIndex:
         shown["paragraphs"] = [{"text": p.text, "page": p.page} for p in paragraphs]
         return shown
 
+    @store.guarded(lambda self: self.location)
     def stats(self) -> dict[str, Any]:
         records = self._summaries()
         by_year = Counter((r.get("date") or "")[:4] or "unknown" for r in records)
@@ -288,6 +298,7 @@ class SpeechIndex:
 class IndexUpdate:
     """Write access: one writer, no commit per file; `checkpoint` commits what is done so far."""
 
+    @store.guarded(lambda self: self.location)
     def __init__(self, location: Path) -> None:
         self.location = location
         self._ix = store.open_for_writing(location)
@@ -303,9 +314,11 @@ class IndexUpdate:
             self._writer = store.split(self._ix, self._writer)
             self._split = True
 
+    @store.guarded(lambda self: self.location)
     def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
         return store.record_by_content(self._ix, sha256, file_format)
 
+    @store.guarded(lambda self: self.location)
     def failure_reasons(self) -> dict[str, str]:
         with self._ix.reader() as reader:
             return {failure["path"]: failure["reason"] for failure in store.summaries(reader, "failed")}
@@ -342,6 +355,7 @@ class IndexUpdate:
     def checkpoint(self) -> None:
         """Commit what is done so far, so a killed run keeps it."""
         self._writer.commit(merge=False)
+        store.record_checksums(self.location)
         self._writer = store.writer(self._ix, split=self._split)
 
     def commit(self, folders: list[str] = ()) -> None:
@@ -350,6 +364,7 @@ class IndexUpdate:
             self._writer.commit(parallel=True)
         else:
             self._writer.commit()
+        store.record_checksums(self.location)
         store.remember_folders(self.location, list(folders))
         store.drop_other_versions(self.location)
 

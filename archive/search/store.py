@@ -7,21 +7,28 @@ leaves the last committed index readable; readers never wait for a writer.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import pickle
 import re
 import shutil
+import struct
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, LockError
+from whoosh.index import IndexError as WhooshIndexError
 from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
 from whoosh.codec.whoosh3 import W3Codec
 
-from archive.errors import IndexBusy, IndexMissing
+from archive.errors import IndexBusy, IndexDamaged, IndexMissing
 from archive.search.bulkwriter import BulkSegmentWriter, SplitWriter
 from archive.search.schema import SCHEMA_VERSION, build_schema
 
@@ -40,17 +47,72 @@ def other_versions(location: Path) -> list[Path]:
     return [p for p in location.iterdir() if _VERSION_DIR.match(p.name) and p.name != data_dir(location).name]
 
 
+# What reading damaged index files raises (a truncated segment, a deleted one, a zeroed block, a
+# garbage table of contents): whoosh does not check its files, so these surface as they come.
+CORRUPTION = (EOFError, struct.error, zlib.error, pickle.UnpicklingError, UnicodeDecodeError, ValueError, IndexError,
+              TypeError, KeyError, AttributeError, OSError, MemoryError, OverflowError, WhooshIndexError)
+REPAIR = "run `archive index --rebuild` to rebuild it from your folders"
+
+
+def damaged(location: Path, error: BaseException) -> IndexDamaged:
+    detail = str(error).splitlines()[0][:100] if str(error) else ""
+    return IndexDamaged(f"the index at {location} is damaged ({type(error).__name__}{': ' + detail if detail else ''}): "
+                        f"{REPAIR}")
+
+
+def guarded(location: Callable[..., Path]):
+    """Decorate an index method so damaged files give one message that says how to repair them."""
+
+    def decorate(method):
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except (IndexMissing, IndexBusy, IndexDamaged):
+                raise
+            except CORRUPTION as error:
+                if isinstance(error, FileNotFoundError) and not data_dir(location(self)).exists():
+                    raise IndexMissing(f"no index at {location(self)}: run `archive index FOLDER` first") from None
+                raise damaged(location(self), error) from error
+
+        wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+        return wrapper
+
+    return decorate
+
+
 def open_for_reading(location: Path) -> whoosh_index.Index:
     folder = data_dir(location)
     try:
         return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
-    except (EmptyIndexError, FileNotFoundError, OSError):
-        if other_versions(location):
-            raise IndexMissing(
-                f"the index at {location} was built by another version of archive: "
-                "run `archive index` (with your folders) to rebuild it"
-            ) from None
-        raise IndexMissing(f"no index at {location}: run `archive index FOLDER` first (or pass --index DIR)") from None
+    except EmptyIndexError as error:
+        if folder.is_dir() and any(folder.glob(f"_{INDEX_NAME}_*.toc")):
+            raise damaged(location, error) from None
+        return _missing(location)
+    except FileNotFoundError:
+        return _missing(location)
+    except CORRUPTION as error:
+        raise damaged(location, error) from None
+
+
+def _missing(location: Path) -> whoosh_index.Index:
+    if other_versions(location):
+        raise IndexMissing(
+            f"the index at {location} was built by another version of archive: "
+            "run `archive index` (with your folders) to rebuild it"
+        )
+    raise IndexMissing(f"no index at {location}: run `archive index FOLDER` first (or pass --index DIR)")
+
+
+@contextlib.contextmanager
+def _creating(location: Path) -> Iterator[None]:
+    """One process at a time decides whether the index exists and creates it: two first runs at
+    once would both create it, and whoosh refuses the second's table of contents."""
+    with open(location / ".create.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def open_for_writing(location: Path) -> whoosh_index.Index:
@@ -60,9 +122,78 @@ def open_for_writing(location: Path) -> whoosh_index.Index:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise IndexMissing(f"cannot create the index at {location}: {error.strerror}") from None
-    if whoosh_index.exists_in(str(folder), indexname=INDEX_NAME):
-        return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
-    return whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+    with _creating(location):
+        try:
+            if any(folder.glob(f"_{INDEX_NAME}_*.toc")):
+                return whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
+            return whoosh_index.create_in(str(folder), build_schema(), indexname=INDEX_NAME)
+        except CORRUPTION as error:
+            raise damaged(location, error) from None
+
+
+CHECKSUMS = "checksums.json"
+
+
+def record_checksums(location: Path) -> None:
+    """After a commit: the SHA-256 of every segment file. whoosh never rewrites a segment file (a
+    deletion goes into the table of contents), so only new segments are hashed; `verify` then finds
+    damage that decodes without an error (a zeroed block inside postings or text)."""
+    folder = data_dir(location)
+    known = _checksums(location)
+    current = {}
+    for segment in sorted(folder.glob(f"{INDEX_NAME}_*.seg")):
+        current[segment.name] = known.get(segment.name) or _sha256(segment)
+    temporary = folder / f"{CHECKSUMS}.tmp"
+    temporary.write_text(json.dumps(current, indent=0), "utf-8")
+    os.replace(temporary, folder / CHECKSUMS)
+
+
+def _checksums(location: Path) -> dict[str, str]:
+    try:
+        return json.loads((data_dir(location) / CHECKSUMS).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def remove_index(location: Path) -> None:
+    """Delete the index's data (for a rebuild); the OCR page cache and the folder list stay."""
+    shutil.rmtree(data_dir(location), ignore_errors=True)
+
+
+def verify(location: Path) -> int:
+    """Read every part of the index once (tables of contents, columns, stored records, postings);
+    the number of documents, or IndexDamaged naming the first damage found."""
+    for name, expected in _checksums(location).items():
+        segment = data_dir(location) / name
+        if segment.exists() and _sha256(segment) != expected:
+            raise damaged(location, ValueError(f"{name} is not what was written (checksum differs)"))
+    try:
+        ix = open_for_reading(location)
+        documents = 0
+        with ix.reader() as reader:
+            for sub, _ in reader.leaf_readers():
+                for name in ("path", "kind", "sha256", "size", "mtime_ns", "extractor", "normalised", "summary", "date_key"):
+                    column = sub.column_reader(name)
+                    for docnum in range(sub.doc_count_all()):
+                        column[docnum]
+                for docnum in sub.all_doc_ids():
+                    sub.stored_fields(docnum)
+                    documents += 1
+                for fieldname, term in sub.all_terms():
+                    for _ in sub.postings(fieldname, term).all_ids():
+                        pass
+        return documents
+    except (IndexMissing, IndexDamaged):
+        raise
+    except CORRUPTION as error:
+        raise damaged(location, error) from None
 
 
 def indexed_folders(location: Path) -> list[str]:
