@@ -297,11 +297,14 @@ def list_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = False
         pages = "" if doc["pages"] is None else f"{'~' if doc['pages_estimated'] else ''}{doc['pages']}"
         pages += " OCR" if doc.get("ocr") else ""
         title = (doc["title"] or "") + ("（合集：首篇的信息）" if doc.get("compilation") else "")
+        title += " †" if doc.get("title_source") == "filename" else ""
         table.add_row(Text(safe(title)), doc["date"] or "", Text(safe(doc["speaker"] or "")),
                       Text(safe(doc["role"] or "")), pages, Text(safe(doc["path"])))
     out.print(table)
     if any(doc["pages_estimated"] for doc in documents):
         err.print("~ pages estimated from the layout (the file does not state them)")
+    if any(doc.get("title_source") == "filename" for doc in documents):
+        err.print("† the file's name: the text states no title")
     if any(doc.get("ocr") for doc in documents):
         err.print("OCR: text read from page images (a scan): a character may be misread")
 

@@ -161,3 +161,12 @@ def test_index_without_folders_reindexes_the_known_ones(cli, source: Path) -> No
     cli("index", str(source))
     factory.write_docx(source / "b.docx", LINES)
     assert cli.json("index")["added"] == 1
+
+
+def test_a_title_taken_from_the_file_name_is_marked_as_such(cli, source: Path) -> None:
+    factory.write_docx(source / "2019年讲话.docx", ["同志们：", "今天召开这次会议，主要任务是总结工作、部署任务。"], title="")
+    cli("index", str(source))
+    document = cli.json("list")[0]
+    assert (document["title"], document["title_source"]) == ("2019年讲话", "filename")
+    listed = cli("list")
+    assert "2019年讲话 †" in listed.stdout and "the text states no title" in listed.stderr

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from archive.metadata import extract
 from archive.readers import read
@@ -179,3 +182,58 @@ def test_docx_page_estimate_agrees_with_libreoffice_within_a_page(tmp_path: Path
         extracted = read(path)
         assert extracted.pages_estimated is True
         assert abs(extracted.pages - rendered) <= 1, (path.name, extracted.pages, rendered)
+
+
+# --- pages saved from sites: the speech's own heading, never the site's ------------------------------------
+
+CHROME_ABOVE = [
+    "首页 > 范文中心 > 讲话稿 > 正文", "您的位置：首页>>领导讲话>>正文", "当前位置：首页 > 公文 > 讲话", "某某范文网 首页",
+    "首页 | 工作总结 | 心得体会 | 讲话稿 | 演讲稿", "首页 范文大全 工作总结 心得体会 讲话稿", "- 2021-05-07 发布 |",
+    "更新时间：2022-03-01 08:00", "发布时间：2022-03-01", "作者：admin 来源：网络 发布时间：2021-05-07", "标题 作者 正文 简介",
+    "来源：网络整理", "浏览次数：1234", "下面是小编为大家整理的讲话稿，供大家参考。",
+]
+
+
+@pytest.mark.parametrize(("case", "lines", "expected"), [
+    ("breadcrumb-and-posting-time", ["首页 > 文章中心 > 正文", "2021-05-07 发布", "在全市经济工作会议上的讲话", "市长  王磊",
+                                     "（2020年3月5日）", *BODY],
+     dict(title="在全市经济工作会议上的讲话", date="2020-03-05", speaker="王磊", role="市长")),
+    ("site-time-is-never-the-date", ["在全市经济工作会议上的讲话", "更新时间：2021-05-07", *BODY],
+     dict(title="在全市经济工作会议上的讲话", date=None)),
+    ("run-in-title", ["在全市经济工作会议上的讲话同志们：今天召开这次会议，主要任务是总结工作、部署任务。", *BODY[1:]],
+     dict(title="在全市经济工作会议上的讲话")),
+    ("run-in-title-traditional", ["在全市經濟工作會議上的講話同志們：今天召開這次會議，主要任務是總結工作。", *BODY[1:]],
+     dict(title="在全市經濟工作會議上的講話")),
+    ("title-suffix-and-noise", ["在全市经济工k3 w) Q% b!作会议上的讲话(通用5篇)", "市长  王磊", *BODY],
+     dict(title="在全市经济工作会议上的讲话", speaker="王磊")),
+    ("label-before-text", ["文章全文：", "在全市经济工作会议上的讲话", "市长  王磊", *BODY], dict(title="在全市经济工作会议上的讲话")),
+    ("role-only-heading", ["县长在全县经济工作会议上的讲话", *BODY], dict(role="县长", speaker=None)),
+    ("withheld-holder-of-a-role", ["X区长在全区安全生产工作会议上的讲话", *BODY], dict(role="区长", speaker=None)),
+    ("role-in-the-body", ["在全市经济工作会议上的讲话", "同志们：", "作为市委书记，我先讲三点意见。"], dict(role="市委书记")),
+    ("organisation-word-not-in-role", ["在全县经济工作会议上的讲话", "XX县人民政府县长  张三", *BODY],
+     dict(role="县长", speaker="张三")),
+    ("several-speakers", ["在全市经济工作会议上的讲话", "张三 李四 王五", *BODY], dict(speaker="张三、李四、王五")),
+    ("spaced-date-mid-line", ["在全市经济工作会议上的讲话", "市长王磊 2020 年 3 月 10 日", *BODY], dict(date="2020-03-10")),
+    ("traditional-speaker-kept-in-its-script", ["在全市經濟工作會議上的講話", "市政府秘書長  張華", "（2021年4月12日）", *BODY],
+     dict(speaker="張華", role="市政府秘書長", date="2021-04-12", meeting="全市經濟工作會議")),
+    ("traditional-chrome", ["首頁 > 文章中心 > 正文", "更新時間：2021-05-07", "在全市經濟工作會議上的講話", "市長  王磊", *BODY],
+     dict(title="在全市經濟工作會議上的講話", date=None, speaker="王磊")),
+])
+def test_saved_page_headings(tmp_path: Path, case: str, lines: list[str], expected: dict) -> None:
+    path = factory.write_saved_page(tmp_path / "page.htm", lines[0], lines, published="2023-01-16 12:41:30")
+    meta = extract(read(path), path)
+    assert meta.published == "2023-01-16 12:41:30"
+    for key, value in expected.items():
+        assert getattr(meta, key) == value, (case, key, getattr(meta, key), value)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_speech_wrapped_in_any_chrome_keeps_its_title_date_and_speaker(tmp_path: Path, data) -> None:
+    item = factory.speech(random.Random(data.draw(st.integers(0, 10_000))), chars=400)
+    above = data.draw(st.lists(st.sampled_from(CHROME_ABOVE), max_size=5, unique=True))
+    site_title = item.title + data.draw(st.sampled_from(["", "(通用5篇)", "（精选3篇）", "【最新】"]))
+    path = factory.write_saved_page(tmp_path / f"{data.draw(st.integers(0, 10**9))}.htm", site_title,
+                                    [*above, *item.lines()], published="2022-01-01 10:00:00")
+    meta = extract(read(path), path)
+    assert (meta.title, meta.date, meta.speaker, meta.role) == (item.title, item.date, item.speaker, item.role)

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from archive.document import Extracted, Metadata
+from archive.normalize import to_simplified
 from archive.metadata.dates import find_date, find_year, is_date_line
 from archive.metadata.patterns import MEETING, SALUTATION, squeeze
 from archive.metadata.people import find_people, is_name
@@ -45,7 +46,14 @@ def _head(lines: list[str]) -> list[str]:
     return head
 
 
+# A site's or a system's own time: when the page was posted, updated or filed, never the speech's date.
+_SITE_TIME = re.compile(r"(发布|更新|发表|上传|发文|录入|编辑|修改|浏览|下载|创建|收藏)\s*(时间|日期|于)|"
+                        r"\d\s*(发布|更新|发表|上传)|posted|updated", re.IGNORECASE)
+
+
 def _date(head: list[str], tail: list[str], title: str | None) -> str | None:
+    head = [line for line in head if not _SITE_TIME.search(line)]
+    tail = [line for line in tail if not _SITE_TIME.search(line)]
     for line in head:  # a date on its own line under the title
         if is_date_line(line):
             return find_date(line)
@@ -68,8 +76,46 @@ def _is_compilation(lines: list[str], title_end: int) -> bool:
     return len(marks) >= 2 or len(headings) >= 1
 
 
+# A heading that runs straight into the first paragraph: …上的讲话同志们：… (the page lost the break)
+_RUN_IN = re.compile(r"^(.{4,80}?(?:的讲话|上的讲话|的报告|的发言|的主持词|讲话稿|的致辞|的讲评|的党课|工作报告))"
+                     r"(?=(?:同志们|各位|尊敬的|大家好|女士们|朋友们|[（(]\s*(?:19|20)\d{2})|.{30,})")
+
+
+def _split_run_in(lines: list[str]) -> list[str]:
+    """Split a run-in heading from what follows it, in the first lines only."""
+    for index, line in enumerate(lines[:3]):
+        match = _RUN_IN.match(line)
+        if match:
+            return lines[:index] + [match.group(1), line[match.end(1):].strip()] + lines[index + 1 :]
+    return lines
+
+
 def extract(extracted: Extracted, path: Path) -> Metadata:
-    lines = [p.text.strip() for p in extracted.paragraphs if p.text.strip()]
+    """Metadata from the text, read in simplified script (patterns are written in it) and given back
+    in the document's own characters: a traditional-script speech keeps 張華, not 张华."""
+    original = [p.text.strip() for p in extracted.paragraphs if p.text.strip()]
+    folded = [to_simplified(line) for line in original]
+    back = _reverse_fold(original, folded)
+    metadata = _extract(folded, extracted, path)
+    for key in ("title", "speaker", "role", "meeting"):
+        value = getattr(metadata, key)
+        if value and key != "title" or (value and metadata.title_source == "text"):
+            setattr(metadata, key, "".join(back.get(char, char) for char in value))
+    return metadata
+
+
+def _reverse_fold(original: list[str], folded: list[str]) -> dict[str, str]:
+    """Simplified character → the character this document wrote (lengths match one for one)."""
+    back: dict[str, str] = {}
+    for line, simple in zip(original, folded, strict=True):
+        for char, fold in zip(line, simple, strict=True):
+            if char != fold:
+                back.setdefault(fold, char)
+    return back
+
+
+def _extract(lines: list[str], extracted: Extracted, path: Path) -> Metadata:
+    lines = _split_run_in(lines)
     head = _head(lines)
     title, used = find_title(head)
     title_source = "text" if title else None

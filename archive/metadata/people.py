@@ -57,6 +57,10 @@ _NAME_ROLE_LINE = re.compile(rf"^(?P<name>{NAME})[ \u3000]+(?P<role>{ROLE})$")
 _LABELLED = re.compile(r"^(?:讲话人|講話人|主讲人|主講人|发言人|發言人|报告人|報告人|作者)\s*[:：]\s*(?P<rest>.+)$")
 _BEFORE_SPEECH = re.compile(rf"^[—\-－─]*\s*(?P<who>[^在，,。；;：:]{{2,30}}?)\s*(?:同志)?\s*(?:在|于|於)\s*.{{2,80}}?的?[\w、]{{0,8}}?{SPEECH_KIND}")
 _SELF = re.compile(rf"我(?:履职|履職|担任|擔任|作为|作為|任|是)(?P<role>[{HAN}、]{{2,20}}?{ROLE_END})")
+_SELF_BEFORE = re.compile(rf"作为(?:一名|一个)?(?P<role>[{HAN}、]{{2,20}}?{ROLE_END})[，,、\s]*我")
+# The organisation's word left in front of a role taken from "XX县人民政府县长": 政府县长 is 县长.
+_ORGANISATION_WORD = re.compile(r"^.*?政府(?=[县市区州省镇乡]长$)")
+_SEVERAL = re.compile(r"[ \u3000、，,]+")
 _BRACKETED = re.compile(r"^[（(【\[]\s*(.*?)\s*[）)】\]]$")
 
 
@@ -83,6 +87,8 @@ def split_role_name(text: str) -> People | None:
     match = _NAME_ROLE_LINE.match(text)
     if match and is_name(match["name"]):
         return People(squeeze(match["name"]), squeeze(match["role"]))
+    if re.fullmatch(ROLE_END, squeeze(text)):  # 区长, 县长: a role alone, though 区 is a surname
+        return People(None, squeeze(text))
     if is_name(text):
         return People(squeeze(text), None)
     if is_withheld(text):
@@ -100,16 +106,29 @@ def split_role_name(text: str) -> People | None:
 
 
 def _people(name: str, role: str | None) -> People:
-    role = squeeze(role) if role else None
+    role = clean_role(role) if role else None
     if is_withheld(name):
         return People(None, role, withheld=True)
     return People(squeeze(name), role)
 
 
+def clean_role(role: str) -> str:
+    return _ORGANISATION_WORD.sub("", squeeze(role))
+
+
 def role_only(line: str) -> str | None:
     squeezed = squeeze(line)
-    if len(squeezed) <= 26 and _ROLE_RE.match(squeezed) and not is_name(squeezed):
-        return squeezed
+    bare_role = re.fullmatch(ROLE_END, squeezed) is not None  # 区长 is a role, though 区 is a surname
+    if len(squeezed) <= 26 and _ROLE_RE.match(squeezed) and (bare_role or not is_name(squeezed)):
+        return clean_role(squeezed)
+    return None
+
+
+def several_names(text: str) -> str | None:
+    """A byline of several people (张三 李四 王五, 张三、李四): the names, joined with 、."""
+    parts = [part for part in _SEVERAL.split(text.strip()) if part]
+    if len(parts) >= 2 and all(is_name(part) and not re.fullmatch(ROLE_END, part) for part in parts):
+        return "、".join(parts)
     return None
 
 
@@ -129,7 +148,10 @@ def find_people(title_lines: list[str], head: list[str], opening: list[str]) -> 
     for line in title_lines + head:
         match = _BEFORE_SPEECH.match(squeeze(line))
         if match:
-            merge(split_role_name(match["who"]))
+            who = match["who"]
+            unnamed = re.sub(rf"^{WITHHELD}", "", who)  # X区长在…: a role whose holder is withheld
+            merge(split_role_name(who) or (People(None, role_only(unnamed), withheld=unnamed != who)
+                                           if role_only(unnamed) else None))
     for index, line in enumerate(head):
         inner = _BRACKETED.match(line.strip())
         text = inner.group(1) if inner else line
@@ -137,6 +159,9 @@ def find_people(title_lines: list[str], head: list[str], opening: list[str]) -> 
         labelled = _LABELLED.match(text)
         if labelled:
             text = labelled["rest"]
+        if found.speaker is None and (names := several_names(text)):
+            merge(People(names, None))
+            continue
         candidate = split_role_name(text)
         if candidate is not None:
             if candidate.role is None and index > 0:
@@ -146,8 +171,8 @@ def find_people(title_lines: list[str], head: list[str], opening: list[str]) -> 
             merge(People(None, role))
     if found.role is None:
         for paragraph in opening:
-            match = _SELF.search(paragraph)
+            match = _SELF.search(paragraph) or _SELF_BEFORE.search(paragraph)
             if match:
-                found.role = match["role"]
+                found.role = clean_role(match["role"])
                 break
     return found
