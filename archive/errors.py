@@ -1,5 +1,10 @@
 """Errors the library raises for the front ends to turn into one-line messages."""
 
+import errno
+
+# What writing to a full disk raises: no space, over quota, or a file past what the disk (or a limit) allows.
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
 
 class ArchiveError(Exception):
     """A user error: the message says what went wrong and what to do. Front ends print it, exit 1."""

@@ -9,7 +9,6 @@ one writer adds the results, committing every few thousand documents so a killed
 from __future__ import annotations
 
 import contextlib
-import errno
 import multiprocessing
 import os
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from archive.errors import ArchiveError
+from archive.errors import NO_SPACE, ArchiveError
 from archive.prepare import CHANGED_WHILE_READ, cpu_count, file_facts, init_worker, prepare, sha256_of
 from archive.readers import UnreadableFile, deadline, file_format
 from archive.readers.ocr import OCR_PAGE_SECONDS
@@ -93,7 +92,7 @@ def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIM
         update.commit(roots)
     except OSError as error:
         _cancel(update)
-        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        if error.errno in NO_SPACE:
             raise ArchiveError(f"no space left to write the index at {location}: free some space (or give --index "
                                "on another disk) and run again; the index is as it was at its last commit") from None
         raise

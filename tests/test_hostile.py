@@ -219,3 +219,19 @@ def test_exports_get_the_users_normal_permissions_and_links_do_not_dodge_the_fol
     (tmp_path / "alias").symlink_to(source, target_is_directory=True)
     result = cli("export", '"务实奉献"', "-o", str(tmp_path / "alias" / "x.docx"), expect=1)
     assert "inside the indexed folder" in result.stderr and not (source / "x.docx").exists()
+
+
+def test_a_full_disk_during_an_export_is_one_line_and_leaves_nothing(cli, source: Path, tmp_path: Path) -> None:
+    """RLIMIT_FSIZE makes the write fail (EFBIG) as a full disk would (ENOSPC)."""
+    factory.write_docx(source / "a.docx", [*LINES, "务实奉献。" * 2000])
+    cli("index", str(source))
+    out = tmp_path / "exports"
+    out.mkdir()
+    limited = ("import resource, sys, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)); "
+               "from archive.cli import main; sys.argv = ['archive'] + sys.argv[1:]; main()")
+    result = subprocess.run([sys.executable, "-c", limited, "export", '"务实奉献"', "-o", str(out / "a.docx"),
+                             "--index", str(cli.index_dir)], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: no space left") and len(result.stderr.strip().splitlines()) == 1
+    assert list(out.iterdir()) == []

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import io
 import os
 import tempfile
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from archive.errors import ArchiveError
+from archive.errors import NO_SPACE, ArchiveError
 from archive.export import text, word
 from archive.export.model import Citation, Export, ExportDocument, ExportPassage, build
 from archive.search import SpeechIndex
@@ -108,7 +107,7 @@ def save(export: Export, path: Path, file_format: str, *, force: bool = False,
     except OSError as error:
         if temporary:
             Path(temporary).unlink(missing_ok=True)
-        if error.errno == errno.ENOSPC:
+        if error.errno in NO_SPACE:
             raise ArchiveError(f"no space left on the disk of {path.parent}: free some space, or write elsewhere") from None
         raise ArchiveError(f"could not write {path}: {error.strerror or error}") from None
     except BaseException:
