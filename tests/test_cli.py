@@ -38,6 +38,19 @@ def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     assert f"archive {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_is_documented_in_the_readme(command: str) -> None:
+    """As sqlite-utils' test_docs does: an option a user can type is an option the README explains."""
+    import typer.main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    for parameter in click_command.params:
+        for option in getattr(parameter, "opts", []):
+            if option.startswith("--") and option != "--help":
+                assert f"`{option}" in readme or f" {option}" in readme, (command, option)
+
+
 def test_index_json_shape(indexed) -> None:
     source, report = indexed
     assert {"added", "updated", "removed", "unchanged", "seconds", "failed", "skipped"} <= report.keys()
