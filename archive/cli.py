@@ -396,6 +396,44 @@ def export_command(
 
 # --- serve ---------------------------------------------------------------------------------------
 
+@app.command("watch")
+@friendly_errors
+def watch_command(
+    paths: Annotated[Optional[list[Path]], typer.Argument(
+        help="Folders to follow (default: the folders indexed before).", show_default=False)] = None,
+    index: IndexOption = DEFAULT_INDEX,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each run's summary as one JSON document per line.")] = False,
+    settle: Annotated[float, typer.Option(help="Seconds the folder must be quiet before a run (files still being written wait).")] = 2.0,
+    rescan: Annotated[float, typer.Option(help="Seconds between full rescans, for shares that send no change events.")] = 300.0,
+    timeout: Annotated[float, typer.Option(help="Seconds one file may take to read, as for `archive index`.")] = 120.0,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")] = None,
+) -> None:
+    """Follow the folders and keep the index up to date: changes show up in searches within seconds."""
+    import signal
+
+    from archive.search import indexed_folders
+    from archive.watch import Watcher
+
+    if not paths:
+        paths = [Path(folder) for folder in indexed_folders(_location(index))]
+        if not paths:
+            raise ArchiveError("give the folder to follow: archive watch FOLDER")
+
+    def report_run(report) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        elif report.added or report.updated or report.removed or report.failed:
+            err.print(Text(f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+                           f"{len(report.failed)} failed in {report.seconds:.1f} s"))
+
+    watcher = Watcher(paths, _location(index), settle=settle, rescan=rescan, on_run=report_run, timeout=timeout,
+                      workers=workers)
+    signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
+    err.print(Text(f"following {', '.join(watcher.roots)} into {_location(index)}  (Ctrl-C to stop)"))
+    watcher.run_forever()
+
+
 @app.command("serve")
 @friendly_errors
 def serve_command(
@@ -404,6 +442,7 @@ def serve_command(
     token: Annotated[Optional[str], typer.Option(envvar="ARCHIVE_TOKEN", help="Secret every request must carry (Bearer header or ?token=).")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve a non-local address without a token (trusted networks only).")] = False,
     allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="A host name colleagues use to reach the server (repeatable); other Host headers are refused.")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Also follow the indexed folders and keep the index up to date (archive watch).")] = False,
     workers: Annotated[Optional[int], typer.Option(help="Server processes, each with the index open (default: one per core).")] = None,
     index: IndexOption = DEFAULT_INDEX,
 ) -> None:
@@ -421,4 +460,36 @@ def serve_command(
         os.environ[APP_TOKEN] = token
     if settings.allowed_hosts is not None:
         os.environ[APP_HOSTS] = ",".join(settings.allowed_hosts)
-    server.run(host, port, workers or cpu_count())
+    follower = _start_watcher(location) if watch else None
+    try:
+        server.run(host, port, workers or cpu_count())
+    finally:
+        if follower is not None:
+            follower.terminate()
+            follower.wait(timeout=30)
+
+
+def _start_watcher(location: Path):
+    """`archive watch` over the indexed folders, as a child process of the server: indexing forks
+    worker processes, which a threaded server process should not do itself."""
+    import subprocess
+
+    from archive.search import indexed_folders
+
+    folders = indexed_folders(location)
+    if not folders:
+        raise ArchiveError("--watch follows the folders indexed before: run `archive index FOLDER` first")
+    return subprocess.Popen([sys.executable, "-m", "archive", "watch", *folders, "--index", str(location)],
+                            preexec_fn=_end_with_parent)
+
+
+def _end_with_parent() -> None:
+    """In the watcher child: the kernel stops it when the server dies, however the server ends
+    (uvicorn ends on a signal it re-raises, past any `finally`)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux: the server's own `finally` stops the watcher

@@ -292,6 +292,7 @@ class SpeechIndex:
             "by_year": dict(sorted(by_year.items())),
             "by_speaker": dict(by_speaker.most_common()),
             "by_format": dict(by_format.most_common()),
+            "updated": store.last_commit(self.location),
         }
 
 

@@ -162,6 +162,17 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def last_commit(location: Path) -> str | None:
+    """When the index was last committed (its newest table of contents), ISO, local time."""
+    import datetime as dt
+
+    tocs = list(data_dir(location).glob(f"_{INDEX_NAME}_*.toc"))
+    if not tocs:
+        return None
+    newest = max(toc.stat().st_mtime for toc in tocs)
+    return dt.datetime.fromtimestamp(newest).isoformat(timespec="seconds")
+
+
 def remove_index(location: Path) -> None:
     """Delete the index's data (for a rebuild); the OCR page cache and the folder list stay."""
     shutil.rmtree(data_dir(location), ignore_errors=True)

@@ -205,7 +205,13 @@ def create_app(location: FilePath, token: str | None = None, allowed_hosts: tupl
 
     @app.get("/api/stats")
     def stats() -> dict[str, Any]:
-        return index.get().stats()
+        from archive.watch import read_status
+
+        counts = index.get().stats()
+        follower = read_status(location)
+        counts["watch"] = None if follower is None else {
+            "state": follower.get("state"), "pending": follower.get("pending", 0), "last_run": follower.get("last_run")}
+        return counts
 
     @app.get("/")
     def page() -> FileResponse:

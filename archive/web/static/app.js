@@ -157,7 +157,10 @@ async function openDocument(id, push) {
 }
 
 function renderChart(stats) {
-  $("counts").textContent = `共 ${stats.documents} 篇讲话稿`;
+  const updated = stats.updated ? ` · 最后更新 ${stats.updated.replace("T", " ")}` : "";
+  const waiting = stats.watch && stats.watch.pending ? ` · ${stats.watch.pending} 个文件待更新` : "";
+  const following = stats.watch ? " · 自动更新中" : "";
+  $("counts").textContent = `共 ${stats.documents} 篇讲话稿${updated}${waiting}${following}`;
   const chart = $("chart");
   chart.replaceChildren();
   const years = Object.entries(stats.by_year).filter(([year]) => year !== "unknown");

@@ -1,0 +1,191 @@
+"""Follow the shared folder: every change goes through the same incremental run as `archive index`.
+
+Events come from the operating system (inotify, through watchdog); since network shares often send
+none, a periodic rescan is the safety net. Changes are batched: a run starts once the folder has
+been quiet for `settle` seconds, so a file still being written, or a burst of copies, is read once,
+after it settles. One writer at a time: while a manual `archive index` holds the index, the watcher
+waits and tries again. A watcher that was stopped catches up at start (its first run is a full,
+incremental run), so nothing that changed while it was down is missed.
+
+The status (`watch.json` in the index folder: last run, files waiting, the watcher's pid) is what
+the web page shows as "last updated" and "waiting".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archive.errors import IndexBusy
+from archive.readers import SUPPORTED_SUFFIXES, skip_reason
+from archive.scan import resolve_roots
+
+if TYPE_CHECKING:
+    from archive.pipeline import IndexReport
+
+STATUS_FILE = "watch.json"
+DEFAULT_SETTLE = 2.0
+DEFAULT_RESCAN = 300.0
+BUSY_RETRY = 5.0
+
+
+@dataclass
+class WatchStatus:
+    """What the watcher tells the page: when the index was last brought up to date, what is waiting."""
+
+    folders: list[str]
+    pid: int = field(default_factory=os.getpid)
+    last_run: str | None = None
+    last_report: dict[str, Any] | None = None
+    pending: int = 0
+    state: str = "starting"  # starting, idle, waiting (for changes to settle), indexing, busy (another run)
+
+    def save(self, location: Path) -> None:
+        location.mkdir(parents=True, exist_ok=True)
+        temporary = location / f"{STATUS_FILE}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(self.__dict__, ensure_ascii=False), "utf-8")
+        os.replace(temporary, location / STATUS_FILE)
+
+
+def read_status(location: Path) -> dict[str, Any] | None:
+    """The watcher's status, if a watcher is running for this index (its pid is alive)."""
+    try:
+        status = json.loads((location / STATUS_FILE).read_text("utf-8"))
+        os.kill(int(status["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return status
+
+
+def _relevant(path: str) -> bool:
+    """A change worth a run: a file the archive reads (not an editor's lock or temporary file), or
+    a folder (a renamed or deleted folder moves or removes every file in it)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if not suffix:
+        return True
+    return suffix in SUPPORTED_SUFFIXES and skip_reason(Path(path)) is None
+
+
+class Watcher:
+    """Runs `run_index` over `paths` whenever they change (and every `rescan` seconds)."""
+
+    def __init__(self, paths: list[Path], location: Path, *, settle: float = DEFAULT_SETTLE,
+                 rescan: float = DEFAULT_RESCAN, on_run: Callable[[IndexReport], None] | None = None,
+                 **index_options: Any) -> None:
+        self.roots = resolve_roots(paths)
+        self.paths = [Path(root) for root in self.roots]
+        self.location = location
+        self.settle = settle
+        self.rescan = rescan
+        self.on_run = on_run
+        self.index_options = index_options
+        self.status = WatchStatus(folders=self.roots)
+        self._changed: set[str] = set()
+        self._last_event = 0.0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    # -- events -------------------------------------------------------------------------------
+    def notice(self, *paths: str) -> None:
+        """A change at these paths (called from the observer's thread)."""
+        relevant = [path for path in paths if path and _relevant(path)]
+        if not relevant:
+            return
+        with self._lock:
+            self._changed.update(relevant)
+            self._last_event = time.monotonic()
+        self._wake.set()
+
+    def _observe(self):
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        watcher = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event) -> None:
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                watcher.notice(os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or ""))
+
+        observer = Observer()
+        for root in self.paths:
+            if root.is_dir():
+                observer.schedule(Handler(), str(root), recursive=True)
+        observer.daemon = True
+        observer.start()
+        return observer
+
+    # -- runs ---------------------------------------------------------------------------------
+    def run_once(self) -> IndexReport | None:
+        """One incremental run; None when another run holds the index (try again later)."""
+        from archive.pipeline import run_index
+
+        with self._lock:
+            pending, self._changed = self._changed, set()
+        self.status.state, self.status.pending = "indexing", len(pending)
+        self.status.save(self.location)
+        try:
+            report = run_index(self.paths, self.location, **self.index_options)
+        except IndexBusy:
+            with self._lock:
+                self._changed |= pending
+            self.status.state = "busy"
+            self.status.save(self.location)
+            return None
+        self.status.last_run = dt.datetime.now().isoformat(timespec="seconds")
+        self.status.last_report = {k: v for k, v in report.to_dict().items() if k not in ("failed", "skipped")}
+        with self._lock:
+            self.status.pending = len(self._changed)
+        self.status.state = "idle" if not self.status.pending else "waiting"
+        self.status.save(self.location)
+        if self.on_run:
+            self.on_run(report)
+        return report
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        """Catch up, then follow the folders until stop() (or Ctrl-C)."""
+        observer = self._observe()
+        try:
+            self._loop()
+        finally:
+            observer.stop()
+            observer.join(timeout=5)
+            self.status.state = "stopped"
+            self.status.save(self.location)
+
+    def _loop(self) -> None:
+        due = 0.0  # a run now: catch up with what changed while no watcher ran
+        last_run = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            with self._lock:
+                changed, quiet_for = bool(self._changed), now - self._last_event
+            if changed and quiet_for < self.settle:
+                if self.status.state != "waiting":
+                    self.status.state, self.status.pending = "waiting", len(self._changed)
+                    self.status.save(self.location)
+                self._sleep(self.settle - quiet_for)
+                continue
+            if changed or now >= due or now - last_run >= self.rescan:
+                report = self.run_once()
+                last_run = time.monotonic()
+                due = last_run + (BUSY_RETRY if report is None else self.rescan)
+                continue
+            self._sleep(min(due, last_run + self.rescan) - now)
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(timeout=max(0.05, seconds))
+        self._wake.clear()
