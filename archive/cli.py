@@ -396,6 +396,48 @@ def export_command(
 
 # --- serve ---------------------------------------------------------------------------------------
 
+@app.command("check")
+@friendly_errors
+def check_command(
+    draft: Annotated[str, typer.Argument(help="The draft: .docx, .doc/.wps, .pdf, .txt or .md (or - for standard input).",
+                                         show_default=False)],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the draft as .docx with reused sentences highlighted and their sources as comments.")] = None,
+    threshold: Annotated[float, typer.Option(help="Similarity from which a changed sentence counts as reused (0–1).")] = 0.85,
+    min_chars: Annotated[int, typer.Option("--min-chars", help="Sentences shorter than this (characters, punctuation aside) are not checked.")] = 8,
+    sources: Annotated[int, typer.Option(help="Past speeches listed per sentence.")] = 5,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing report file.")] = False,
+    index: IndexOption = DEFAULT_INDEX,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a draft against the archive: which sentences repeat past speeches, exactly or nearly (文稿查重)."""
+    from archive.check import check, read_draft
+
+    text = read_draft(draft)
+    with _open(index) as archive:
+        report = check(archive, text, threshold=threshold, min_chars=min_chars, max_sources=sources)
+        if output is not None:
+            from archive.export import save_report
+
+            save_report(report, output, force=force)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for match in report.matches:
+        mark = "原文照用" if match.exact else f"相似 {match.similarity:.0%}"
+        line = Text(f"[{mark}] ", style="bold yellow" if match.exact else "bold cyan")
+        line.append(match.sentence.replace("\n", " "))
+        out.print(line)
+        for source in match.sources:
+            who = "  ".join(v for v in (source.speaker, source.date, f"p.{source.page}" if source.page else None) if v)
+            out.print(Text(f"    《{source.title or '?'}》  {who}", style="dim"))
+            out.print(Text(f"      {source.text}"))
+        if match.documents > len(match.sources):
+            out.print(Text(f"    …and {match.documents - len(match.sources)} more past speeches", style="dim"))
+    out.print(Text(report.summary(), style="bold"))
+    if output is not None:
+        err.print(Text(f"wrote the report to {output}"))
+
+
 @app.command("watch")
 @friendly_errors
 def watch_command(

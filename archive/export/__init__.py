@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from archive.errors import NO_SPACE, ArchiveError
 from archive.export import text, word
@@ -79,12 +79,26 @@ def _umask() -> int:
     return mask
 
 
+def save_report(report: Any, path: Path, *, force: bool = False) -> Path:
+    """Write a draft check (archive.check.CheckReport) as .docx, with save()'s safety."""
+    from archive.export import report as report_docx
+
+    if Path(path).suffix.lower() != ".docx":
+        raise ArchiveError(f"the check report is a Word document: name it .docx, not {Path(path).name}")
+    return _write_file(lambda stream: report_docx.write(report, stream), Path(path), force=force, indexed_folders=())
+
+
 def save(export: Export, path: Path, file_format: str, *, force: bool = False,
          indexed_folders: list[str] = ()) -> Path:
     """Write the export to `path` atomically, with the user's normal file permissions (colleagues in a
     shared folder can open it). Refuses to overwrite, or to write into an indexed folder (the next
     index run would index the export), unless `force`. The file is made in memory first, so a full
     disk fails in one place with one message and leaves nothing behind."""
+    return _write_file(lambda stream: write(export, stream, file_format), path, force=force,
+                       indexed_folders=indexed_folders)
+
+
+def _write_file(make: Callable[[BinaryIO], None], path: Path, *, force: bool, indexed_folders: list[str]) -> Path:
     path = Path(os.path.abspath(path))
     if path.exists() and not force:
         raise ArchiveError(f"{path} exists: choose another name or pass --force to replace it")
@@ -96,7 +110,7 @@ def save(export: Export, path: Path, file_format: str, *, force: bool = False,
     if not path.parent.is_dir():
         raise ArchiveError(f"no such folder: {path.parent}")
     buffer = io.BytesIO()
-    write(export, buffer, file_format)
+    make(buffer)
     temporary: str | None = None
     try:
         handle, temporary = tempfile.mkstemp(prefix=".archive-export-", dir=path.parent)

@@ -236,6 +236,34 @@ class SpeechIndex:
 
         return _Ranking.of(searcher, sort, exact, words_total, rank_words)
 
+    @store.guarded(lambda self: self.location)
+    def holding(self, needle: str) -> list[str]:
+        """The paths of the documents whose normalised text holds normalised `needle`: what a
+        draft check asks for each piece of a sentence (no ranking, no passages)."""
+        found: list[str] = []
+        with self._lock:
+            searcher = self._fresh()
+            for segment, _ in searcher.leaf_searchers():
+                reader = segment.reader()
+                bits = phrase.text_bits(reader, "text", segment.schema["text"], needle)
+                if bits:
+                    paths = reader.column_reader("path")
+                    found.extend(paths[docnum] for docnum in phrase.docnums_of(bits))
+        return found
+
+    @store.guarded(lambda self: self.location)
+    def text_of(self, path: str) -> tuple[dict[str, Any], DocumentText] | None:
+        """A readable document's record and text (paragraphs with the normalised text the index keeps)."""
+        with self._lock:
+            searcher = self._fresh()
+            docnum = searcher.document_number(path=path)
+            if docnum is None:
+                return None
+            record = searcher.stored_fields(docnum)["record"]
+            if "paragraphs" not in record:
+                return None
+            return record, self._text_of(searcher, docnum, record)
+
     def _record(self, key: str) -> dict[str, Any] | None:
         """The stored record of a readable document, by id or path."""
         with self._lock:

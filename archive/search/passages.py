@@ -57,6 +57,16 @@ class DocumentText:
         self._lengths = lengths
         self._starts = list(itertools.accumulate(lengths, initial=0))[:-1]
 
+    def locate(self, start: int, end: int) -> tuple[int, int, int]:
+        """Normalised offsets [start, end) of the whole text as (paragraph, original start, original
+        end) in the paragraph where the stretch starts (its end is cut at that paragraph's end)."""
+        index = bisect_right(self._starts, start) - 1
+        length = self._lengths[index]
+        local_start, local_end = start - self._starts[index], min(end - self._starts[index], length)
+        if length == 0:
+            return index, 0, len(self.paragraphs[index].text)
+        return index, self._origin(index, min(local_start, length - 1)), self._origin(index, max(local_end, 1) - 1) + 1
+
     def _origin(self, index: int, offset: int) -> int:
         if index not in self._origins:
             self._origins[index] = normalise_with_origins(self.paragraphs[index].text)[1]

@@ -120,6 +120,32 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=SECURITY_HEADERS)
 
 
+MAX_DRAFT_BYTES = 20 * 1024 * 1024
+
+
+def _draft_text(body: bytes, filename: str | None) -> str:
+    """A draft sent to /api/check: JSON text, or a file read as `archive check` reads one."""
+    import json
+    import tempfile
+
+    from archive.check import read_draft
+
+    if filename is None:
+        try:
+            text = json.loads(body.decode("utf-8"))["text"]
+        except (ValueError, KeyError, TypeError):
+            raise StarletteHTTPException(400, 'send the draft as JSON {"text": "…"}, or as a file with ?filename=') from None
+        if not isinstance(text, str) or not text.strip():
+            raise StarletteHTTPException(400, "the draft is empty")
+        return text
+    suffix = os.path.splitext(filename)[1].lower()
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, f"draft{suffix}")
+        with open(path, "wb") as handle:
+            handle.write(body)
+        return read_draft(path)
+
+
 APP_INDEX, APP_TOKEN, APP_HOSTS = "ARCHIVE_SERVE_INDEX", "ARCHIVE_SERVE_TOKEN", "ARCHIVE_SERVE_HOSTS"
 
 
@@ -202,6 +228,24 @@ def create_app(location: FilePath, token: str | None = None, allowed_hosts: tupl
         disposition = f"attachment; filename=\"export.{format}\"; filename*=UTF-8''{quote(filename)}"
         return Response(buffer.getvalue(), media_type=MEDIA_TYPES[format],
                         headers={"Content-Disposition": disposition})
+
+    @app.post("/api/check")
+    async def check_draft(request: Request, filename: Annotated[str | None, Query(max_length=200)] = None,
+                          threshold: Annotated[float, Query(gt=0, le=1)] = 0.85) -> JSONResponse:
+        """文稿查重: the body is the draft, as JSON `{"text": "…"}`, or the file itself (with
+        `filename`, whose suffix says how to read it: .docx, .doc, .wps, .pdf, .txt)."""
+        from starlette.concurrency import run_in_threadpool
+
+        body = await request.body()
+        if len(body) > MAX_DRAFT_BYTES:
+            raise StarletteHTTPException(413, f"the draft is larger than {MAX_DRAFT_BYTES // (1024 * 1024)} MB")
+        text = await run_in_threadpool(_draft_text, body, filename)
+        from archive.check import check
+
+        report = await run_in_threadpool(check, index.get(), text, threshold=threshold)
+        result = report.to_dict()
+        result["text"] = text
+        return JSONResponse(result)
 
     @app.get("/api/stats")
     def stats() -> dict[str, Any]:

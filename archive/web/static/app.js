@@ -212,6 +212,45 @@ $("next").addEventListener("click", () => { state.offset += PAGE_SIZE; pushUrl()
 $("back").addEventListener("click", () => { history.back(); });
 window.addEventListener("popstate", loadFromUrl);
 
+// 文稿查重: the draft with its reused sentences marked, each with the past speeches that hold it.
+async function runCheck(event) {
+  event.preventDefault();
+  showError(null);
+  const file = $("draft-file").files[0];
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  let response;
+  if (file) {
+    response = await fetch(apiUrl("/api/check", { filename: file.name }), { method: "POST", headers, body: file });
+  } else {
+    response = await fetch(apiUrl("/api/check"), {
+      method: "POST", headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify({ text: $("draft").value }),
+    });
+  }
+  const data = await response.json();
+  if (!response.ok) return showError(new Error(data.error || response.statusText));
+  $("check-summary").textContent = `共 ${data.sentences} 句，${data.reused} 句与以往讲话相同或相近，其中 ${data.exact} 句原文照用`;
+  const result = $("check-result");
+  result.replaceChildren();
+  let position = 0;
+  for (const match of data.matches) {
+    if (match.start > position) result.append(data.text.slice(position, match.start));
+    const mark = el("mark", match.exact ? "reused exact" : "reused near", data.text.slice(match.start, match.end));
+    mark.title = match.sources.map((s) => `《${s.title || "无标题"}》 ${s.speaker || ""} ${s.date || ""}` +
+      `${s.page ? ` 第${s.page}页` : ""}（${s.exact ? "原文照用" : `相似度 ${Math.round(s.similarity * 100)}%`}）：${s.text}`).join("\n");
+    result.append(mark);
+    const sources = el("ul", "sources");
+    for (const s of match.sources) {
+      sources.append(el("li", null, `《${s.title || "无标题"}》 ${[s.speaker, s.date, s.page ? `第${s.page}页` : null].filter(Boolean).join(" ")}` +
+        `（${s.exact ? "原文照用" : `相似度 ${Math.round(s.similarity * 100)}%`}）：${s.text}`));
+    }
+    result.append(sources);
+    position = match.end;
+  }
+  result.append(data.text.slice(position));
+}
+$("check-form").addEventListener("submit", (event) => runCheck(event).catch(showError));
+
 (async () => {
   try {
     renderChart(await api("/api/stats"));
