@@ -245,15 +245,20 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """Ranked matches with passages: exact matches first, then documents holding all the words."""
+    from archive.suggest import suggestions
+
     query = _query(words)
     with _open(index) as archive:
         results = archive.search(query, limit=limit, offset=offset, speaker=speaker, since=since, until=until,
                                  year=year, sort=sort, max_passages=passages)
+        suggested = suggestions(archive, query) if not results.total else []
     if as_json:
-        print_json(results.to_dict())
+        print_json({**results.to_dict(), **({"suggestions": suggested} if not results.total else {})})
         return
     if not results.total:
         err.print(f"no documents match {query}")
+        if suggested:
+            err.print("did you mean: " + "  ".join(f"{s['query']} ({s['total']})" for s in suggested))
         return
     shown_to = results.offset + len(results.hits)
     out.print(f"{results.total} documents match {query}" + (f" (showing {results.offset + 1}–{shown_to})" if results.hits else ""))
@@ -395,6 +400,45 @@ def export_command(
 
 
 # --- serve ---------------------------------------------------------------------------------------
+
+@app.command("timeline", context_settings=QUERY_SETTINGS)
+@friendly_errors
+def timeline_command(
+    words: QueryWords,
+    speaker: SpeakerOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    year: YearOption = None,
+    index: IndexOption = DEFAULT_INDEX,
+    as_json: JsonOption = False,
+) -> None:
+    """A phrase through the years: speeches and uses per year, who used it most, its first and latest use."""
+    from archive.timeline import timeline
+
+    query = _query(words)
+    with _open(index) as archive:
+        result = timeline(archive, query, speaker=speaker, since=since, until=until, year=year)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    if not result.total:
+        err.print(Text(f"no documents match {query}"))
+        return
+    out.print(Text(f"{query}: {result.total} speeches", style="bold"))
+    widest = max(row["documents"] for row in result.years)
+    for row in result.years:
+        bar = "█" * max(1, round(30 * row["documents"] / widest))
+        out.print(Text(f"  {row['year'] or '无日期':>6} {bar} {row['documents']} 篇 · {row['occurrences']} 处"))
+    if result.speakers:
+        out.print(Text("  用得最多：" + "，".join(f"{s['speaker']}（{s['documents']}）" for s in result.speakers[:5])))
+    for label, hit in (("最早", result.first), ("最近", result.latest)):
+        if hit:
+            passage = hit["passages"][0]["text"] if hit["passages"] else ""
+            who = "  ".join(v for v in (hit.get("speaker"), hit.get("date")) if v)
+            out.print(Text(f"  {label}：《{hit.get('title') or '?'}》 {who}", style="cyan"))
+            if passage:
+                out.print(Text(f"        {passage}"))
+
 
 @app.command("check")
 @friendly_errors

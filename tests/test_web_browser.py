@@ -179,3 +179,29 @@ def test_a_speech_holding_script_stays_text(server, browser) -> None:
     wait(browser, EC.visibility_of_element_located((By.ID, "document-view")))
     assert browser.execute_script("return window.__pwned === undefined")
     assert not browser.find_elements(By.CSS_SELECTOR, "#results script, #results img, #document-view img")
+
+
+def test_a_searchs_years_above_its_results_filter_when_clicked(server, browser) -> None:
+    url, _ = server
+    browser.get(f"{url}/?q={quote(chr(34) + '务实奉献' + chr(34))}")
+    results(browser)
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#timeline .bar"))
+    years = [bar.find_element(By.CSS_SELECTOR, ".year").text for bar in browser.find_elements(By.CSS_SELECTOR, "#timeline .bar")]
+    assert years == ["2019", "2021"]
+    browser.find_elements(By.CSS_SELECTOR, "#timeline .bar")[1].click()
+    wait(browser, lambda d: "since=2021" in d.current_url and len(d.find_elements(By.CSS_SELECTOR, "#results > li")) == 1)
+
+
+def test_did_you_mean_and_the_draft_check_on_the_page(server, browser) -> None:
+    url, _ = server
+    browser.get(f"{url}/?q={quote(chr(34) + '务实奉先' + chr(34))}")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#summary a.suggestion"))
+    browser.find_element(By.CSS_SELECTOR, "#summary a.suggestion").click()
+    assert len(results(browser)) == 3
+    browser.get(url)
+    browser.find_element(By.CSS_SELECTOR, "#check-panel summary").click()
+    browser.find_element(By.ID, "draft").send_keys("同志们：\n市政府办公室作为政府系统的运转中心和枢纽，要倡导务实奉献、追求卓越的价值取向。\n今天的天气很好，大家注意休息。")
+    browser.find_element(By.ID, "check-button").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#check-result mark.reused"))
+    assert "1 句与以往讲话相同或相近" in browser.find_element(By.ID, "check-summary").text
+    assert "在全市政府系统办公室工作会议上的讲话" in browser.find_element(By.CSS_SELECTOR, "#check-result ul.sources").text

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -235,6 +236,64 @@ class SpeechIndex:
             return evaluate.ranked(searcher, loose, only=extra, never=NOT_DOCUMENTS, skip=skip)
 
         return _Ranking.of(searcher, sort, exact, words_total, rank_words)
+
+    @store.guarded(lambda self: self.location)
+    def matches(self, query: str, *, speaker: str | None = None, since: str | None = None,
+                until: str | None = None, year: int | None = None) -> list[tuple[dict[str, Any], int]]:
+        """Every document matching `query` (both tiers), newest first, as (listing metadata, how
+        often the query's text stands in it): what a timeline counts, without reading records."""
+        node = ql.parse(query)
+        needles = [needle for needle in _needles(node, loose=False) if needle]
+        with self._lock:
+            searcher = self._fresh()
+            ranked = self._rank(searcher, node, filters(speaker=speaker, since=since, until=until, year=year), "date")
+            rows = ranked.page(0, None)
+            reader = searcher.reader()
+            summaries = reader.column_reader("summary")
+            texts = phrase.kept(searcher, "_archive_normalised", lambda: reader.column_reader("normalised"))
+            found = []
+            for docnum, _, _ in rows:
+                text = texts[docnum].decode("utf-8")
+                found.append((json.loads(summaries[docnum]), sum(text.count(needle) for needle in needles)))
+        return found
+
+    @store.guarded(lambda self: self.location)
+    def hit(self, path: str, query: str) -> Hit | None:
+        """One document as a search hit for `query` (its first passage)."""
+        node = ql.parse(query)
+        with self._lock:
+            searcher = self._fresh()
+            docnum = searcher.document_number(path=path)
+            if docnum is None:
+                return None
+            record = searcher.stored_fields(docnum)["record"]
+            text = self._text_of(searcher, docnum, record)
+            passages = text.passages(_needles(node, loose=True), limit=1)
+        return Hit(record, 0.0, "exact", passages)
+
+    @store.guarded(lambda self: self.location)
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
+        """The paths of the documents that hold each text `pattern` matches in the normalised texts,
+        looking only in documents that hold normalised `anchor` (a fixed part of the pattern): what
+        "did you mean" counts. At most `limit` documents are looked at."""
+        found: dict[str, set[str]] = {}
+        looked = 0
+        with self._lock:
+            searcher = self._fresh()
+            for segment, _ in searcher.leaf_searchers():
+                reader = segment.reader()
+                field = segment.schema["text"]
+                bits = phrase.text_bits(reader, "text", field, anchor)
+                texts = phrase.SegmentTexts.of(reader, field.confirm_column)
+                paths = reader.column_reader("path")
+                for docnum in phrase.docnums_of(bits):
+                    looked += 1
+                    if looked > limit:
+                        return found
+                    start, end = texts.offsets[docnum], texts.offsets[docnum + 1]
+                    for match in pattern.finditer(texts.blob, start, end):
+                        found.setdefault(match.group(0), set()).add(paths[docnum])
+        return found
 
     @store.guarded(lambda self: self.location)
     def holding(self, needle: str) -> list[str]:

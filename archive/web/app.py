@@ -199,9 +199,15 @@ def create_app(location: FilePath, token: str | None = None, allowed_hosts: tupl
                until: Text = None, year: Year = None, sort: Sort = "relevance", limit: Limit = 10,
                offset: Offset = 0) -> JSONResponse:
         """The same results and keys as `archive search --json`."""
-        results = index.get().search(q, limit=limit, offset=offset, speaker=speaker or None, since=since or None,
-                                     until=until or None, year=year, sort=sort)
-        return JSONResponse(results.to_dict())  # already JSON-ready: skips FastAPI's re-encoding
+        archive = index.get()
+        results = archive.search(q, limit=limit, offset=offset, speaker=speaker or None, since=since or None,
+                                 until=until or None, year=year, sort=sort)
+        answer = results.to_dict()
+        if not results.total:
+            from archive.suggest import suggestions
+
+            answer["suggestions"] = suggestions(archive, q)
+        return JSONResponse(answer)  # already JSON-ready: skips FastAPI's re-encoding
 
     @app.get("/api/documents/{doc_id}")
     def document(doc_id: DocId, q: Text = None) -> dict[str, Any]:
@@ -228,6 +234,15 @@ def create_app(location: FilePath, token: str | None = None, allowed_hosts: tupl
         disposition = f"attachment; filename=\"export.{format}\"; filename*=UTF-8''{quote(filename)}"
         return Response(buffer.getvalue(), media_type=MEDIA_TYPES[format],
                         headers={"Content-Disposition": disposition})
+
+    @app.get("/api/timeline")
+    def timeline(q: QueryText, speaker: Text = None, since: Text = None, until: Text = None,
+                 year: Year = None) -> dict[str, Any]:
+        """The same document as `archive timeline --json`."""
+        from archive.timeline import timeline as make_timeline
+
+        return make_timeline(index.get(), q, speaker=speaker or None, since=since or None, until=until or None,
+                             year=year).to_dict()
 
     @app.post("/api/check")
     async def check_draft(request: Request, filename: Annotated[str | None, Query(max_length=200)] = None,

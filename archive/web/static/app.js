@@ -95,6 +95,8 @@ async function runSearch() {
   try {
     const data = await api("/api/search", { ...pageParams(), limit: PAGE_SIZE, offset: state.offset });
     renderResults(data);
+    const { q, speaker, since, until } = state;
+    renderTimeline(data.total ? await api("/api/timeline", { q, speaker, since, until }) : null);
   } catch (error) {
     $("results-view").hidden = true;
     showError(error);
@@ -108,6 +110,17 @@ function renderResults(data) {
   $("summary").textContent = data.total
     ? `共 ${data.total} 篇讲话符合“${state.q}”`
     : `没有讲话符合“${state.q}”`;
+  if (!data.total && data.suggestions && data.suggestions.length) {
+    $("summary").append("。你是不是要找：");
+    for (const suggestion of data.suggestions) {
+      const link = el("a", "suggestion", `${suggestion.query}（${suggestion.total} 篇）`);
+      link.href = apiUrl("/", { q: suggestion.query });
+      link.addEventListener("click", (event) => {
+        event.preventDefault(); state.q = suggestion.query; state.offset = 0; writeForm(); pushUrl(); runSearch();
+      });
+      $("summary").append(" ", link);
+    }
+  }
   $("exports").hidden = !data.total;
   for (const format of ["docx", "md", "csv", "json"]) {
     document.querySelector(`a.export[data-format="${format}"]`).href = apiUrl("/api/export", { ...pageParams(), format, sort: state.sort === "relevance" ? "relevance" : "date" });
@@ -153,6 +166,28 @@ async function openDocument(id, push) {
     window.scrollTo(0, 0);
   } catch (error) {
     showError(error);
+  }
+}
+
+// This search's speeches per year, above its results; a year's bar filters the results to it.
+function renderTimeline(timeline) {
+  const chart = $("timeline");
+  chart.replaceChildren();
+  chart.hidden = !timeline || !timeline.years.length;
+  if (chart.hidden) return;
+  const years = timeline.years.filter((row) => row.year !== null);
+  const largest = Math.max(1, ...years.map((row) => row.documents));
+  for (const row of years) {
+    const bar = el("div", "bar");
+    bar.title = `${row.year} 年：${row.documents} 篇讲话，${row.occurrences} 处`;
+    const fill = el("span", "fill");
+    fill.style.height = `${Math.max(4, Math.round((80 * row.documents) / largest))}%`;
+    bar.append(el("span", "count", String(row.documents)), fill, el("span", "year", String(row.year)));
+    bar.addEventListener("click", () => {
+      state.since = String(row.year); state.until = String(row.year); state.offset = 0;
+      writeForm(); pushUrl(); runSearch();
+    });
+    chart.append(bar);
   }
 }
 
