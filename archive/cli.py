@@ -262,8 +262,12 @@ def search_command(
         return
     shown_to = results.offset + len(results.hits)
     out.print(f"{results.total} documents match {query}" + (f" (showing {results.offset + 1}–{shown_to})" if results.hits else ""))
+    shown_paths: set[str] = set()
     for number, hit in enumerate(results.hits, start=results.offset + 1):
         record = hit.record
+        if record["path"] in shown_paths:  # a version of a speech shown above on this page
+            continue
+        shown_paths.update(other["path"] for other in hit.versions)
         out.print()
         heading = Text(f"{number}. ")
         heading.append(f"《{record.get('title') or '?'}》", style="bold")
@@ -272,6 +276,8 @@ def search_command(
             heading.append("  " + details, style="cyan")
         if hit.tier == "words":
             heading.append("  (all words, not the exact phrase)", style="dim")
+        if hit.versions:
+            heading.append(f"  另有 {len(hit.versions)} 个版本", style="magenta")
         out.print(heading)
         out.print(Text("   " + record["path"], style="dim"))
         for passage in hit.passages:
@@ -290,10 +296,27 @@ def search_command(
 
 @app.command("list")
 @friendly_errors
-def list_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = False) -> None:
+def list_command(
+    index: IndexOption = DEFAULT_INDEX,
+    as_json: JsonOption = False,
+    versions: Annotated[bool, typer.Option("--versions", help="Show the groups of versions of one speech (初稿, 修改稿, 定稿, prints, copies).")] = False,
+) -> None:
     """Every indexed document with its metadata (title, date, speaker, role, pages, file)."""
     with _open(index) as archive:
         documents = archive.documents()
+        groups = archive.version_groups() if versions else []
+    if versions:
+        if as_json:
+            print_json(groups)
+            return
+        out.print(Text(f"{len(groups)} speeches kept in more than one version", style="bold"))
+        for group in groups:
+            out.print()
+            for number, member in enumerate(group["members"]):
+                mark = "定稿 → " if number == 0 else "        "
+                out.print(Text(f"{mark}《{member['title'] or '?'}》 {member['date'] or ''}  {member['path']}  "
+                               f"（相似度 {member['similarity']:.0%}）"))
+        return
     if as_json:
         print_json(documents)
         return
@@ -333,6 +356,8 @@ def show_command(
     for key in ("speaker", "role", "date", "meeting", "pages", "format", "ocr", "path", "published", "uploader"):
         if doc.get(key) is not None and doc.get(key) is not False:
             out.print(Text(f"{key:>10}: {'yes: read from page images, a character may be misread' if doc[key] is True else doc[key]}"))
+    for other in doc.get("versions") or []:
+        out.print(Text(f"  另一版本: 《{other['title'] or '?'}》 {other['date'] or ''}  {other['path']}", style="dim"))
     out.print()
     for paragraph in doc["paragraphs"]:
         out.print(Text(paragraph["text"]))

@@ -26,7 +26,8 @@ from archive.prepare import CHANGED_WHILE_READ, cpu_count, file_facts, init_work
 from archive.readers import UnreadableFile, deadline, file_format
 from archive.readers.ocr import OCR_PAGE_SECONDS
 from archive.scan import FoundFile, os_path_of, readable_name, resolve_roots, scan, under
-from archive.search import IndexUpdate, schema
+from archive import versions
+from archive.search import IndexUpdate, SpeechIndex, schema
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
@@ -90,6 +91,8 @@ def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIM
         work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
         _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress)
         update.commit(roots)
+        if report.added or report.updated or report.removed or not versions.saved(location):
+            _group_versions(location)
     except OSError as error:
         _cancel(update)
         if error.errno in NO_SPACE:
@@ -101,6 +104,14 @@ def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIM
         raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _group_versions(location: Path) -> None:
+    """Versions of one speech (archive.versions), worked out over the whole index after a run that
+    changed something."""
+    with SpeechIndex(location) as index:
+        sketches, listing = index.sketches()
+    versions.save(location, versions.group(sketches, listing))
 
 
 def _cancel(update: IndexUpdate) -> None:
@@ -227,7 +238,8 @@ def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: I
         if this.get("title_source") == "filename":
             this["title"] = Path(readable_name(found_file.path)).stem
         known = update.manifest.get(found_file.path)
-        update.put(this, prepared["normalised"], mtime_ns=found_file.mtime_ns, terms=prepared.get("terms"))
+        update.put(this, prepared["normalised"], mtime_ns=found_file.mtime_ns, terms=prepared.get("terms"),
+                   sketch=prepared.get("sketch", b""))
         if known is None:
             report.added += 1
             if item.reuse is not None:

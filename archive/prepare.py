@@ -13,7 +13,7 @@ import resource
 from pathlib import Path
 from typing import Any
 
-from archive import metadata, readers
+from archive import metadata, readers, versions
 from archive.normalize import normalise
 from archive.scan import os_path_of
 from archive.readers import UnreadableFile, deadline, ocr
@@ -89,7 +89,8 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None,
         pieces = [normalise(row[0]) for row in record["paragraphs"]]  # per character, so joining commutes
         record["normalised_lengths"] = [len(piece) for piece in pieces]  # lets passages skip normalising
         normalised = "".join(pieces)
-        return {"record": record, "normalised": normalised, "terms": body_terms(normalised)}
+        return {"record": record, "normalised": normalised, "terms": body_terms(normalised),
+                "sketch": versions.sketch(normalised)}
     except UnreadableFile:
         raise
     except MemoryError:

@@ -3,7 +3,7 @@ who used it most; its first and its latest use, each with its citation."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -114,10 +114,12 @@ class Hit:
     score: float
     tier: str  # "exact": every term stands in the text as written; "words": only all its words do
     passages: list[Passage]
+    versions: list[dict[str, Any]] = field(default_factory=list)  # the other versions of this speech
 
     def to_dict(self) -> dict[str, Any]:
         shown = public(self.record)
-        shown.update(score=round(self.score, 3), match=self.tier, passages=[p.to_dict() for p in self.passages])
+        shown.update(score=round(self.score, 3), match=self.tier, passages=[p.to_dict() for p in self.passages],
+                     versions=self.versions)
         return shown
 
 
@@ -204,8 +206,12 @@ class SpeechIndex:
                 text = self._text_of(searcher, docnum, record)
                 passages = text.passages(_needles(node, loose=tier == "words"), context=context, window=window,
                                          limit=max_passages)
-                hits.append(Hit(record, float(score), tier, passages))
+                hits.append(Hit(record, float(score), tier, passages, self._other_versions(record["path"])))
         return SearchResults(query=query, total=ranked.total, hits=hits, offset=offset)
+
+    def _other_versions(self, path: str) -> list[dict[str, Any]]:
+        entry = store.version_groups(self.location).get(path)
+        return [member for member in entry["members"] if member["path"] != path] if entry else []
 
     @staticmethod
     def _text_of(searcher, docnum: int, record: dict[str, Any]) -> DocumentText:
@@ -296,6 +302,23 @@ class SpeechIndex:
         return found
 
     @store.guarded(lambda self: self.location)
+    def sketches(self) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+        """Every readable document's text sketch (archive.versions) and listing metadata, by path."""
+        sketches: dict[str, bytes] = {}
+        listing: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            reader = self._fresh().reader()
+            if reader.doc_count() == 0:
+                return sketches, listing
+            kinds, paths = reader.column_reader("kind"), reader.column_reader("path")
+            values, summaries = reader.column_reader("sketch"), reader.column_reader("summary")
+            for docnum in reader.all_doc_ids():
+                if kinds[docnum] == "doc":
+                    sketches[paths[docnum]] = values[docnum]
+                    listing[paths[docnum]] = json.loads(summaries[docnum])
+        return sketches, listing
+
+    @store.guarded(lambda self: self.location)
     def holding(self, needle: str) -> list[str]:
         """The paths of the documents whose normalised text holds normalised `needle`: what a
         draft check asks for each piece of a sentence (no ranking, no passages)."""
@@ -349,8 +372,28 @@ class SpeechIndex:
     def documents(self) -> list[dict[str, Any]]:
         """Every indexed document's metadata, newest speech first."""
         documents = self._summaries()
+        groups = store.version_groups(self.location)
+        for document in documents:
+            entry = groups.get(document["path"])
+            document["group"] = entry["group"] if entry else None
         documents.sort(key=lambda d: (date_key(d.get("date")), d.get("path")), reverse=True)
         return documents
+
+    def version_groups(self) -> list[dict[str, Any]]:
+        """Every group of versions of one speech: {group, members: [{path, title, date, similarity}]},
+        the final version first in each, groups newest first."""
+        entries = store.version_groups(self.location)
+        groups: dict[str, dict[str, Any]] = {}
+        for path, entry in entries.items():
+            group = groups.setdefault(entry["group"], {"group": entry["group"], "members": entry["members"]})
+            group.setdefault("similarity", {})[path] = entry["similarity"]
+        shown = []
+        for group in groups.values():
+            similarity = group.pop("similarity")
+            shown.append({"group": group["group"],
+                          "members": [{**member, "similarity": similarity.get(member["path"])} for member in group["members"]]})
+        shown.sort(key=lambda g: max((m["date"] or "") for m in g["members"]), reverse=True)
+        return shown
 
     def indexed_folders(self) -> list[str]:
         return store.indexed_folders(self.location)
@@ -363,6 +406,9 @@ class SpeechIndex:
             return None
         shown = public(record)
         paragraphs = paragraphs_of(record)
+        shown["versions"] = self._other_versions(record["path"])
+        entry = store.version_groups(self.location).get(record["path"])
+        shown["group"] = entry["group"] if entry else None
         shown["text"] = "\n".join(p.text for p in paragraphs)
         shown["paragraphs"] = [{"text": p.text, "page": p.page} for p in paragraphs]
         return shown
@@ -411,7 +457,8 @@ class IndexUpdate:
         with self._ix.reader() as reader:
             return {failure["path"]: failure["reason"] for failure in store.summaries(reader, "failed")}
 
-    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, terms: BodyTerms | None = None) -> None:
+    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, terms: BodyTerms | None = None,
+            sketch: bytes = b"") -> None:
         """Add or replace a readable document; `terms` (body_terms of the text), when a worker
         process made them, spare the writer counting them."""
         speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
@@ -420,7 +467,7 @@ class IndexUpdate:
             size=record["size"], mtime_ns=mtime_ns, extractor=record["extractor"],
             text=terms if terms is not None else (normalised,), normalised=normalised.encode("utf-8"), title=record.get("title") or "",
             people=speaker_role, date_key=date_key(record.get("date")), record=record,
-            summary=json.dumps(public(record), ensure_ascii=False).encode("utf-8"),
+            summary=json.dumps(public(record), ensure_ascii=False).encode("utf-8"), sketch=sketch,
         )
         self._put(fields)
 

@@ -34,4 +34,5 @@ def build_schema() -> Schema:
         date_key=NUMERIC(int, 32, sortable=True),  # yyyymmdd, 0 where unknown, month/day 0 when not given
         record=STORED(),  # metadata and paragraphs, see archive.search.records
         summary=COLUMN(VarBytesColumn()),  # the listing metadata as JSON: list and stats read only this
+        sketch=COLUMN(VarBytesColumn()),  # the text's shingle sketch (archive.versions): finds versions of a speech
     )

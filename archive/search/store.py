@@ -162,6 +162,27 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+VERSIONS_FILE = "versions.json"  # written by archive.versions after a run: {path: {group, similarity, members}}
+_versions_cache: dict[Path, tuple[float, dict[str, Any]]] = {}
+
+
+def version_groups(location: Path) -> dict[str, Any]:
+    """The versions file beside the index, read again only when it changed."""
+    path = location / VERSIONS_FILE
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return {}
+    cached = _versions_cache.get(location)
+    if cached is None or cached[0] != stamp:
+        try:
+            cached = (stamp, json.loads(path.read_text("utf-8")))
+        except (OSError, ValueError):
+            cached = (stamp, {})
+        _versions_cache[location] = cached
+    return cached[1]
+
+
 def last_commit(location: Path) -> str | None:
     """When the index was last committed (its newest table of contents), ISO, local time."""
     import datetime as dt

@@ -125,7 +125,10 @@ function renderResults(data) {
   for (const format of ["docx", "md", "csv", "json"]) {
     document.querySelector(`a.export[data-format="${format}"]`).href = apiUrl("/api/export", { ...pageParams(), format, sort: state.sort === "relevance" ? "relevance" : "date" });
   }
+  const shownVersions = new Set();  // versions of a speech already shown on this page fold under it
   for (const hit of data.hits) {
+    if (shownVersions.has(hit.path)) continue;
+    for (const other of hit.versions || []) shownVersions.add(other.path);
     const item = el("li", "hit");
     const heading = el("h3");
     const link = el("a", "open-document", `《${hit.title || "无标题"}》`);
@@ -135,6 +138,14 @@ function renderResults(data) {
     if (hit.match === "words") heading.append(el("span", "words-only", "含全部词语，非原文"));
     item.append(heading, el("div", "meta", metaLine(hit)), el("div", "path", hit.path));
     for (const passage of hit.passages) item.append(passageNode(passage));
+    if (hit.versions && hit.versions.length) {
+      const more = el("details", "versions");
+      more.append(el("summary", null, `另有 ${hit.versions.length} 个版本`));
+      const others = el("ul");
+      for (const other of hit.versions) others.append(el("li", null, `《${other.title || "无标题"}》 ${other.date || ""} ${other.path}`));
+      more.append(others);
+      item.append(more);
+    }
     list.append(item);
   }
   const page = Math.floor(data.offset / PAGE_SIZE) + 1;

@@ -1,0 +1,146 @@
+"""Versions of one speech: a 初稿, 修改稿 and 定稿, a .docx and its printed PDF, copies in two folders.
+
+Each document gets a sketch of its text when it is read (in the worker): the SKETCH smallest hashes
+of its 8-character shingles (text normalised, punctuation dropped). Two documents whose sketches say
+they share at least SIMILAR of their shingles are versions of one speech; groups are the connected
+documents. Shingles of eight characters are longer than an office's stock phrases (优化营商环境 is
+six), so two different speeches on one topic share few of them, while a revision keeps most.
+
+Groups are worked out after an index run that changed something (not on a run over an unchanged
+folder) and kept in `versions.json` beside the index: {path: {"group", "similarity", "members"}}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SHINGLE = 8
+SKETCH = 64
+SIMILAR = 0.5  # estimated share of shingles two versions of one speech have in common
+COMMON = 200  # a shingle hash in more documents than this is a stock phrase, not evidence
+VERSIONS_FILE = "versions.json"  # the same name archive.search.store reads
+_FINAL_NAME = re.compile(r"定稿|终稿|印发|正式|final", re.IGNORECASE)
+_DRAFT_NAME = re.compile(r"初稿|草稿|征求意见|修改|送审|draft", re.IGNORECASE)
+
+
+def sketch(normalised: str) -> bytes:
+    """The bottom-SKETCH hashes of the text's 8-character shingles (letters and digits only), as
+    bytes of little-endian uint64: about a tenth of a millisecond for a speech, with numpy."""
+    import numpy as np
+
+    codes = np.frombuffer(re.sub(r"[^\w]|_", "", normalised).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < SHINGLE:
+        return b""
+    count = len(codes) - SHINGLE + 1
+    hashed = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for offset in range(SHINGLE):
+            hashed = hashed * np.uint64(1_000_003) + codes[offset : offset + count]
+        hashed ^= hashed >> np.uint64(29)
+        hashed *= np.uint64(0xBF58476D1CE4E5B9)
+        hashed ^= hashed >> np.uint64(32)
+    unique = np.unique(hashed)
+    return unique[:SKETCH].astype("<u8").tobytes()
+
+
+def similarity(first: bytes, second: bytes) -> float:
+    """The estimated share of shingles two documents have in common (bottom-k Jaccard)."""
+    import numpy as np
+
+    a, b = np.frombuffer(first, dtype="<u8"), np.frombuffer(second, dtype="<u8")
+    if not len(a) or not len(b):
+        return 0.0
+    union = np.union1d(a, b)[:SKETCH]
+    shared = np.intersect1d(np.intersect1d(a, b), union)
+    return len(shared) / len(union)
+
+
+@dataclass
+class Member:
+    path: str
+    title: str | None
+    date: str | None
+    modified: str | None
+
+    def rank(self) -> tuple:
+        """The final version first: a 定稿/印发稿 name, then not a draft's name, then the latest date."""
+        name = os.path.basename(self.path)
+        return (not _FINAL_NAME.search(name), bool(_DRAFT_NAME.search(name)), _negated(self.date), _negated(self.modified),
+                self.path)
+
+
+def _negated(value: str | None) -> str:
+    return "".join(chr(0x10FFFF - ord(c)) for c in (value or ""))
+
+
+def group(sketches: dict[str, bytes], listing: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """path -> {"group", "similarity", "members"} for every document that has other versions."""
+    holders: dict[bytes, list[str]] = defaultdict(list)
+    for path, value in sketches.items():
+        for index in range(0, len(value), 8):
+            holders[value[index : index + 8]].append(path)
+    shared: dict[tuple[str, str], int] = defaultdict(int)
+    for paths in holders.values():
+        if 1 < len(paths) <= COMMON:
+            for i, first in enumerate(paths):
+                for second in paths[i + 1 :]:
+                    shared[(first, second) if first < second else (second, first)] += 1
+    parent: dict[str, str] = {}
+
+    def root(path: str) -> str:
+        while parent.get(path, path) != path:
+            grandparent = parent.get(parent[path], parent[path])
+            parent[path] = grandparent  # halve the path as we go
+            path = grandparent
+        return path
+
+    closest: dict[str, float] = {}
+    for (first, second), count in shared.items():
+        if count < SIMILAR * SKETCH / 2:
+            continue
+        estimate = similarity(sketches[first], sketches[second])
+        if estimate >= SIMILAR:
+            parent[root(first)] = root(second)
+            for path in (first, second):
+                closest[path] = max(closest.get(path, 0.0), estimate)
+    members: dict[str, list[str]] = defaultdict(list)
+    for path in closest:
+        members[root(path)].append(path)
+    found: dict[str, dict[str, Any]] = {}
+    for paths in members.values():
+        ordered = sorted((Member(p, listing.get(p, {}).get("title"), listing.get(p, {}).get("date"),
+                                 listing.get(p, {}).get("modified")) for p in paths), key=Member.rank)
+        group_id = _group_id(ordered[0].path)
+        shown = [{"path": m.path, "title": m.title, "date": m.date} for m in ordered]
+        for member in ordered:
+            found[member.path] = {"group": group_id, "similarity": round(closest[member.path], 3), "members": shown}
+    return found
+
+
+def _group_id(path: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(path.encode("utf-8")).hexdigest()[:12]
+
+
+def save(location: Path, groups: dict[str, dict[str, Any]]) -> None:
+    temporary = location / f"{VERSIONS_FILE}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(groups, ensure_ascii=False), "utf-8")
+    os.replace(temporary, location / VERSIONS_FILE)
+
+
+def saved(location: Path) -> bool:
+    return (location / VERSIONS_FILE).exists()
+
+
+def load(location: Path) -> dict[str, dict[str, Any]]:
+    try:
+        return json.loads((location / VERSIONS_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,77 @@
+"""Versions of one speech found at index time: a draft, its revision, its final version and their
+prints form one group; different speeches on the same topic never do."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from archive.pipeline import run_index
+from tests import factory
+
+
+def revise(lines: list[str], rng: random.Random) -> list[str]:
+    """A revision: a few words added, a sentence re-punctuated, a paragraph dropped."""
+    revised = lines[:]
+    for _ in range(3):
+        index = rng.randrange(4, len(revised))
+        cut = rng.randrange(1, max(2, len(revised[index]) - 1))
+        revised[index] = revised[index][:cut] + "进一步" + revised[index][cut:]
+    revised[5] = revised[5].replace("。", "；", 1)
+    del revised[rng.randrange(6, len(revised))]
+    return revised
+
+
+@pytest.fixture
+def folder(source: Path):
+    rng = random.Random(12)
+    speech = factory.speech(rng, chars=2500, vocabulary="office")
+    draft = speech.lines()
+    revision = revise(draft, rng)
+    final = revise(revision, rng)
+    versions = [factory.write_docx(source / "2021" / "讲话（初稿）.docx", draft),
+                factory.write_docx(source / "2021" / "讲话（修改稿）.docx", revision),
+                factory.write_docx(source / "2021" / "讲话（定稿）.docx", final),
+                factory.write_pdf(source / "2021" / "印发" / "讲话.pdf", final)]
+    same_topic = []
+    for number in range(4):  # the same meeting and vocabulary, different speeches
+        other = factory.speech(random.Random(100 + number), chars=2500, vocabulary="office")
+        other.meeting, other.title = speech.meeting, speech.title
+        same_topic.append(factory.write_docx(source / "其他" / f"同主题{number}.docx", other.lines()))
+    return versions, same_topic
+
+
+def test_versions_form_one_group_and_same_topic_speeches_none(folder, source: Path, index_dir: Path, cli) -> None:
+    versions, same_topic = folder
+    run_index([source], index_dir)
+    listed = {d["path"]: d for d in cli.json("list")}
+    groups = {listed[str(path)]["group"] for path in versions}
+    assert len(groups) == 1 and None not in groups
+    assert all(listed[str(path)]["group"] is None for path in same_topic)
+
+    shown = cli.json("list", "--versions")
+    assert len(shown) == 1
+    members = [member["path"] for member in shown[0]["members"]]
+    assert sorted(members) == sorted(map(str, versions))
+    assert members[0] == str(versions[2])  # 定稿 first
+    assert all(0.5 <= member["similarity"] <= 1 for member in shown[0]["members"])
+
+    hits = cli.json("search", '"同志们"', "--limit", "20")["hits"]
+    for hit in hits:
+        expected = {str(p) for p in versions} - {hit["path"]} if hit["path"] in map(str, versions) else set()
+        assert {other["path"] for other in hit["versions"]} == expected
+    shown_doc = cli.json("show", str(versions[0]))
+    assert {other["path"] for other in shown_doc["versions"]} == {str(p) for p in versions[1:]}
+    assert "另有 3 个版本" in cli("search", '"同志们"', "--limit", "20").stdout
+
+
+def test_grouping_costs_nothing_on_an_unchanged_rerun(folder, source: Path, index_dir: Path) -> None:
+    run_index([source], index_dir)
+    stamp = (index_dir / "versions.json").stat().st_mtime_ns
+    report = run_index([source], index_dir)
+    assert report.unchanged == 8 and (index_dir / "versions.json").stat().st_mtime_ns == stamp
+    (source / "2021" / "讲话（初稿）.docx").unlink()
+    run_index([source], index_dir)
+    assert (index_dir / "versions.json").stat().st_mtime_ns != stamp
