@@ -22,6 +22,7 @@ from typing import Any
 
 SHINGLE = 8
 SKETCH = 64
+MIN_SHINGLES = 200  # a text shorter than this (a notice, a one-paragraph template) is not grouped: too little to tell
 SIMILAR = 0.5  # estimated share of shingles two versions of one speech have in common
 COMMON = 200  # a shingle hash in more documents than this is a stock phrase, not evidence
 VERSIONS_FILE = "versions.json"  # the same name archive.search.store reads
@@ -35,7 +36,7 @@ def sketch(normalised: str) -> bytes:
     import numpy as np
 
     codes = np.frombuffer(re.sub(r"[^\w]|_", "", normalised).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    if len(codes) < SHINGLE:
+    if len(codes) < SHINGLE + MIN_SHINGLES:
         return b""
     count = len(codes) - SHINGLE + 1
     hashed = np.zeros(count, dtype=np.uint64)

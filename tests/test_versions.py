@@ -75,3 +75,18 @@ def test_grouping_costs_nothing_on_an_unchanged_rerun(folder, source: Path, inde
     (source / "2021" / "讲话（初稿）.docx").unlink()
     run_index([source], index_dir)
     assert (index_dir / "versions.json").stat().st_mtime_ns != stamp
+
+
+def test_an_export_cites_the_final_version_and_lists_the_others(folder, source: Path, index_dir: Path, cli,
+                                                               tmp_path: Path) -> None:
+    import json
+
+    versions, _ = folder
+    run_index([source], index_dir)
+    out = tmp_path / "摘录.json"
+    cli("export", '"同志们"', "-o", str(out), "--sort", "relevance")
+    rows = json.loads(out.read_text("utf-8"))
+    shared = [row for row in rows if row["path"] in map(str, versions) and row["also_in"]]
+    assert shared and all(row["path"] == str(versions[2]) for row in shared)  # 定稿
+    others = {str(p) for p in versions} - {str(versions[2])}
+    assert any(others <= {c["path"] for c in row["also_in"]} for row in shared)  # the other versions listed

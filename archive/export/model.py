@@ -77,11 +77,21 @@ class Export:
         return rows
 
 
+def _final_versions_first(hits: list[Any]) -> list[Any]:
+    """Hits in their order, but within a group of versions of one speech the final version comes
+    first, so a passage all of them hold is cited from the final version, the others listed after."""
+    first_seen: dict[str, int] = {}
+    for position, hit in enumerate(hits):
+        first_seen.setdefault(hit.final or hit.record["path"], position)
+    return sorted(hits, key=lambda hit: (first_seen[hit.final or hit.record["path"]],
+                                         hit.record["path"] != (hit.final or hit.record["path"])))
+
+
 def build(results: SearchResults, exported_at: str) -> Export:
     """Group search hits into an export; a passage seen in an earlier document is cited there, not repeated."""
     seen: dict[str, ExportPassage] = {}
     documents: list[ExportDocument] = []
-    for hit in results.hits:
+    for hit in _final_versions_first(results.hits):
         record = hit.record
         document = ExportDocument(record)
         for passage in hit.passages:

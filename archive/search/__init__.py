@@ -115,6 +115,7 @@ class Hit:
     tier: str  # "exact": every term stands in the text as written; "words": only all its words do
     passages: list[Passage]
     versions: list[dict[str, Any]] = field(default_factory=list)  # the other versions of this speech
+    final: str | None = None  # the path of its group's final version (itself, or one of `versions`)
 
     def to_dict(self) -> dict[str, Any]:
         shown = public(self.record)
@@ -206,7 +207,9 @@ class SpeechIndex:
                 text = self._text_of(searcher, docnum, record)
                 passages = text.passages(_needles(node, loose=tier == "words"), context=context, window=window,
                                          limit=max_passages)
-                hits.append(Hit(record, float(score), tier, passages, self._other_versions(record["path"])))
+                entry = store.version_groups(self.location).get(record["path"])
+                hits.append(Hit(record, float(score), tier, passages, self._other_versions(record["path"]),
+                                entry["members"][0]["path"] if entry else None))
         return SearchResults(query=query, total=ranked.total, hits=hits, offset=offset)
 
     def _other_versions(self, path: str) -> list[dict[str, Any]]:
