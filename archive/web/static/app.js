@@ -185,6 +185,7 @@ function renderTimeline(timeline) {
   const chart = $("timeline");
   chart.replaceChildren();
   chart.hidden = !timeline || !timeline.years.length;
+  $("timeline-caption").hidden = chart.hidden;
   if (chart.hidden) return;
   const years = timeline.years.filter((row) => row.year !== null);
   const largest = Math.max(1, ...years.map((row) => row.documents));
