@@ -156,10 +156,10 @@ def check(index: Any, text: str, *, threshold: float = DEFAULT_THRESHOLD, min_ch
         sentence_core = core(sentence)
         if len(sentence_core) < min_chars or sentence_core in FORMULAS:
             continue
-        found = _sources(index, texts, sentence_core, threshold)
+        found, holders = _sources(index, texts, sentence_core, threshold, max_sources)
         if found:
             found.sort(key=lambda s: (not s.exact, -s.similarity, _reverse_date(s.date)))
-            matches.append(SentenceMatch(sentence, start, end, found[:max_sources], len(found)))
+            matches.append(SentenceMatch(sentence, start, end, found, max(holders, len(found))))
     return CheckReport(text, len(spans), matches)
 
 
@@ -178,26 +178,46 @@ def _pieces(sentence_core: str) -> list[str]:
 
 
 class _Texts:
-    """Candidate speeches' cores, each made once per check."""
+    """The cores of the speeches a check looks at, each made once per check from the normalised
+    texts the index keeps in memory; a speech's record and paragraphs are read only for the few
+    sources shown."""
 
     def __init__(self, index: Any) -> None:
         self.index = index
-        self._cores: dict[str, tuple[dict[str, Any], Any, str, list[int]] | None] = {}
+        self._cores: dict[str, tuple[str, list[int]] | None] = {}
+        self._documents: dict[str, tuple[dict[str, Any], Any] | None] = {}
 
-    def get(self, path: str):
-        if path not in self._cores:
-            found = self.index.text_of(path)
-            if found is None:
-                self._cores[path] = None
-            else:
-                record, document = found
-                positions = [i for i, c in enumerate(document.normalised) if unicodedata.category(c)[0] in "LN"]
-                self._cores[path] = (record, document, "".join(document.normalised[i] for i in positions), positions)
-        return self._cores[path]
+    def cores(self, paths: list[str]) -> dict[str, str]:
+        missing = [path for path in paths if path not in self._cores]
+        if missing:
+            texts = self.index.normalised_texts(missing)
+            for path in missing:
+                text = texts.get(path)
+                self._cores[path] = None if text is None else (_NOT_CORE.sub("", text), [])
+        return {path: entry[0] for path in paths if (entry := self._cores[path]) is not None}
+
+    def source(self, path: str, start: int, end: int, similarity: float, exact: bool) -> Source | None:
+        """The Source for core offsets [start, end) of a speech."""
+        if path not in self._documents:
+            self._documents[path] = self.index.text_of(path)
+        found = self._documents[path]
+        if found is None:
+            return None
+        record, document = found
+        entry = self._cores[path]
+        assert entry is not None
+        positions = entry[1]
+        if not positions:
+            positions.extend(i for i, c in enumerate(document.normalised) if _IS_CORE.match(c))
+        return _source(record, document, positions[start], positions[end - 1] + 1, similarity, exact)
 
 
-def _sources(index: Any, texts: _Texts, sentence_core: str, threshold: float) -> list[Source]:
-    from rapidfuzz import fuzz
+_NOT_CORE = re.compile(r"[\W_]+")
+_IS_CORE = re.compile(r"[^\W_]")
+
+
+def _sources(index: Any, texts: _Texts, sentence_core: str, threshold: float, max_sources: int) -> tuple[list[Source], int]:
+    """The sources shown for a sentence (the best `max_sources`) and how many speeches hold it."""
     from rapidfuzz.distance import Levenshtein
 
     pieces = _pieces(sentence_core)
@@ -207,33 +227,53 @@ def _sources(index: Any, texts: _Texts, sentence_core: str, threshold: float) ->
             hits[path] = hits.get(path, 0) + 1
     needed = 1 if len(pieces) == 1 else max(1, len(pieces) - MAX_EDITS)
     candidates = sorted((path for path, count in hits.items() if count >= needed), key=lambda p: -hits[p])
-    found = []
-    for path in candidates[:MAX_CANDIDATES]:
-        entry = texts.get(path)
-        if entry is None:
-            continue
-        record, document, doc_core, positions = entry
-        where = doc_core.find(sentence_core)
-        if where >= 0:
-            start, end, similarity, exact = where, where + len(sentence_core), 1.0, True
-        else:
-            alignment = fuzz.partial_ratio_alignment(sentence_core, doc_core, score_cutoff=60)
-            if alignment is None:
-                continue
-            start, end, distance = _best_window(sentence_core, doc_core, alignment.dest_start, alignment.dest_end,
-                                                Levenshtein.distance)
-            similarity = max(0.0, 1 - distance / len(sentence_core))
-            exact = False
-            if distance > MAX_EDITS and similarity < threshold:
-                source = _source(record, document, positions[start], positions[end - 1] + 1, 0.0, False)
-                similarity = _clause_similarity(sentence_core, core(source.text), threshold)
-                if similarity is None:
+    cores = texts.cores(candidates[:MAX_CANDIDATES])
+    exact = [(path, where) for path, doc_core in cores.items() if (where := doc_core.find(sentence_core)) >= 0]
+    found: list[tuple[str, int, int, float, bool]] = [(path, where, where + len(sentence_core), 1.0, True)
+                                                      for path, where in exact]
+    if not exact:  # near matches: a window around where its pieces stand, confirmed by edit distance
+        for path, doc_core in cores.items():
+            best = None
+            for piece in pieces:
+                anchor = doc_core.find(piece)
+                if anchor < 0:
                     continue
-                source.similarity = similarity
-                found.append(source)
+                offset = sentence_core.find(piece)
+                start = max(0, anchor - offset)
+                window = _best_window(sentence_core, doc_core, start, min(len(doc_core), start + len(sentence_core)),
+                                      Levenshtein.distance)
+                if best is None or window[2] < best[2]:
+                    best = window
+            if best is None:
                 continue
-        found.append(_source(record, document, positions[start], positions[end - 1] + 1, similarity, exact))
-    return found
+            start, end, distance = best
+            similarity = max(0.0, 1 - distance / len(sentence_core))
+            if distance <= MAX_EDITS or similarity >= threshold:
+                found.append((path, start, end, similarity, False))
+            else:
+                found.append((path, start, end, -1.0, False))  # perhaps a clause more or less: see below
+    found.sort(key=lambda item: -item[3])
+    sources: list[Source] = []
+    for path, start, end, similarity, is_exact in found:
+        if len(sources) >= max_sources:
+            break
+        if similarity < 0:
+            if sources:
+                break  # clause-level matches only where nothing closer was found
+            source = texts.source(path, start, end, 0.0, False)
+            if source is None:
+                continue
+            clause = _clause_similarity(sentence_core, core(source.text), threshold)
+            if clause is None:
+                continue
+            source.similarity = clause
+            sources.append(source)
+            continue
+        source = texts.source(path, start, end, similarity, is_exact)
+        if source is not None:
+            sources.append(source)
+    holders = len(exact) if exact else len(sources)
+    return sources, holders
 
 
 def _clause_similarity(draft: str, past: str, threshold: float) -> float | None:

@@ -337,6 +337,26 @@ class SpeechIndex:
         return found
 
     @store.guarded(lambda self: self.location)
+    def normalised_texts(self, paths: list[str]) -> dict[str, str]:
+        """The normalised text of each of these documents (readable ones), from the texts searching
+        keeps in memory: no stored record is read."""
+        wanted = set(paths)
+        found: dict[str, str] = {}
+        with self._lock:
+            searcher = self._fresh()
+            for segment, _ in searcher.leaf_searchers():
+                reader = segment.reader()
+                texts = phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)
+                where = phrase.kept(reader, "_archive_docnum_of_path",
+                                    lambda reader=reader: {path: docnum for docnum, path in
+                                                           enumerate(reader.column_reader("path"))})
+                for path in wanted:
+                    docnum = where.get(path)
+                    if docnum is not None and not reader.is_deleted(docnum):
+                        found[path] = texts.blob[texts.offsets[docnum] : texts.offsets[docnum + 1]]
+        return found
+
+    @store.guarded(lambda self: self.location)
     def text_of(self, path: str) -> tuple[dict[str, Any], DocumentText] | None:
         """A readable document's record and text (paragraphs with the normalised text the index keeps)."""
         with self._lock:
