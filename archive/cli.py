@@ -530,13 +530,13 @@ def watch_command(
         if not paths:
             raise ArchiveError("give the folder to follow: archive watch FOLDER")
 
-    def report_run(report) -> None:
+    def report_run(report: dict) -> None:
         if as_json:
-            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
             sys.stdout.flush()
-        elif report.added or report.updated or report.removed or report.failed:
-            err.print(Text(f"{report.added} added, {report.updated} updated, {report.removed} removed, "
-                           f"{len(report.failed)} failed in {report.seconds:.1f} s"))
+        elif report["added"] or report["updated"] or report["removed"] or report["failed"]:
+            err.print(Text(f"{report['added']} added, {report['updated']} updated, {report['removed']} removed, "
+                           f"{len(report['failed'])} failed in {report['seconds']:.1f} s"))
 
     watcher = Watcher(paths, _location(index), settle=settle, rescan=rescan, on_run=report_run, timeout=timeout,
                       workers=workers)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.errors import ArchiveError
-from archive.readers import SUPPORTED_SUFFIXES, skip_reason
+from archive.kinds import SUPPORTED_SUFFIXES, skip_reason
 
 
 # A file name that is not UTF-8 (a GBK name from a Windows zip unpacked on Linux) comes from the

@@ -9,6 +9,9 @@ incremental run), so nothing that changed while it was down is missed.
 
 The status (`watch.json` in the index folder: last run, files waiting, the watcher's pid) is what
 the web page shows as "last updated" and "waiting".
+
+Each run is an `archive index` process of its own: the watcher, which waits most of the time,
+keeps only itself in memory (tens of MB), not the readers' and the index's libraries.
 """
 
 from __future__ import annotations
@@ -16,19 +19,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from archive.errors import IndexBusy
-from archive.readers import SUPPORTED_SUFFIXES, skip_reason
+from archive.errors import ArchiveError
+from archive.kinds import SUPPORTED_SUFFIXES, skip_reason
 from archive.scan import resolve_roots
 
-if TYPE_CHECKING:
-    from archive.pipeline import IndexReport
 
 STATUS_FILE = "watch.json"
 DEFAULT_SETTLE = 2.0
@@ -77,15 +80,15 @@ class Watcher:
     """Runs `run_index` over `paths` whenever they change (and every `rescan` seconds)."""
 
     def __init__(self, paths: list[Path], location: Path, *, settle: float = DEFAULT_SETTLE,
-                 rescan: float = DEFAULT_RESCAN, on_run: Callable[[IndexReport], None] | None = None,
-                 **index_options: Any) -> None:
+                 rescan: float = DEFAULT_RESCAN, on_run: Callable[[dict[str, Any]], None] | None = None,
+                 timeout: float | None = None, workers: int | None = None) -> None:
         self.roots = resolve_roots(paths)
         self.paths = [Path(root) for root in self.roots]
         self.location = location
         self.settle = settle
         self.rescan = rescan
         self.on_run = on_run
-        self.index_options = index_options
+        self.options = [*(["--timeout", str(timeout)] if timeout else []), *(["--workers", str(workers)] if workers else [])]
         self.status = WatchStatus(folders=self.roots)
         self._changed: set[str] = set()
         self._last_event = 0.0
@@ -125,24 +128,30 @@ class Watcher:
         return observer
 
     # -- runs ---------------------------------------------------------------------------------
-    def run_once(self) -> IndexReport | None:
-        """One incremental run; None when another run holds the index (try again later)."""
-        from archive.pipeline import run_index
-
+    def run_once(self) -> dict[str, Any] | None:
+        """One incremental run (`archive index --json`, a process of its own); its report, or None
+        when another run holds the index (try again later)."""
         with self._lock:
             pending, self._changed = self._changed, set()
         self.status.state, self.status.pending = "indexing", len(pending)
         self.status.save(self.location)
-        try:
-            report = run_index(self.paths, self.location, **self.index_options)
-        except IndexBusy:
+        done = subprocess.run([sys.executable, "-m", "archive", "index", *self.roots, "--index", str(self.location),
+                               "--json", *self.options], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if done.returncode != 0:
             with self._lock:
                 self._changed |= pending
-            self.status.state = "busy"
+            busy = "another `archive index` run" in done.stderr
+            self.status.state = "busy" if busy else "failed"
             self.status.save(self.location)
+            if not busy:  # the index itself failed (a full disk, a damaged index): say so, try again later
+                sys.stderr.write(done.stderr.strip().splitlines()[-1] + "\n" if done.stderr.strip() else "")
             return None
+        try:
+            report = json.loads(done.stdout)
+        except ValueError:
+            raise ArchiveError(f"archive index answered something that is not its report: {done.stdout[:100]}") from None
         self.status.last_run = dt.datetime.now().isoformat(timespec="seconds")
-        self.status.last_report = {k: v for k, v in report.to_dict().items() if k not in ("failed", "skipped")}
+        self.status.last_report = {k: v for k, v in report.items() if k not in ("failed", "skipped")}
         with self._lock:
             self.status.pending = len(self._changed)
         self.status.state = "idle" if not self.status.pending else "waiting"

@@ -70,6 +70,7 @@ def follower(source: Path, index_dir: Path):
     running = Follower(source, index_dir)
     try:
         eventually(lambda: found(index_dir, "开始时就有的讲话") == {"start.docx"}, "the catch-up run at start")
+        eventually(lambda: running.total("added") == 1, "the catch-up run's report")
         yield running
     finally:
         if running.process.poll() is None:
@@ -86,8 +87,8 @@ def test_new_changed_renamed_and_deleted_files_show_up(follower: Follower, sourc
     eventually(lambda: found(index_dir, "第二版改写了内容") == {"改名.docx"}, "a renamed file")
     (source / "改名.docx").unlink()
     eventually(lambda: not found(index_dir, "第二版改写了内容"), "a deleted file")
-    status = read_status(index_dir)
-    assert status is not None and status["last_run"] and status["pending"] == 0
+    eventually(lambda: (read_status(index_dir) or {}).get("pending") == 0, "nothing left waiting")
+    assert read_status(index_dir)["last_run"]
 
 
 def test_a_burst_of_copies_is_indexed_once_and_bad_files_do_not_stop_it(follower: Follower, source: Path,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from archive.document import Extracted
 from archive.readers import image, legacy, ofd, pdf, webpage, word
 from archive.readers.base import Reader, UnreadableFile
 from archive.readers.cleanup import clean
+from archive.kinds import SUPPORTED_SUFFIXES, file_format, skip_reason
 
 READERS: dict[str, Reader] = {
     ".docx": word.read,
@@ -28,29 +28,9 @@ READERS: dict[str, Reader] = {
     ".tiff": image.read,
     ".bmp": image.read,
 }
-SUPPORTED_SUFFIXES = frozenset(READERS)
-_FORMATS = {".docx": "docx", ".docm": "docx", ".doc": "doc", ".wps": "wps", ".rtf": "rtf", ".pdf": "pdf",
-            ".ofd": "ofd", ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
-            ".bmp": "image"}
-# Files an editor keeps beside the one being edited: Word's and WPS's owner files (~$x.docx), WPS's
-# backups (x.docx.bak, ~x.wps), LibreOffice's lock files (.~lock.x.docx#), temporary saves (~WRL1234.tmp).
-_EDITOR_FILES = re.compile(r"^(~\$|\.~lock\.|~WR[LD]\d+|~\w{2,}\.tmp$)|\.(tmp|bak|wbk|asd)$", re.IGNORECASE)
+assert frozenset(READERS) == SUPPORTED_SUFFIXES, "archive.kinds names the formats READERS reads"
 
 __all__ = ["READERS", "SUPPORTED_SUFFIXES", "UnreadableFile", "file_format", "read", "skip_reason"]
-
-
-def file_format(path: Path) -> str:
-    """The format name shown to users: docx, doc, wps, rtf, pdf, ofd, image or page (a saved page)."""
-    return _FORMATS.get(path.suffix.lower(), "page")
-
-
-def skip_reason(path: Path) -> str | None:
-    """Why a file in the folder is not a speech at all (reported as skipped, not failed)."""
-    if path.name.startswith("~$"):
-        return "Word lock file"
-    if _EDITOR_FILES.search(path.name):
-        return "an editor's lock, backup or temporary file"
-    return None
 
 
 def read(path: Path) -> Extracted:
