@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,7 @@ class _Texts:
 
     def __init__(self, index: Any) -> None:
         self.index = index
-        self._cores: dict[str, tuple[str, list[int]] | None] = {}
+        self._cores: dict[str, tuple[str, list[tuple[int, int]]] | None] = {}
         self._documents: dict[str, tuple[dict[str, Any], Any] | None] = {}
 
     def cores(self, paths: list[str]) -> dict[str, str]:
@@ -206,14 +207,22 @@ class _Texts:
         record, document = found
         entry = self._cores[path]
         assert entry is not None
-        positions = entry[1]
-        if not positions:
-            positions.extend(i for i, c in enumerate(document.normalised) if _IS_CORE.match(c))
-        return _source(record, document, positions[start], positions[end - 1] + 1, similarity, exact)
+        runs = entry[1]  # (core offset, normalised offset) where each run of core characters starts
+        if not runs:
+            length = 0
+            for run in _CORE_RUN.finditer(document.normalised):
+                runs.append((length, run.start()))
+                length += run.end() - run.start()
+
+        def normalised_offset(offset: int) -> int:
+            core_start, text_start = runs[bisect_right(runs, (offset, len(document.normalised))) - 1]
+            return text_start + offset - core_start
+
+        return _source(record, document, normalised_offset(start), normalised_offset(end - 1) + 1, similarity, exact)
 
 
 _NOT_CORE = re.compile(r"[\W_]+")
-_IS_CORE = re.compile(r"[^\W_]")
+_CORE_RUN = re.compile(r"[^\W_]+")
 
 
 def _sources(index: Any, texts: _Texts, sentence_core: str, threshold: float, max_sources: int) -> tuple[list[Source], int]:
@@ -226,7 +235,7 @@ def _sources(index: Any, texts: _Texts, sentence_core: str, threshold: float, ma
         for path in set(index.holding(piece)):
             hits[path] = hits.get(path, 0) + 1
     needed = 1 if len(pieces) == 1 else max(1, len(pieces) - MAX_EDITS)
-    candidates = sorted((path for path, count in hits.items() if count >= needed), key=lambda p: -hits[p])
+    candidates = sorted((path for path, count in hits.items() if count >= needed), key=lambda p: (-hits[p], p))
     cores = texts.cores(candidates[:MAX_CANDIDATES])
     exact = [(path, where) for path, doc_core in cores.items() if (where := doc_core.find(sentence_core)) >= 0]
     found: list[tuple[str, int, int, float, bool]] = [(path, where, where + len(sentence_core), 1.0, True)
@@ -252,14 +261,16 @@ def _sources(index: Any, texts: _Texts, sentence_core: str, threshold: float, ma
                 found.append((path, start, end, similarity, False))
             else:
                 found.append((path, start, end, -1.0, False))  # perhaps a clause more or less: see below
-    found.sort(key=lambda item: -item[3])
+    found.sort(key=lambda item: (-item[3], item[0]))
     sources: list[Source] = []
+    clause_tries = 0
     for path, start, end, similarity, is_exact in found:
         if len(sources) >= max_sources:
             break
         if similarity < 0:
-            if sources:
-                break  # clause-level matches only where nothing closer was found
+            clause_tries += 1
+            if sources or clause_tries > max_sources:
+                break  # clause-level matches only where nothing closer was found, among the likeliest
             source = texts.source(path, start, end, 0.0, False)
             if source is None:
                 continue
@@ -292,9 +303,12 @@ def _clause_similarity(draft: str, past: str, threshold: float) -> float | None:
 
 
 def _best_window(needle: str, haystack: str, start: int, end: int, distance) -> tuple[int, int, int]:
-    """The stretch around rapidfuzz's alignment with the fewest edits to `needle` (its ends may be
-    a character or two off where a character was added or dropped)."""
+    """The stretch around an alignment with the fewest edits to `needle` (its ends may be a
+    character or two off where a character was added or dropped). A stretch far from the needle
+    is not refined: no small shift makes it close."""
     best = (start, end, distance(needle, haystack[start:end]))
+    if best[2] > 0.4 * len(needle) + 2:
+        return best
     for new_start in range(max(0, start - 2), start + 3):
         for new_end in range(max(new_start + 1, end - 2), min(len(haystack), end + 2) + 1):
             edits = distance(needle, haystack[new_start:new_end])

@@ -332,7 +332,7 @@ class SpeechIndex:
                 reader = segment.reader()
                 bits = phrase.text_bits(reader, "text", segment.schema["text"], needle)
                 if bits:
-                    paths = reader.column_reader("path")
+                    paths = phrase.kept(reader, "_archive_paths", lambda reader=reader: list(reader.column_reader("path")))
                     found.extend(paths[docnum] for docnum in phrase.docnums_of(bits))
         return found
 
