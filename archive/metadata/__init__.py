@@ -14,7 +14,7 @@ from archive.normalize import to_simplified
 from archive.metadata.dates import find_date, find_year, is_date_line
 from archive.metadata.patterns import MEETING, SALUTATION, squeeze
 from archive.metadata.people import find_people, is_name
-from archive.metadata.title import find_title
+from archive.metadata.title import find_title, title_at_end
 
 __all__ = ["extract"]
 
@@ -118,6 +118,8 @@ def _extract(lines: list[str], extracted: Extracted, path: Path) -> Metadata:
     lines = _split_run_in(lines)
     head = _head(lines)
     title, used = find_title(head)
+    if not title and (title := title_at_end(lines[len(head) :])):
+        used = 0
     title_source = "text" if title else None
     if not title and (stated := property_title(extracted.properties.get("title"))):
         title, title_source = stated, "property"

@@ -13,7 +13,9 @@ _PREAMBLE = re.compile(
     r"^(?:内部资料|內部資料|内部材料|绝密|機密|机密|秘密|密级.*|注意保存|[（(]?此件.*[）)]?|讲话稿|講話稿|领导讲话|領導講話|"
     r"材料之?[一二三四五六七八九十\d]+|附件\s*\d*|[\w〔\[（(]{0,12}[〔\[（(]\d{4}[〕\]）)]\s*\d+\s*号|第?[一二三四五六七八九十\d]+篇?|目\s*录"
     # the issuing body on a line of its own above the title: XX市人民政府, 中共XX县委办公室
-    r"|.{0,24}(人民政府|人民代表大会常务委员会|委员会|办公室|办公厅|[省市县区州]委|党组))[:：]?$"
+    r"|.{0,24}(人民政府|人民代表大会常务委员会|委员会|办公室|办公厅|[省市县区州]委|党组)"
+    # the book a speech was taken from, above its own title: 《XX文选》第二卷, XX讲话选编
+    r"|《?.{0,20}(文选|文集|选集|选编|汇编|文稿|讲话集)》?\s*(（?第.{1,3}卷）?)?)[:：]?$"
 )
 # A date in brackets after the title on the same line: 在…上的讲话（2020年3月5日）
 _TRAILING_DATE = re.compile(r"\s*[（(]\s*(?:19|20)\d{2}\s*[年.\-/][^（()）]{0,12}[）)]\s*$")
@@ -34,6 +36,24 @@ def _not_title(line: str) -> bool:
         or split_role_name(line) is not None
         or role_only(line) is not None
     )
+
+
+_BRACKETED_TAIL = re.compile(r"[（(]\s*([^（()）]{4,80})\s*[）)]\s*$")
+_DECORATED = re.compile(r"^[（(【\[—\-－\s]*(.+?)[）)】\]\s]*$")
+
+
+def title_at_end(lines: list[str]) -> str | None:
+    """A title that stands only at the end, as some transcripts put it: （在…上的讲话）."""
+    if lines:  # in brackets at the end of the last paragraph (a page that ran the lines together)
+        tail = _BRACKETED_TAIL.search(lines[-1])
+        if tail and SPEECH_TITLE.search(squeeze(tail.group(1))):
+            return tail.group(1).strip()
+    for line in reversed(lines[-3:]):
+        inner = _DECORATED.match(line.strip())
+        text = inner.group(1).strip() if inner else line.strip()
+        if text and len(text) <= MAX_TITLE and SPEECH_TITLE.search(squeeze(text)) and not _not_title(text):
+            return text
+    return None
 
 
 def find_title(head: list[str]) -> tuple[str | None, int]:
