@@ -157,7 +157,7 @@ def check(index: Any, text: str, *, threshold: float = DEFAULT_THRESHOLD, min_ch
         sentence_core = core(sentence)
         if len(sentence_core) < min_chars or sentence_core in FORMULAS:
             continue
-        found, holders = _sources(index, texts, sentence_core, threshold, max_sources)
+        found, holders = _sources(index, texts, sentence, sentence_core, threshold, max_sources)
         if found:
             found.sort(key=lambda s: (not s.exact, -s.similarity, _reverse_date(s.date)))
             matches.append(SentenceMatch(sentence, start, end, found, max(holders, len(found))))
@@ -225,13 +225,23 @@ _NOT_CORE = re.compile(r"[\W_]+")
 _CORE_RUN = re.compile(r"[^\W_]+")
 
 
-def _sources(index: Any, texts: _Texts, sentence_core: str, threshold: float, max_sources: int) -> tuple[list[Source], int]:
+_END_MARKS = re.compile(r"[。！？；!?;.\s]+$")
+
+
+def _sources(index: Any, texts: _Texts, sentence: str, sentence_core: str, threshold: float,
+             max_sources: int) -> tuple[list[Source], int]:
     """The sources shown for a sentence (the best `max_sources`) and how many speeches hold it."""
     from rapidfuzz.distance import Levenshtein
 
     pieces = _pieces(sentence_core)
     hits: dict[str, int] = {}
-    for piece in pieces:
+    as_typed = _END_MARKS.sub("", normalise(sentence))
+    typed_holders = 0
+    if len(as_typed) >= len(sentence_core):  # copies keep their punctuation: one lookup finds them all
+        for path in index.holding(as_typed):
+            hits[path] = len(pieces)
+        typed_holders = len(hits)
+    for piece in pieces if not hits else ():
         for path in set(index.holding(piece)):
             hits[path] = hits.get(path, 0) + 1
     needed = 1 if len(pieces) == 1 else max(1, len(pieces) - MAX_EDITS)
@@ -283,7 +293,7 @@ def _sources(index: Any, texts: _Texts, sentence_core: str, threshold: float, ma
         source = texts.source(path, start, end, similarity, is_exact)
         if source is not None:
             sources.append(source)
-    holders = len(exact) if exact else len(sources)
+    holders = typed_holders or (len(exact) if exact else len(sources))
     return sources, holders
 
 

@@ -14,6 +14,7 @@ from archive.normalize import normalise
 from archive.search import querylang as ql
 
 MAX_SUGGESTIONS = 3
+DISCOVER = 300  # documents looked at per pattern to find which variants occur
 MIN_LENGTH = 3  # shorter phrases have too many neighbours to be worth suggesting
 MAX_LENGTH = 30
 TWO_CHANGES_FROM, TWO_CHANGES_UP_TO = 6, 12  # two changed characters: only where they leave most of the phrase
@@ -34,12 +35,13 @@ def suggestions(index: Any, query: str) -> list[dict[str, Any]]:
     for pattern, anchor, changed in _patterns(phrase):
         if len(anchor) < 2:
             continue
-        for variant, paths in index.variants(re.compile(pattern), anchor).items():
+        for variant, paths in index.variants(re.compile(pattern), anchor, limit=DISCOVER).items():
             documents.setdefault(variant, set()).update(paths)
             changes[variant] = min(changes.get(variant, changed), changed)
     documents.pop(phrase, None)
     best = sorted(documents, key=lambda v: (changes[v], -len(documents[v]), len(v) != len(phrase), v))
-    return [{"query": f'"{variant}"', "total": len(documents[variant])} for variant in best[:MAX_SUGGESTIONS]]
+    # variants are found in a bounded number of documents; the few shown are counted exactly
+    return [{"query": f'"{variant}"', "total": len(set(index.holding(variant)))} for variant in best[:MAX_SUGGESTIONS]]
 
 
 def _patterns(phrase: str) -> list[tuple[str, str, int]]:

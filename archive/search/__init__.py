@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from bisect import bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,6 +148,20 @@ def _needles(node: ql.Node, loose: bool) -> list[str]:
     return needles
 
 
+class _Listing:
+    """One segment's listing metadata (the `summary` column), each parsed when first asked for."""
+
+    def __init__(self, reader) -> None:
+        self._column = reader.column_reader("summary")
+        self._parsed: dict[int, dict[str, Any]] = {}
+
+    def __getitem__(self, docnum: int) -> dict[str, Any]:
+        found = self._parsed.get(docnum)
+        if found is None:
+            found = self._parsed[docnum] = json.loads(self._column[docnum])
+        return found
+
+
 class SpeechIndex:
     """Read access to an index. Keeps one searcher open and refreshes it when an index run commits."""
 
@@ -250,20 +265,25 @@ class SpeechIndex:
     def matches(self, query: str, *, speaker: str | None = None, since: str | None = None,
                 until: str | None = None, year: int | None = None) -> list[tuple[dict[str, Any], int]]:
         """Every document matching `query` (both tiers), newest first, as (listing metadata, how
-        often the query's text stands in it): what a timeline counts, without reading records."""
+        often the query's text stands in it): what a timeline counts, without reading records.
+        The listing metadata is parsed once per segment and kept with it."""
         node = ql.parse(query)
         needles = [needle for needle in _needles(node, loose=False) if needle]
         with self._lock:
             searcher = self._fresh()
             ranked = self._rank(searcher, node, filters(speaker=speaker, since=since, until=until, year=year), "date")
             rows = ranked.page(0, None)
-            reader = searcher.reader()
-            summaries = reader.column_reader("summary")
-            texts = phrase.kept(searcher, "_archive_normalised", lambda: reader.column_reader("normalised"))
             found = []
+            segments = searcher.leaf_searchers()
+            starts = [offset for _, offset in segments]
             for docnum, _, _ in rows:
-                text = texts[docnum].decode("utf-8")
-                found.append((json.loads(summaries[docnum]), sum(text.count(needle) for needle in needles)))
+                segment, offset = segments[bisect_right(starts, docnum) - 1]
+                reader = segment.reader()
+                listing = phrase.kept(reader, "_archive_listing", lambda reader=reader: _Listing(reader))
+                texts = phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)
+                local = docnum - offset
+                start, end = texts.offsets[local], texts.offsets[local + 1]
+                found.append((listing[local], sum(texts.blob.count(needle, start, end) for needle in needles)))
         return found
 
     @store.guarded(lambda self: self.location)
