@@ -245,8 +245,9 @@ def _sources(index: Any, texts: _Texts, sentence: str, sentence_core: str, thres
         for path in set(index.holding(piece)):
             hits[path] = hits.get(path, 0) + 1
     needed = 1 if len(pieces) == 1 else max(1, len(pieces) - MAX_EDITS)
-    candidates = sorted((path for path, count in hits.items() if count >= needed), key=lambda p: (-hits[p], p))
-    cores = texts.cores(candidates[:MAX_CANDIDATES])
+    # copies found as typed hold it whole: only the few shown need their texts
+    limit = max_sources if typed_holders else MAX_CANDIDATES
+    cores = texts.cores(_likeliest(hits, needed, limit))
     exact = [(path, where) for path, doc_core in cores.items() if (where := doc_core.find(sentence_core)) >= 0]
     found: list[tuple[str, int, int, float, bool]] = [(path, where, where + len(sentence_core), 1.0, True)
                                                       for path, where in exact]
@@ -310,6 +311,21 @@ def _clause_similarity(draft: str, past: str, threshold: float) -> float | None:
     if common < threshold * len(shorter) or len(shorter) - common > MAX_EDITS + 1:
         return None
     return common / len(longer)
+
+
+def _likeliest(hits: dict[str, int], needed: int, limit: int) -> list[str]:
+    """Up to `limit` paths holding the most pieces (at least `needed`), in a stable order: buckets by
+    count, each sorted only when reached (a common sentence has thousands of candidates)."""
+    buckets: dict[int, list[str]] = {}
+    for path, count in hits.items():
+        if count >= needed:
+            buckets.setdefault(count, []).append(path)
+    chosen: list[str] = []
+    for count in sorted(buckets, reverse=True):
+        chosen.extend(sorted(buckets[count])[: limit - len(chosen)])
+        if len(chosen) >= limit:
+            break
+    return chosen
 
 
 def _best_window(needle: str, haystack: str, start: int, end: int, distance) -> tuple[int, int, int]:

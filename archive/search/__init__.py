@@ -273,17 +273,19 @@ class SpeechIndex:
             searcher = self._fresh()
             ranked = self._rank(searcher, node, filters(speaker=speaker, since=since, until=until, year=year), "date")
             rows = ranked.page(0, None)
-            found = []
-            segments = searcher.leaf_searchers()
-            starts = [offset for _, offset in segments]
-            for docnum, _, _ in rows:
-                segment, offset = segments[bisect_right(starts, docnum) - 1]
+            segments = []
+            for segment, offset in searcher.leaf_searchers():
                 reader = segment.reader()
-                listing = phrase.kept(reader, "_archive_listing", lambda reader=reader: _Listing(reader))
-                texts = phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)
+                segments.append((offset, phrase.kept(reader, "_archive_listing", lambda reader=reader: _Listing(reader)),
+                                 phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)))
+            starts = [offset for offset, _, _ in segments]
+            found = []
+            for docnum, _, _ in rows:
+                offset, listing, texts = segments[bisect_right(starts, docnum) - 1]
                 local = docnum - offset
                 start, end = texts.offsets[local], texts.offsets[local + 1]
-                found.append((listing[local], sum(texts.blob.count(needle, start, end) for needle in needles)))
+                blob = texts.blob
+                found.append((listing[local], sum(blob.count(needle, start, end) for needle in needles)))
         return found
 
     @store.guarded(lambda self: self.location)

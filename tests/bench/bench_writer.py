@@ -49,9 +49,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="archive-bench-writer-"))
     folder = args.folder or work / "speeches"
     if not folder.exists():
-        made = factory.make_folder(folder, args.docs, vocabulary="office")
-    else:
-        made = []
+        factory.make_folder(folder, args.docs, vocabulary="office")
     index = work / "index"
     started = time.perf_counter()
     run_index([folder], index)
@@ -63,7 +61,9 @@ def main() -> None:
               f"({100 * grouping / full:.1f}% of the run)")
 
         rng = random.Random(4)
-        archived = [s for _, item in made[:200] for p in item.paragraphs for s in re.findall(r"[^。；]+[。；]", p)]
+        paragraphs = [p.text for document in archive.documents()[:200] if (found := archive.text_of(document["path"]))
+                      for p in found[1].paragraphs]
+        archived = [s for p in paragraphs for s in re.findall(r"[^。；]+[。；]", p) if len(s) >= 12]
         fresh = [s for n in range(40) for p in factory.speech(random.Random(5000 + n), 300, "varied").paragraphs
                  for s in re.findall(r"[^。；]+[。；]", p)]
         sentences, length = [], 0
