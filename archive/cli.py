@@ -27,7 +27,7 @@ app = typer.Typer(
     name="archive",
     help="讲稿库: index a shared folder of speeches, find every one that holds a phrase, export passages with citations.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
