@@ -130,6 +130,18 @@ def _open(index: Path | None):
 # --- index ---------------------------------------------------------------------------------------
 
 
+def _folders(paths: list[Path] | None, index: Path | None, usage: str) -> list[Path]:
+    """The folders given, else those indexed before (remembered beside the index)."""
+    from archive.search import indexed_folders
+
+    if paths:
+        return paths
+    known = [Path(folder) for folder in indexed_folders(_location(index))]
+    if not known:
+        raise ArchiveError(f"give the folder: {usage}")
+    return known
+
+
 @app.command("index")
 @friendly_errors
 def index_command(
@@ -145,7 +157,7 @@ def index_command(
 ) -> None:
     """Index every supported file under each PATH: new, changed, renamed and deleted files are reflected; unchanged ones are not re-read."""
     from archive.pipeline import run_index
-    from archive.search import indexed_folders, remove_index, verify_index
+    from archive.search import remove_index, verify_index
 
     if check:
         documents = verify_index(_location(index))
@@ -155,10 +167,7 @@ def index_command(
             err.print(Text(f"the index at {_location(index)} is whole: {documents} entries read"))
         return
 
-    if not paths:
-        paths = [Path(folder) for folder in indexed_folders(_location(index))]
-        if not paths:
-            raise ArchiveError("give the folder to index: archive index FOLDER")
+    paths = _folders(paths, index, "archive index FOLDER")
     if rebuild:
         remove_index(_location(index))
     with _progress_bar() as progress:
@@ -522,13 +531,9 @@ def watch_command(
     """Follow the folders and keep the index up to date: changes show up in searches within seconds."""
     import signal
 
-    from archive.search import indexed_folders
     from archive.watch import Watcher
 
-    if not paths:
-        paths = [Path(folder) for folder in indexed_folders(_location(index))]
-        if not paths:
-            raise ArchiveError("give the folder to follow: archive watch FOLDER")
+    paths = _folders(paths, index, "archive watch FOLDER")
 
     def report_run(report: dict) -> None:
         if as_json:

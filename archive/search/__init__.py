@@ -292,15 +292,11 @@ class SpeechIndex:
     def hit(self, path: str, query: str) -> Hit | None:
         """One document as a search hit for `query` (its first passage)."""
         node = ql.parse(query)
-        with self._lock:
-            searcher = self._fresh()
-            docnum = searcher.document_number(path=path)
-            if docnum is None:
-                return None
-            record = searcher.stored_fields(docnum)["record"]
-            text = self._text_of(searcher, docnum, record)
-            passages = text.passages(_needles(node, loose=True), limit=1)
-        return Hit(record, 0.0, "exact", passages)
+        found = self.text_of(path)
+        if found is None:
+            return None
+        record, text = found
+        return Hit(record, 0.0, "exact", text.passages(_needles(node, loose=True), limit=1))
 
     @store.guarded(lambda self: self.location)
     def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
