@@ -271,12 +271,17 @@ def search_command(
         return
     shown_to = results.offset + len(results.hits)
     out.print(f"{results.total} documents match {query}" + (f" (showing {results.offset + 1}–{shown_to})" if results.hits else ""))
-    shown_paths: set[str] = set()
-    for number, hit in enumerate(results.hits, start=results.offset + 1):
-        record = hit.record
-        if record["path"] in shown_paths:  # a version of a speech shown above on this page
+    # One entry per speech on this page: its versions fold under it, and the final version (定稿,
+    # 印发稿…) stands for the group where it is on the page.
+    on_page = {hit.record["path"]: hit for hit in results.hits}
+    shown_groups: set[str] = set()
+    for number, found in enumerate(results.hits, start=results.offset + 1):
+        group = found.final or found.record["path"]
+        if group in shown_groups:
             continue
-        shown_paths.update(other["path"] for other in hit.versions)
+        shown_groups.add(group)
+        hit = on_page.get(group, found)
+        record = hit.record
         out.print()
         heading = Text(f"{number}. ")
         heading.append(f"《{record.get('title') or '?'}》", style="bold")

@@ -64,7 +64,10 @@ def test_versions_form_one_group_and_same_topic_speeches_none(folder, source: Pa
         assert {other["path"] for other in hit["versions"]} == expected
     shown_doc = cli.json("show", str(versions[0]))
     assert {other["path"] for other in shown_doc["versions"]} == {str(p) for p in versions[1:]}
-    assert "另有 3 个版本" in cli("search", '"同志们"', "--limit", "20").stdout
+    printed = cli("search", '"同志们"', "--limit", "20").stdout
+    assert "另有 3 个版本" in printed and str(versions[2]) in printed  # the 定稿 stands for its group
+    assert not any(str(path) in printed for path in (versions[0], versions[1], versions[3]))
+    assert {hit["final"] for hit in hits if hit["path"] in map(str, versions)} == {str(versions[2])}
 
 
 def test_grouping_costs_nothing_on_an_unchanged_rerun(folder, source: Path, index_dir: Path) -> None:

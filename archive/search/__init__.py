@@ -121,7 +121,7 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         shown = public(self.record)
         shown.update(score=round(self.score, 3), match=self.tier, passages=[p.to_dict() for p in self.passages],
-                     versions=self.versions)
+                     versions=self.versions, final=self.final)
         return shown
 
 

@@ -125,10 +125,15 @@ function renderResults(data) {
   for (const format of ["docx", "md", "csv", "json"]) {
     document.querySelector(`a.export[data-format="${format}"]`).href = apiUrl("/api/export", { ...pageParams(), format, sort: state.sort === "relevance" ? "relevance" : "date" });
   }
-  const shownVersions = new Set();  // versions of a speech already shown on this page fold under it
-  for (const hit of data.hits) {
-    if (shownVersions.has(hit.path)) continue;
-    for (const other of hit.versions || []) shownVersions.add(other.path);
+  // One entry per speech on this page: its versions fold under it, and the final version (定稿,
+  // 印发稿…) stands for the group where it is on the page.
+  const onPage = new Map(data.hits.map((hit) => [hit.path, hit]));
+  const shownGroups = new Set();
+  for (const found of data.hits) {
+    const group = found.final || found.path;
+    if (shownGroups.has(group)) continue;
+    shownGroups.add(group);
+    const hit = onPage.get(group) || found;
     const item = el("li", "hit");
     const heading = el("h3");
     const link = el("a", "open-document", `《${hit.title || "无标题"}》`);
