@@ -439,3 +439,35 @@ def with_pinyin(text: str, rng: random.Random, share: float = 0.3) -> str:
         if "\u4e00" <= char <= "\u9fff" and rng.random() < share:
             out.append(f"({rng.choice(_SYLLABLES)})" if rng.random() < 0.5 else f"（{rng.choice(_SYLLABLES)}）")
     return "".join(out)
+
+
+def write_scanned_ofd(path: Path, lines: list[str], *, dpi: int = 150) -> Path:
+    """An OFD whose one page is an image (a scan kept as OFD): DocumentRes.xml names the image, the
+    page's ImageObject shows it across the page."""
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as work:
+        image = write_page_image(Path(work) / "page.png", lines, dpi=dpi, running_header=None, page_numbers=False)
+        picture = image.read_bytes()
+    ofd = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="{_OFD_NS}" Version="1.0" DocType="OFD">'
+           "<ofd:DocBody><ofd:DocInfo><ofd:DocID>0</ofd:DocID></ofd:DocInfo>"
+           "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>")
+    document = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="{_OFD_NS}"><ofd:CommonData>'
+                "<ofd:MaxUnitID>10</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox>"
+                "</ofd:PageArea><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes></ofd:CommonData>"
+                '<ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>')
+    resources = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res xmlns:ofd="{_OFD_NS}" BaseLoc="Res">'
+                 '<ofd:MultiMedias><ofd:MultiMedia ID="3" Type="Image"><ofd:MediaFile>Image_0.png</ofd:MediaFile>'
+                 "</ofd:MultiMedia></ofd:MultiMedias></ofd:Res>")
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{_OFD_NS}"><ofd:Content>'
+               '<ofd:Layer ID="4"><ofd:ImageObject ID="5" CTM="210 0 0 297 0 0" Boundary="0 0 210 297" ResourceID="3"/>'
+               "</ofd:Layer></ofd:Content></ofd:Page>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("OFD.xml", ofd)
+        archive.writestr("Doc_0/Document.xml", document)
+        archive.writestr("Doc_0/DocumentRes.xml", resources)
+        archive.writestr("Doc_0/Pages/Page_0/Content.xml", content)
+        archive.writestr("Doc_0/Res/Image_0.png", picture)
+    return path

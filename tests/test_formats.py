@@ -118,6 +118,14 @@ def test_ofd_text_in_reading_order_with_pages(tmp_path: Path, per_character: boo
                                                          f"（{item.date_cn}）", "同志们："]
 
 
+def test_a_scan_kept_as_ofd_is_read_by_ocr(tmp_path: Path) -> None:
+    item = speech(21, 400)
+    extracted = read(factory.write_scanned_ofd(tmp_path / "扫描.ofd", item.lines()))
+    assert extracted.ocr_pages == 1 and extracted.pages == 1
+    assert extracted.paragraphs[0].text == item.title
+    assert accuracy(extracted, item.lines()) >= 0.97
+
+
 def test_damaged_ofd_gets_a_reason(tmp_path: Path) -> None:
     path = tmp_path / "bad.ofd"
     with zipfile.ZipFile(path, "w") as archive:
