@@ -550,7 +550,12 @@ def watch_command(
 
     watcher = Watcher(paths, _location(index), settle=settle, rescan=rescan, on_run=report_run, timeout=timeout,
                       workers=workers)
-    signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
+    def stop_now(*_: object) -> None:
+        # Unwind at once, wherever the main thread is (a handler that only set a flag could wait on a
+        # lock the interrupted code holds); run_forever's `finally` stops the observer and says so.
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_now)
     err.print(Text(f"following {', '.join(watcher.roots)} into {_location(index)}  (Ctrl-C to stop)"))
     watcher.run_forever()
 

@@ -51,20 +51,36 @@ class WatchStatus:
     state: str = "starting"  # starting, idle, waiting (for changes to settle), indexing, busy (another run)
 
     def save(self, location: Path) -> None:
-        location.mkdir(parents=True, exist_ok=True)
-        temporary = location / f"{STATUS_FILE}.{os.getpid()}.tmp"
-        temporary.write_text(json.dumps(self.__dict__, ensure_ascii=False), "utf-8")
-        os.replace(temporary, location / STATUS_FILE)
+        """Best effort: a status that cannot be written (the index folder removed) only goes unseen."""
+        try:
+            location.mkdir(parents=True, exist_ok=True)
+            temporary = location / f"{STATUS_FILE}.{os.getpid()}.tmp"
+            temporary.write_text(json.dumps(self.__dict__, ensure_ascii=False), "utf-8")
+            os.replace(temporary, location / STATUS_FILE)
+        except OSError:
+            pass
 
 
 def read_status(location: Path) -> dict[str, Any] | None:
     """The watcher's status, if a watcher is running for this index (its pid is alive)."""
     try:
         status = json.loads((location / STATUS_FILE).read_text("utf-8"))
-        os.kill(int(status["pid"]), 0)
+        pid = int(status["pid"])
+        os.kill(pid, 0)
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if status.get("state") == "stopped" or _exited(pid):
+        return None
     return status
+
+
+def _exited(pid: int) -> bool:
+    """A process that has exited but not been reaped yet (a zombie) still answers kill(pid, 0)."""
+    try:
+        fields = open(f"/proc/{pid}/stat", encoding="ascii", errors="replace").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False  # not Linux, or gone: kill(pid, 0) already said it is there
+    return fields[0] in ("Z", "X")
 
 
 def _relevant(path: str) -> bool:

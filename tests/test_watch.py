@@ -158,6 +158,7 @@ def test_serve_watch_keeps_the_page_up_to_date(source: Path, index_dir: Path) ->
 
     try:
         eventually(lambda: (api("/api/stats").get("watch") or {}).get("last_run") is not None, "the server's watcher")
+        watcher_pid = read_status(index_dir)["pid"]
         factory.write_docx(source / "b.docx", ["在全市安全生产工作会议上的讲话", "服务运行时新增的讲话。"])
         eventually(lambda: api("/api/search", q='"服务运行时新增的讲话"').get("total") == 1, "a new file, over HTTP")
         stats = api("/api/stats")
@@ -166,3 +167,12 @@ def test_serve_watch_keeps_the_page_up_to_date(source: Path, index_dir: Path) ->
         server.terminate()
         server.wait(timeout=30)
     eventually(lambda: read_status(index_dir) is None, "the watcher stopping with the server")
+    eventually(lambda: not _running(watcher_pid), "no watcher left behind")
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
