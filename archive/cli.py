@@ -130,6 +130,11 @@ def _open(index: Path | None):
 # --- index ---------------------------------------------------------------------------------------
 
 
+# What reading files takes, for index and watch alike.
+TimeoutOption = Annotated[float, typer.Option(help="Seconds one file may take to read before it is reported and skipped.")]
+WorkersOption = Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")]
+
+
 def _folders(paths: list[Path] | None, index: Path | None, usage: str) -> list[Path]:
     """The folders given, else those indexed before (remembered beside the index)."""
     from archive.search import indexed_folders
@@ -149,8 +154,8 @@ def index_command(
         help="Folders (or files) to index, recursively (default: the folders indexed before).", show_default=False)] = None,
     index: IndexOption = DEFAULT_INDEX,
     as_json: JsonOption = False,
-    timeout: Annotated[float, typer.Option(help="Seconds one file may take to read before it is reported and skipped.")] = 120.0,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")] = None,
+    timeout: TimeoutOption = 120.0,
+    workers: WorkersOption = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Read again files that failed before, even if unchanged.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Only verify the index: read all of it and say whether it is whole.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Delete the index and build it again from the folders (repairs a damaged index).")] = False,
@@ -530,8 +535,8 @@ def watch_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print each run's summary as one JSON document per line.")] = False,
     settle: Annotated[float, typer.Option(help="Seconds the folder must be quiet before a run (files still being written wait).")] = 2.0,
     rescan: Annotated[float, typer.Option(help="Seconds between full rescans, for shares that send no change events.")] = 300.0,
-    timeout: Annotated[float, typer.Option(help="Seconds one file may take to read, as for `archive index`.")] = 120.0,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")] = None,
+    timeout: TimeoutOption = 120.0,
+    workers: WorkersOption = None,
 ) -> None:
     """Follow the folders and keep the index up to date: changes show up in searches within seconds."""
     import signal
