@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archive.search.store import VERSIONS_FILE  # the index folder's file, read back by the index
+
 SHINGLE = 8
 SKETCH = 64
 MIN_SHINGLES = 200  # a text shorter than this (a notice, a one-paragraph template) is not grouped: too little to tell
 SIMILAR = 0.5  # estimated share of shingles two versions of one speech have in common
 COMMON = 200  # a shingle hash in more documents than this is a stock phrase, not evidence
-VERSIONS_FILE = "versions.json"  # the same name archive.search.store reads
 _FINAL_NAME = re.compile(r"定稿|终稿|印发|正式|final", re.IGNORECASE)
 _DRAFT_NAME = re.compile(r"初稿|草稿|征求意见|修改|送审|draft", re.IGNORECASE)
 
@@ -138,10 +139,3 @@ def save(location: Path, groups: dict[str, dict[str, Any]]) -> None:
 
 def saved(location: Path) -> bool:
     return (location / VERSIONS_FILE).exists()
-
-
-def load(location: Path) -> dict[str, dict[str, Any]]:
-    try:
-        return json.loads((location / VERSIONS_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}

@@ -47,6 +47,18 @@ def recoll(folder: Path, work: Path) -> float:
     return run(["recollindex", "-c", str(config), "-z"])
 
 
+def side_by_side(folder: Path, work: Path, args: argparse.Namespace, ours_note: str = "", theirs_note: str = "") -> None:
+    """`archive index` and, with --recoll, `recollindex -z` on the same folder, `--runs` times each."""
+    ours = [archive_index(folder, work) for _ in range(args.runs)]
+    rate = args.docs / statistics.median(ours)
+    print(f"archive index: median {statistics.median(ours):.2f} s ({rate:.0f} documents/s) "
+          f"runs {[round(t, 2) for t in ours]} {ours_note}")
+    if args.recoll:
+        theirs = [recoll(folder, work) for _ in range(args.runs)]
+        print(f"recollindex -z: median {statistics.median(theirs):.2f} s runs {[round(t, 2) for t in theirs]}; "
+              f"ratio {statistics.median(ours) / statistics.median(theirs):.2f} {theirs_note}")
+
+
 def legacy_folder(folder: Path, count: int, seed: int = 3) -> list[Path]:
     """`count` speeches as .doc (and every third as .wps), converted by LibreOffice in one call."""
     rng = random.Random(seed)
@@ -64,13 +76,7 @@ def bench_doc(args: argparse.Namespace, work: Path) -> None:
     started = time.perf_counter()
     legacy_folder(folder, args.docs)
     print(f"made {args.docs} .doc/.wps in {time.perf_counter() - started:.1f} s")
-    ours = [archive_index(folder, work) for _ in range(args.runs)]
-    print(f"archive index: median {statistics.median(ours):.2f} s ({args.docs / statistics.median(ours):.0f} documents/s) "
-          f"runs {[round(t, 2) for t in ours]}")
-    if args.recoll:
-        theirs = [recoll(folder, work) for _ in range(args.runs)]
-        print(f"recollindex -z: median {statistics.median(theirs):.2f} s runs {[round(t, 2) for t in theirs]}; "
-              f"ratio {statistics.median(ours) / statistics.median(theirs):.2f}")
+    side_by_side(folder, work, args)
 
 
 def bench_ocr(args: argparse.Namespace, work: Path) -> None:
@@ -127,13 +133,7 @@ def bench_mixed(args: argparse.Namespace, work: Path) -> None:
         factory.write_scanned_pdf(folder / "扫描件" / f"{number:04d}.pdf", item.lines()[:20])
     print(f"made {args.docs} documents ({legacy_count} .doc/.wps, {scan_count} scans) in "
           f"{time.perf_counter() - started:.1f} s")
-    ours = [archive_index(folder, work) for _ in range(args.runs)]
-    print(f"archive index: median {statistics.median(ours):.2f} s runs {[round(t, 2) for t in ours]} "
-          f"(the OCR page cache is kept in each new index, so every run OCRs afresh)")
-    if args.recoll:
-        theirs = [recoll(folder, work) for _ in range(args.runs)]
-        print(f"recollindex -z: median {statistics.median(theirs):.2f} s runs {[round(t, 2) for t in theirs]} "
-              "(no OCR: scans unread)")
+    side_by_side(folder, work, args, "(each run a new index, so every run OCRs afresh)", "(no OCR: scans unread)")
 
 
 def main() -> None:
