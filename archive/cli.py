@@ -60,12 +60,13 @@ err = _SafeConsole(stderr=True, highlight=False, width=None if sys.stderr.isatty
 _state = {"debug": False}
 
 IndexOption = Annotated[
-    Path,
-    typer.Option("--index", envvar="ARCHIVE_INDEX", help="Where the index lives (default: $ARCHIVE_INDEX, else ./index).",
-                 show_default=False),
+    str,
+    typer.Option("--index", envvar="ARCHIVE_INDEX", show_default=False,
+                 help="Where the index lives: a folder, or postgresql://user@host/db for a database server "
+                      "(default: $ARCHIVE_INDEX, else ./index)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else.")]
-DEFAULT_INDEX = Path("index")
+DEFAULT_INDEX = "index"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -117,14 +118,30 @@ def main_options(
     _state["debug"] = debug
 
 
-def _location(index: Path | None) -> Path:
-    return Path(os.path.abspath(index or DEFAULT_INDEX))
+def _location(index: str | None):
+    """The index location: an absolute folder, or a database URL (archive.search.location_of)."""
+    from archive.search import location_of
+
+    return location_of(index, DEFAULT_INDEX)
 
 
-def _open(index: Path | None):
-    from archive.search import SpeechIndex
+def _shown(index: str | None) -> str:
+    from archive.search import shown_location
 
-    return SpeechIndex(_location(index))
+    return shown_location(_location(index))
+
+
+def _open(index: str | None):
+    from archive.search import open_index
+
+    return open_index(_location(index))
+
+
+def _filters(speaker: str | None = None, since: str | None = None, until: str | None = None,
+             year: int | None = None, sort: str = "relevance"):
+    from archive.search import Filters
+
+    return Filters(speaker=speaker, since=since, until=until, year=year, sort=sort)
 
 
 # --- index ---------------------------------------------------------------------------------------
@@ -135,7 +152,7 @@ TimeoutOption = Annotated[float, typer.Option(help="Seconds one file may take to
 WorkersOption = Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")]
 
 
-def _folders(paths: list[Path] | None, index: Path | None, usage: str) -> list[Path]:
+def _folders(paths: list[Path] | None, index: str | None, usage: str) -> list[Path]:
     """The folders given, else those indexed before (remembered beside the index)."""
     from archive.search import indexed_folders
 
@@ -167,9 +184,9 @@ def index_command(
     if check:
         documents = verify_index(_location(index))
         if as_json:
-            print_json({"ok": True, "documents": documents, "index": str(_location(index))})
+            print_json({"ok": True, "documents": documents, "index": _shown(index)})
         else:
-            err.print(Text(f"the index at {_location(index)} is whole: {documents} entries read"))
+            err.print(Text(f"the index at {_shown(index)} is whole: {documents} entries read"))
         return
 
     paths = _folders(paths, index, "archive index FOLDER")
@@ -263,8 +280,8 @@ def search_command(
 
     query = _query(words)
     with _open(index) as archive:
-        results = archive.search(query, limit=limit, offset=offset, speaker=speaker, since=since, until=until,
-                                 year=year, sort=sort, max_passages=passages)
+        results = archive.search(query, filters=_filters(speaker, since, until, year, sort), limit=limit,
+                                 offset=offset, max_passages=passages)
         suggested = suggestions(archive, query) if not results.total else []
     if as_json:
         print_json({**results.to_dict(), **({"suggestions": suggested} if not results.total else {})})
@@ -432,7 +449,7 @@ def export_command(
     query = _query(words)
     chosen = format_for(output, file_format)
     with _open(index) as archive:
-        export = collect(archive, query, speaker=speaker, since=since, until=until, year=year, sort=sort,
+        export = collect(archive, query, _filters(speaker, since, until, year, sort),
                          context=context)
         written = save(export, output, chosen, force=force, indexed_folders=archive.indexed_folders())
     summary = {"path": str(written), "format": chosen, "documents": len(export.documents),
@@ -461,7 +478,7 @@ def timeline_command(
 
     query = _query(words)
     with _open(index) as archive:
-        result = timeline(archive, query, speaker=speaker, since=since, until=until, year=year)
+        result = timeline(archive, query, _filters(speaker, since, until, year))
     if as_json:
         print_json(result.to_dict())
         return
@@ -561,7 +578,7 @@ def watch_command(
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop_now)
-    err.print(Text(f"following {', '.join(watcher.roots)} into {_location(index)}  (Ctrl-C to stop)"))
+    err.print(Text(f"following {', '.join(watcher.roots)} into {_shown(index)}  (Ctrl-C to stop)"))
     watcher.run_forever()
 
 
@@ -584,7 +601,7 @@ def serve_command(
 
     settings = policy.decide(host, port, token, no_auth, allow_host)
     location = _location(index)
-    err.print(Text(f"serving {location} at {settings.address}  (Ctrl-C to stop)"))
+    err.print(Text(f"serving {_shown(index)} at {settings.address}  (Ctrl-C to stop)"))
     # Each worker process builds the app from these (uvicorn starts workers from an import string).
     os.environ[APP_INDEX] = str(location)
     if token:
@@ -600,7 +617,7 @@ def serve_command(
             follower.wait(timeout=30)
 
 
-def _start_watcher(location: Path):
+def _start_watcher(location):
     """`archive watch` over the indexed folders, as a child process of the server: indexing forks
     worker processes, which a threaded server process should not do itself."""
     import subprocess

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+def doc_id(path: str) -> str:
+    """A short stable id for a document, for URLs: paths never travel in requests."""
+    return hashlib.sha1(path.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass
@@ -59,3 +65,8 @@ class Metadata:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def paragraphs_to_rows(paragraphs: list[Paragraph]) -> list[list[Any]]:
+    """Paragraphs as a record keeps them: [text, page, page_breaks] lists (small to store)."""
+    return [[p.text, p.page, [list(b) for b in p.page_breaks]] for p in paragraphs]

@@ -22,12 +22,13 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from archive.errors import NO_SPACE, ArchiveError
-from archive.prepare import CHANGED_WHILE_READ, cpu_count, file_facts, init_worker, prepare, sha256_of
+import archive.prepare as reading
+from archive.prepare import CHANGED_WHILE_READ, Prepared, cpu_count, file_facts, init_worker, prepare, sha256_of
 from archive.readers import UnreadableFile, deadline, file_format
 from archive.readers.ocr import OCR_PAGE_SECONDS
 from archive.scan import FoundFile, os_path_of, readable_name, resolve_roots, scan, under
 from archive import versions
-from archive.search import IndexUpdate, SpeechIndex, schema
+from archive.search import IndexUpdate, Location, is_database, open_index, open_update, shown_location, state_dir
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
@@ -74,44 +75,49 @@ class _Work:
     reuse: dict[str, Any] | None
 
 
-def run_index(paths: list[Path], location: Path, *, timeout: float = DEFAULT_TIMEOUT, workers: int | None = None,
+def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT_TIMEOUT, workers: int | None = None,
               retry_failed: bool = False, progress: Progress | None = None) -> IndexReport:
     started = time.perf_counter()
     roots = resolve_roots(paths)
+    local = state_dir(location)
     for root in roots:
-        if under(os.path.realpath(location), [os.path.realpath(os_path_of(root))]):
-            raise ArchiveError(f"the index ({location}) would be written inside the folder being indexed ({root}), "
+        if under(os.path.realpath(local), [os.path.realpath(os_path_of(root))]):
+            raise ArchiveError(f"the index ({local}) would be written inside the folder being indexed ({root}), "
                                "which is only ever read: give --index DIR outside it (or set ARCHIVE_INDEX)")
-    found = scan(roots, exclude=[str(location)])
-    report = IndexReport(skipped=found.skipped, failed=list(found.failed), index=str(location))
+    found = scan(roots, exclude=[] if is_database(location) else [str(location)])
+    report = IndexReport(skipped=found.skipped, failed=list(found.failed), index=shown_location(location))
 
-    update = IndexUpdate(location)
+    update = open_update(location)
     report.rebuilt = update.rebuilt
     try:
         work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
-        _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress)
+        _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress,
+                 ocr_cache=local / "ocr-cache")
         update.commit(roots)
-        if report.added or report.updated or report.removed or not versions.saved(location):
-            _group_versions(location)
+        if report.added or report.updated or report.removed or not update.has_version_groups():
+            _group_versions(location, update)
     except OSError as error:
         _cancel(update)
         if error.errno in NO_SPACE:
-            raise ArchiveError(f"no space left to write the index at {location}: free some space (or give --index "
-                               "on another disk) and run again; the index is as it was at its last commit") from None
+            raise ArchiveError(f"no space left to write the index at {shown_location(location)}: free some space "
+                               "(or give --index on another disk) and run again; the index is as it was at its "
+                               "last commit") from None
         raise
     except BaseException:
         _cancel(update)
         raise
+    finally:
+        update.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _group_versions(location: Path) -> None:
+def _group_versions(location: Location, update: IndexUpdate) -> None:
     """Versions of one speech (archive.versions), worked out over the whole index after a run that
     changed something."""
-    with SpeechIndex(location) as index:
+    with open_index(location) as index:
         sketches, listing = index.sketches()
-    versions.save(location, versions.group(sketches, listing))
+    update.save_version_groups(versions.group(sketches, listing))
 
 
 def _cancel(update: IndexUpdate) -> None:
@@ -139,7 +145,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
     for found_file in files:
         entry = manifest.get(found_file.path)
         same_file = (entry is not None and entry.size == found_file.size and entry.mtime_ns == found_file.mtime_ns
-                     and entry.extractor == schema.EXTRACTOR_VERSION)
+                     and entry.extractor == reading.EXTRACTOR_VERSION)
         if same_file and entry.kind == "failed" and not retry_failed:
             if failure_reasons is None:
                 failure_reasons = update.failure_reasons()
@@ -160,7 +166,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
             by_content[key] = _Work(sha, key[1], [], None)
         by_content[key].files.append(found_file)
 
-    indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == schema.EXTRACTOR_VERSION}
+    indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == reading.EXTRACTOR_VERSION}
     for item in by_content.values():
         if item.sha256 in indexed:
             item.reuse = update.record_by_content(item.sha256, item.file_format)
@@ -168,7 +174,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
 
 
 def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, timeout: float, workers: int,
-             progress: Progress | None) -> None:
+             progress: Progress | None, ocr_cache: Path) -> None:
     total = sum(len(item.files) for item in work)
     done = 0
     since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
@@ -180,7 +186,7 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
         update.write_in_two()
     ocr_pages = multiprocessing.Value("i", 0)
     with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker,
-                     initargs=(str(update.location / "ocr-cache"), ocr_pages)) as pool:
+                     initargs=(str(ocr_cache), ocr_pages)) as pool:
         pending = {}
         for item in work:
             first = item.files[0]
@@ -188,7 +194,8 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
             # The worker keeps the real bounds (the file's, and one per OCR'd page); the pool's own
             # time-out is only a backstop for a worker that hangs where the watchdog cannot see it.
             backstop = timeout + OCR_BACKSTOP_SECONDS if item.file_format in OCR_FORMATS else timeout
-            pending[pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout), timeout=backstop)] = item
+            pending[pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout, update.prepare_text),
+                                  timeout=backstop)] = item
         while pending:
             finished, _ = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -226,25 +233,25 @@ def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport,
             _record_failure(update, item, f"the reader crashed on this file (exit code {error.exitcode})", report)
     else:
         _store(update, item, prepared, report)
-        return len(prepared["normalised"]) * len(item.files)
+        return len(prepared.normalised) * len(item.files)
     return 0
 
 
-def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: IndexReport) -> None:
-    record = prepared["record"]
+def _store(update: IndexUpdate, item: _Work, prepared: Prepared, report: IndexReport) -> None:
+    record = prepared.record
     for found_file in item.files:
         facts = file_facts(Path(found_file.path), found_file.size, found_file.mtime_ns, item.sha256)
-        this = {**record, **facts}
+        this = {**record, **facts, "extractor": reading.EXTRACTOR_VERSION}  # read here, not in the worker
         if this.get("title_source") == "filename":
             this["title"] = Path(readable_name(found_file.path)).stem
         known = update.manifest.get(found_file.path)
-        update.put(this, prepared["normalised"], mtime_ns=found_file.mtime_ns, terms=prepared.get("terms"),
-                   sketch=prepared.get("sketch", b""))
+        update.put(this, prepared.normalised, mtime_ns=found_file.mtime_ns, sketch=prepared.sketch,
+                   prepared=prepared.for_index)
         if known is None:
             report.added += 1
             if item.reuse is not None:
                 report.reused += 1
-        elif known.sha256 == item.sha256 and known.kind == "doc" and known.extractor == schema.EXTRACTOR_VERSION:
+        elif known.sha256 == item.sha256 and known.kind == "doc" and known.extractor == reading.EXTRACTOR_VERSION:
             report.unchanged += 1  # touched, same content
         else:
             report.updated += 1
@@ -253,5 +260,5 @@ def _store(update: IndexUpdate, item: _Work, prepared: dict[str, Any], report: I
 def _record_failure(update: IndexUpdate, item: _Work, reason: str, report: IndexReport) -> None:
     for found_file in item.files:
         update.put_failed(found_file.path, size=found_file.size, mtime_ns=found_file.mtime_ns,
-                          sha256=item.sha256, reason=reason)
+                          sha256=item.sha256, extractor=reading.EXTRACTOR_VERSION, reason=reason)
         report.failed.append({"path": found_file.path, "reason": reason})

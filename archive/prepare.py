@@ -11,13 +11,19 @@ import hashlib
 import os
 import resource
 from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from archive import metadata, readers, versions
+from archive.document import doc_id, paragraphs_to_rows
 from archive.normalize import normalise
 from archive.scan import os_path_of
 from archive.readers import UnreadableFile, deadline, ocr
-from archive.search import body_terms, doc_id, paragraphs_to_rows, schema
+
+# Stored with every document; a change to readers or metadata extraction bumps it, and the next
+# `archive index` reads again the documents an older one extracted.
+EXTRACTOR_VERSION = 2  # 2: .doc/.wps/.ofd/scans/images, encodings, pinyin notes, extraction spaces
 
 MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
 
@@ -63,13 +69,23 @@ def extract_record(path: Path) -> dict[str, Any]:
         raise UnreadableFile("no text in the document")
     meta = metadata.extract(extracted, path).to_dict()
     meta["paragraphs"] = paragraphs_to_rows(extracted.paragraphs)
-    meta["extractor"] = schema.EXTRACTOR_VERSION
     return meta
 
 
-def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None,
-            timeout: float | None = None) -> dict[str, Any]:
-    """The record and normalised text of one file. `reuse` is an indexed record with the same content.
+@dataclass
+class Prepared:
+    """What a worker hands the index writer for one file."""
+
+    record: dict[str, Any]  # metadata, paragraphs and file facts (archive.search.records)
+    normalised: str  # the text as searching sees it (archive.normalize), paragraphs joined
+    sketch: bytes  # archive.versions' sketch of the text
+    for_index: Any = None  # what the index engine's prepare_text made of the text, off its writer
+
+
+def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None, timeout: float | None = None,
+            prepare_text: Callable[[str], Any] | None = None) -> Prepared:
+    """The record and normalised text of one file. `reuse` is an indexed record with the same content;
+    `prepare_text` is the index engine's own work on the text (IndexUpdate.prepare_text).
 
     Every failure, of any kind, becomes UnreadableFile with a one-line reason: one file never stops a
     run. The content hash is taken here, from the file as it is read (before and after): a file that
@@ -89,8 +105,8 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None,
         pieces = [normalise(row[0]) for row in record["paragraphs"]]  # per character, so joining commutes
         record["normalised_lengths"] = [len(piece) for piece in pieces]  # lets passages skip normalising
         normalised = "".join(pieces)
-        return {"record": record, "normalised": normalised, "terms": body_terms(normalised),
-                "sketch": versions.sketch(normalised)}
+        return Prepared(record, normalised, versions.sketch(normalised),
+                        prepare_text(normalised) if prepare_text is not None else None)
     except UnreadableFile:
         raise
     except MemoryError:

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.search import Filters, SpeechIndex
+
 MAX_SPEAKERS = 10
 
 
@@ -24,9 +26,9 @@ class Timeline:
                 "first": self.first, "latest": self.latest}
 
 
-def timeline(index: Any, query: str, **filters: Any) -> Timeline:
-    """`index` is a SpeechIndex; `filters` as for its search (speaker, since, until, year)."""
-    rows = index.matches(query, **filters)
+def timeline(index: SpeechIndex, query: str, filters: Filters = Filters()) -> Timeline:
+    """How `query` was used over the years, in the speeches `filters` allow (its sort is not used)."""
+    rows = index.matches(query, filters=filters)
     documents: Counter[int | None] = Counter()
     occurrences: Counter[int | None] = Counter()
     speakers: Counter[str] = Counter()
@@ -58,6 +60,6 @@ def _sortable(date: str) -> str:
     return (date + "-00-00")[:10]
 
 
-def _hit(index: Any, path: str, query: str) -> dict[str, Any] | None:
+def _hit(index: SpeechIndex, path: str, query: str) -> dict[str, Any] | None:
     hit = index.hit(path, query)
     return hit.to_dict() if hit is not None else None

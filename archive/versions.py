@@ -7,20 +7,17 @@ documents. Shingles of eight characters are longer than an office's stock phrase
 six), so two different speeches on one topic share few of them, while a revision keeps most.
 
 Groups are worked out after an index run that changed something (not on a run over an unchanged
-folder) and kept in `versions.json` beside the index: {path: {"group", "similarity", "members"}}.
+folder) and kept with the index (IndexUpdate.save_version_groups): {path: {"group", "similarity", "members"}}.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from archive.search.store import VERSIONS_FILE  # the index folder's file, read back by the index
 
 SHINGLE = 8
 SKETCH = 64
@@ -129,13 +126,3 @@ def _group_id(path: str) -> str:
     import hashlib
 
     return hashlib.sha1(path.encode("utf-8")).hexdigest()[:12]
-
-
-def save(location: Path, groups: dict[str, dict[str, Any]]) -> None:
-    temporary = location / f"{VERSIONS_FILE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(groups, ensure_ascii=False), "utf-8")
-    os.replace(temporary, location / VERSIONS_FILE)
-
-
-def saved(location: Path) -> bool:
-    return (location / VERSIONS_FILE).exists()

@@ -31,6 +31,7 @@ from typing import Any
 from archive.errors import ArchiveError
 from archive.kinds import SUPPORTED_SUFFIXES, skip_reason
 from archive.scan import resolve_roots
+from archive.search import Location, state_dir
 
 
 STATUS_FILE = "watch.json"
@@ -95,12 +96,13 @@ def _relevant(path: str) -> bool:
 class Watcher:
     """Runs `run_index` over `paths` whenever they change (and every `rescan` seconds)."""
 
-    def __init__(self, paths: list[Path], location: Path, *, settle: float = DEFAULT_SETTLE,
+    def __init__(self, paths: list[Path], location: Location, *, settle: float = DEFAULT_SETTLE,
                  rescan: float = DEFAULT_RESCAN, on_run: Callable[[dict[str, Any]], None] | None = None,
                  timeout: float | None = None, workers: int | None = None) -> None:
         self.roots = resolve_roots(paths)
         self.paths = [Path(root) for root in self.roots]
         self.location = location
+        self.state = state_dir(location)  # where the status is kept (the index folder, for a folder)
         self.settle = settle
         self.rescan = rescan
         self.on_run = on_run
@@ -150,7 +152,7 @@ class Watcher:
         with self._lock:
             pending, self._changed = self._changed, set()
         self.status.state, self.status.pending = "indexing", len(pending)
-        self.status.save(self.location)
+        self.status.save(self.state)
         done = subprocess.run([sys.executable, "-m", "archive", "index", *self.roots, "--index", str(self.location),
                                "--json", *self.options], stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if done.returncode != 0:
@@ -158,7 +160,7 @@ class Watcher:
                 self._changed |= pending
             busy = "another `archive index` run" in done.stderr
             self.status.state = "busy" if busy else "failed"
-            self.status.save(self.location)
+            self.status.save(self.state)
             if not busy:  # the index itself failed (a full disk, a damaged index): say so, try again later
                 sys.stderr.write(done.stderr.strip().splitlines()[-1] + "\n" if done.stderr.strip() else "")
             return None
@@ -171,7 +173,7 @@ class Watcher:
         with self._lock:
             self.status.pending = len(self._changed)
         self.status.state = "idle" if not self.status.pending else "waiting"
-        self.status.save(self.location)
+        self.status.save(self.state)
         if self.on_run:
             self.on_run(report)
         return report
@@ -189,7 +191,7 @@ class Watcher:
             observer.stop()
             observer.join(timeout=5)
             self.status.state = "stopped"
-            self.status.save(self.location)
+            self.status.save(self.state)
 
     def _loop(self) -> None:
         due = 0.0  # a run now: catch up with what changed while no watcher ran
@@ -201,7 +203,7 @@ class Watcher:
             if changed and quiet_for < self.settle:
                 if self.status.state != "waiting":
                     self.status.state, self.status.pending = "waiting", len(self._changed)
-                    self.status.save(self.location)
+                    self.status.save(self.state)
                 self._sleep(self.settle - quiet_for)
                 continue
             if changed or now >= due or now - last_run >= self.rescan:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from archive.pipeline import run_index
-from archive.search import SpeechIndex
+from archive.search import open_index
 from tests import factory
 
 GOOD_LINES = ["在全市安全生产工作会议上的讲话", "同志们：", "我们要扎实推进安全生产工作，切实做好应急管理各项任务。"]
@@ -22,7 +22,7 @@ def index_with_good_neighbour(source: Path, index_dir: Path, **options):
     """Index a folder that also holds one good speech, which must always be found."""
     factory.write_docx(source / "good.docx", GOOD_LINES)
     report = run_index([source], index_dir, **options)
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         assert archive.search('"应急管理各项任务"').total == 1
     return report
 
@@ -210,7 +210,7 @@ def test_unusual_but_valid_docx_is_read(source: Path, index_dir: Path, change) -
     path = factory.write_docx(source / "unusual.docx", GOOD_LINES[:2] + ["优化营商环境，推进数字政府建设。"])
     _rewrite_document_xml(path, change)
     index_with_good_neighbour(source, index_dir)
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         assert [hit.record["path"] for hit in archive.search('"推进数字政府建设"').hits] == [str(path)]
 
 
@@ -220,7 +220,7 @@ def test_a_yearbook_with_a_four_million_character_paragraph_is_indexed(source: P
     paragraph = text[:4_000_000]  # not the good neighbour's phrase, which the helper counts
     path = factory.write_docx(source / "年鉴.docx", ["某市年鉴", paragraph])
     index_with_good_neighbour(source, index_dir)
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         assert archive.search(f'"{paragraph[3_000_000:3_000_012]}"').hits[0].record["path"] == str(path)
 
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from archive.check import check, split_sentences
 from archive.pipeline import run_index
-from archive.search import SpeechIndex
+from archive.search import open_index
 from archive.web import create_app
 from tests import factory
 
@@ -67,7 +67,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory):
         plan.append((sentence, "nowhere", None))
     rng.shuffle(plan)
     text = "同志们：\n" + "\n".join(draft for draft, _, _ in plan) + "\n谢谢大家！"
-    with SpeechIndex(index) as archive:
+    with open_index(index) as archive:
         yield archive, text, plan, root
 
 

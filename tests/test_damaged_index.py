@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from archive.pipeline import run_index
-from archive.search import SpeechIndex
+from archive.search import open_index
 from archive.search.store import data_dir
 from tests import factory
 
@@ -90,7 +90,7 @@ def test_two_first_runs_at_once_do_not_trip_over_each_other(source: Path, index_
         assert "Traceback" not in result.stderr
         assert result.returncode == 0 or "another `archive index` run" in result.stderr, result.stderr
     assert any(result.returncode == 0 for result in results)
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         assert archive.search('"应急管理各项任务"').total == 1
 
 
@@ -111,6 +111,6 @@ def test_a_full_disk_during_a_run_is_one_line_and_the_next_run_finishes(source: 
     kept = {"MAIN_WRITELOCK", "checksums.json"}
     leftovers = [p for p in data_dir(index_dir).iterdir() if p.suffix not in (".toc", ".seg") and p.name not in kept]
     assert leftovers == []
-    with SpeechIndex(index_dir) as archive:  # every segment file left is one the index uses
+    with open_index(index_dir) as archive:  # every segment file left is one the index uses
         used = {f"{segment.segment_id()}.seg" for segment in archive._ix._segments()}
     assert {p.name for p in data_dir(index_dir).glob("*.seg")} == used

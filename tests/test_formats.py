@@ -15,7 +15,7 @@ from archive.document import Extracted, Paragraph
 from archive.normalize import normalise
 from archive.pipeline import run_index
 from archive.readers import UnreadableFile, legacy, office, read
-from archive.search import SpeechIndex
+from archive.search import open_index
 from tests import factory
 
 
@@ -283,7 +283,7 @@ def test_a_folder_of_every_kind_is_indexed_and_found_in_either_script(tmp_path: 
     assert not report.failed and report.added == 7
     assert [item["reason"] for item in report.skipped] == ["Word lock file"]
 
-    with SpeechIndex(index) as archive:
+    with open_index(index) as archive:
         listed = {Path(d["path"]).name: d for d in archive.documents()}
         assert listed["扫描件.pdf"]["ocr"] is True and listed["印发稿.ofd"]["ocr"] is False
         assert {d["format"] for d in listed.values()} == {"pdf", "ofd", "page", "docx", "doc", "wps"}

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from archive.errors import QueryError
 from archive.pipeline import run_index
-from archive.search import SpeechIndex
+from archive.search import open_index
 from archive.search import querylang as ql
 from tests import factory
 
@@ -118,7 +118,7 @@ def test_links_out_of_the_folder_are_not_followed_and_say_so(source: Path, index
     skipped = {Path(item["path"]).name: item["reason"] for item in report.skipped}
     assert "outside the indexed folders" in skipped["link-out.docx"] and "outside" in skipped["passwd.txt"]
     assert "not a file" in skipped["zero.txt"] and "link to a folder" in skipped["folder-link"]
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         assert archive.search('"机密内容"').total == 0 and archive.search('"root"').total == 0
         assert {Path(hit.record["path"]).name for hit in archive.search('"内部链接可以读"').hits} == {"inside.docx", "link-in.docx"}
 
@@ -137,7 +137,7 @@ def test_a_folder_unreadable_for_a_moment_keeps_its_documents(source: Path, inde
         (source / "locked").chmod(stat.S_IRWXU)
     assert result.returncode == 0, result.stderr
     assert '"removed": 0' in result.stdout and "folder not readable" in result.stdout
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         assert archive.search('"推进高质量发展"').total == 1
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from archive.errors import IndexBusy
 from archive.pipeline import run_index
-from archive.search import IndexUpdate, SpeechIndex
+from archive.search import open_index, open_update
 from tests import factory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,12 +25,12 @@ def lines(topic: str) -> list[str]:
 
 
 def paths_found(index_dir: Path, phrase: str) -> set[str]:
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         return {hit.record["path"] for hit in archive.search(f'"{phrase}"', limit=None).hits}
 
 
 def listed(index_dir: Path) -> list[str]:
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         return [doc["path"] for doc in archive.documents()]
 
 
@@ -70,7 +70,7 @@ def test_an_open_index_sees_changed_and_deleted_files_after_the_next_run(source:
     b = factory.write_docx(source / "b.docx", lines("乡村振兴"))
     factory.write_docx(source / "c.docx", lines("营商环境"))
     run_index([source], index_dir)
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         def found(phrase: str) -> set[str]:
             return {hit.record["path"] for hit in archive.search(f'"{phrase}"', limit=None).hits}
 
@@ -122,7 +122,7 @@ def test_other_folders_in_the_index_are_left_alone(tmp_path: Path, index_dir: Pa
 def test_second_index_run_is_refused_while_one_runs(source: Path, index_dir: Path) -> None:
     factory.write_docx(source / "a.docx", lines("安全生产"))
     run_index([source], index_dir)
-    holder = IndexUpdate(index_dir)
+    holder = open_update(index_dir)
     try:
         with pytest.raises(IndexBusy):
             run_index([source], index_dir)
@@ -174,12 +174,13 @@ def test_search_answers_while_an_index_run_is_under_way(source: Path, index_dir:
 
 def test_new_extractor_version_re_reads_documents_without_deleting_the_index(source: Path, index_dir: Path,
                                                                              monkeypatch) -> None:
-    from archive.search import schema
+    import archive.prepare
 
     path = factory.write_docx(source / "a.docx", lines("安全生产"))
     factory.write_docx(source / "b.docx", lines("乡村振兴"))
     assert run_index([source], index_dir).added == 2
-    monkeypatch.setattr(schema, "EXTRACTOR_VERSION", schema.EXTRACTOR_VERSION + 1)
+    # the writer (this process) stamps the version, so this holds whatever start method workers use
+    monkeypatch.setattr(archive.prepare, "EXTRACTOR_VERSION", archive.prepare.EXTRACTOR_VERSION + 1)
     report = run_index([source], index_dir)
     assert (report.updated, report.unchanged, report.reused) == (2, 0, 0)
     assert run_index([source], index_dir).unchanged == 2
@@ -217,7 +218,7 @@ def test_a_large_run_writes_two_segments_at_once_and_stays_exact(source: Path, i
     assert report.added == len(truth) and not report.failed
 
     def check() -> None:
-        with SpeechIndex(index_dir) as archive:
+        with open_index(index_dir) as archive:
             assert sorted(doc["path"] for doc in archive.documents()) == sorted(truth)
             for phrase in ("营商环境", "务实奉献", "达到65.3%", "扎实推进"):
                 expected = {path for path, text in truth.items() if normalise(phrase) in text}
@@ -225,7 +226,7 @@ def test_a_large_run_writes_two_segments_at_once_and_stays_exact(source: Path, i
                 assert {hit.record["path"] for hit in results.hits} == expected and results.total == len(expected)
 
     check()
-    with SpeechIndex(index_dir) as archive:
+    with open_index(index_dir) as archive:
         assert len(archive._searcher.reader().leaf_readers()) == 2  # written as two segments
 
     changed = sorted(truth)  # a large second run: changes, and deletions

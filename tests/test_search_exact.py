@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from archive.normalize import normalise
 from archive.pipeline import run_index
-from archive.search import SpeechIndex
+from archive.search import Filters, SpeechIndex, open_index
 from tests import factory
 
 
@@ -50,7 +50,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
     index = tmp_path_factory.mktemp("corpus-index")  # never inside the folder indexed
     report = run_index([root], index)
     assert report.added == 32 and not report.failed
-    with SpeechIndex(index) as archive:
+    with open_index(index) as archive:
         yield archive, truth
 
 
@@ -133,7 +133,7 @@ def test_speaker_and_title_phrases_find_exactly_the_documents_holding_them(corpu
     else:
         holding = {p for p, text in people.items() if needle in text}
         assert found(archive, f'speaker:"{needle}"') == holding
-        filtered = archive.search('"同志们"', speaker=needle, limit=None).hits
+        filtered = archive.search('"同志们"', filters=Filters(speaker=needle), limit=None).hits
         assert {hit.record["path"] for hit in filtered} == holding & expected(truth, "同志们")
 
 
@@ -235,7 +235,7 @@ def libreoffice_corpus(tmp_path_factory: pytest.TempPathFactory):
     index = root / "index"
     report = run_index([root / "pdf"], index)
     assert report.added == 6 and not report.failed
-    with SpeechIndex(index) as archive:
+    with open_index(index) as archive:
         yield archive, truth
 
 

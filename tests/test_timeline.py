@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from archive.normalize import normalise
 from archive.pipeline import run_index
-from archive.search import SpeechIndex
+from archive.search import open_index
 from archive.timeline import timeline
 from archive.web import create_app
 from tests import factory
@@ -33,7 +33,7 @@ def dated(tmp_path_factory: pytest.TempPathFactory):
         truth.append((str(path), item, normalise("".join(item.lines()))))
     index = root / "index"
     run_index([root / "src"], index)
-    with SpeechIndex(index) as archive:
+    with open_index(index) as archive:
         yield archive, truth
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.search import SpeechIndex
+from archive.search import open_index
 from archive.watch import read_status
 from tests import factory
 
@@ -58,7 +58,7 @@ def eventually(check: Callable[[], bool], what: str, bound: float = BOUND) -> fl
 
 def found(index_dir: Path, phrase: str) -> set[str]:
     try:
-        with SpeechIndex(index_dir) as archive:
+        with open_index(index_dir) as archive:
             return {Path(hit.record["path"]).name for hit in archive.search(f'"{phrase}"', limit=None).hits}
     except Exception:  # noqa: BLE001 (no index yet while the first run is under way)
         return set()

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from archive.errors import NO_SPACE, ArchiveError
 from archive.export import text, word
 from archive.export.model import Citation, Export, ExportDocument, ExportPassage, build
-from archive.search import SpeechIndex
+from archive.search import Filters, SpeechIndex
 
 __all__ = ["FORMATS", "Citation", "Export", "ExportDocument", "ExportPassage", "collect", "format_for", "save", "write"]
 
@@ -49,13 +49,11 @@ def format_for(path: Path, given: str | None) -> str:
     return name
 
 
-def collect(index: SpeechIndex, query: str, *, speaker: str | None = None, since: str | None = None,
-            until: str | None = None, year: int | None = None, sort: str = "date", context: int = 0) -> Export:
+def collect(index: SpeechIndex, query: str, filters: Filters = Filters(sort="date"), *, context: int = 0) -> Export:
     """Every passage holding a match, in document order, documents newest first (or by relevance)."""
     if context < 0:
         raise ArchiveError("--context must be 0 or more paragraphs")
-    results = index.search(query, limit=None, speaker=speaker, since=since, until=until, year=year, sort=sort,
-                           window=None, max_passages=None, context=context)
+    results = index.search(query, filters=filters, limit=None, window=None, max_passages=None, context=context)
     export = build(results, dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     if not export.passage_count:
         raise NothingToExport(f"no passage matches {query}: nothing exported, no file written")

@@ -10,34 +10,26 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
-from archive.errors import QueryError
-from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search.dates import parse_bound, parse_range
+from archive.search.engine import Filters, needle_of, only_negative, query_words, year_range
 from archive.search.phrase import AllWords, ExactPhrase
-from archive.tokens import phrase_bigrams, words
+from archive.tokens import phrase_bigrams
 
 
 def phrase(field: str, text: str) -> wq.Query:
     """Exact text in a bigram field: its consecutive bigrams, or a prefix for one character (the
     bigrams starting with it, and the field's last character)."""
-    normalised = normalise(text)
-    if not normalised:
-        raise QueryError(f"nothing to search for in {text!r}")
+    normalised = needle_of(text)
     if len(normalised) == 1:
         return wq.Prefix(field, normalised)
     return ExactPhrase(field, phrase_bigrams(normalised))
 
 
 def _words(text: str) -> wq.Query | None:
-    """All of jieba's words of `text`, each found wherever it stands in the text.
-
-    Words are matched as exact text, not as the document's own jieba tokens: jieba segments the same
-    characters differently in different contexts, so token matching would miss documents that do
-    hold every word.
-    """
-    terms = list(dict.fromkeys(words(normalise(text))))
-    if len(terms) < 2:
+    """All of jieba's words of `text` (engine.query_words), each found wherever it stands in the text."""
+    terms = query_words(text)
+    if terms is None:
         return None
     return AllWords([phrase("text", term) for term in terms])
 
@@ -48,10 +40,7 @@ def _field(node: ql.Field) -> wq.Query:
     if node.name == "title":
         return phrase("title", node.value)
     if node.name == "year":
-        if not node.value.isdigit() or len(node.value) != 4:
-            raise QueryError(f"year: takes a year like 2020, not {node.value!r}")
-        year = int(node.value)
-        return wq.NumericRange("date_key", year * 10000, year * 10000 + 9999)
+        return wq.NumericRange("date_key", *year_range(node.value))
     low, high = parse_range(node.value)
     return wq.NumericRange("date_key", low, high)
 
@@ -73,31 +62,27 @@ def compile_node(node: ql.Node, *, loose: bool) -> wq.Query:
     return wq.And(items)
 
 
-def _only_negative(node: ql.Node) -> bool:
-    return isinstance(node, ql.Not) or (isinstance(node, ql.And) and all(isinstance(i, ql.Not) for i in node.items))
-
-
 def compile_query(node: ql.Node, *, loose: bool) -> wq.Query:
     """The whole query tree; one that only excludes (-"x") excludes from every document."""
     compiled = compile_node(node, loose=loose)
-    return wq.And([wq.Every(), compiled]) if _only_negative(node) else compiled
+    return wq.And([wq.Every(), compiled]) if only_negative(node) else compiled
 
 
 # Files that could not be read are in the index (to remember why), never in results.
 NOT_DOCUMENTS = wq.Term("kind", "failed")
 
 
-def filters(*, speaker: str | None, since: str | None, until: str | None, year: int | None) -> wq.Query | None:
+def filters(given: Filters) -> wq.Query | None:
     """The --speaker/--since/--until/--year options as one whoosh filter (None: no filter)."""
     found: list[wq.Query] = []
-    if speaker:
-        found.append(phrase("people", speaker))
-    if since or until:
+    if given.speaker:
+        found.append(phrase("people", given.speaker))
+    if given.since or given.until:
         found.append(wq.NumericRange(
             "date_key",
-            parse_bound(since, end=False) if since else None,
-            parse_bound(until, end=True) if until else None,
+            parse_bound(given.since, end=False) if given.since else None,
+            parse_bound(given.until, end=True) if given.until else None,
         ))
-    if year is not None:
-        found.append(wq.NumericRange("date_key", year * 10000, year * 10000 + 9999))
+    if given.year is not None:
+        found.append(wq.NumericRange("date_key", given.year * 10000, given.year * 10000 + 9999))
     return wq.And(found) if found else None

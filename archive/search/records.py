@@ -6,26 +6,18 @@ A record is a plain dict (whoosh pickles it into the index). Paragraphs are kept
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from archive.document import Paragraph
+from archive.document import Paragraph, doc_id, paragraphs_to_rows
+
+__all__ = ["PUBLIC_KEYS", "EXTRA_KEYS", "doc_id", "paragraphs_of", "paragraphs_to_rows", "public"]
 
 PUBLIC_KEYS = (
     "path", "format", "title", "speaker", "role", "date", "pages", "pages_estimated", "size", "sha256",
     "published", "uploader",
 )
 EXTRA_KEYS = ("id", "meeting", "modified", "stated_size", "compilation", "title_source", "ocr")
-
-
-def doc_id(path: str) -> str:
-    """A short stable id for a document, for URLs: paths never travel in requests."""
-    return hashlib.sha1(path.encode("utf-8")).hexdigest()[:16]
-
-
-def paragraphs_to_rows(paragraphs: list[Paragraph]) -> list[list[Any]]:
-    return [[p.text, p.page, [list(b) for b in p.page_breaks]] for p in paragraphs]
 
 
 class _Paragraphs(Sequence[Paragraph]):
@@ -51,7 +43,6 @@ class _Paragraphs(Sequence[Paragraph]):
 
 def paragraphs_of(record: dict[str, Any]) -> Sequence[Paragraph]:
     return _Paragraphs(record["paragraphs"])
-
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:

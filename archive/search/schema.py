@@ -2,8 +2,7 @@
 
 SCHEMA_VERSION is stored with the index (in the name of its folder). A change to fields or analyzers
 bumps it; an index of another version is then rebuilt by the next `archive index`, never misread.
-EXTRACTOR_VERSION is stored with every document; a change to readers or metadata extraction bumps it
-and the next `archive index` re-reads the documents extracted by an older one.
+(The extractor version, stored with every document, is archive.prepare.EXTRACTOR_VERSION.)
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 from archive.search.analysis import BigramBody, BigramText
 
 SCHEMA_VERSION = 4  # 4: traditional characters folded to simplified in all normalised text
-EXTRACTOR_VERSION = 2  # 2: .doc/.wps/.ofd/scans/images, encodings, pinyin notes, extraction spaces
 
 
 def build_schema() -> Schema:

@@ -16,8 +16,7 @@ import re
 import shutil
 import struct
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from whoosh.searching import Searcher
 from whoosh.codec.whoosh3 import W3Codec
 
 from archive.errors import IndexBusy, IndexDamaged, IndexMissing
+from archive.search.engine import ManifestEntry
 from archive.search.bulkwriter import BulkSegmentWriter, SplitWriter
 from archive.search.schema import SCHEMA_VERSION, build_schema
 
@@ -60,24 +60,17 @@ def damaged(location: Path, error: BaseException) -> IndexDamaged:
                         f"{REPAIR}")
 
 
-def guarded(location: Callable[..., Path]):
-    """Decorate an index method so damaged files give one message that says how to repair them."""
-
-    def decorate(method):
-        def wrapper(self, *args, **kwargs):
-            try:
-                return method(self, *args, **kwargs)
-            except (IndexMissing, IndexBusy, IndexDamaged):
-                raise
-            except CORRUPTION as error:
-                if isinstance(error, FileNotFoundError) and not data_dir(location(self)).exists():
-                    raise IndexMissing(f"no index at {location(self)}: run `archive index FOLDER` first") from None
-                raise damaged(location(self), error) from error
-
-        wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
-        return wrapper
-
-    return decorate
+@contextlib.contextmanager
+def errors(location: Path) -> Iterator[None]:
+    """Damaged files give one message that says how to repair them (a missing index says so)."""
+    try:
+        yield
+    except (IndexMissing, IndexBusy, IndexDamaged):
+        raise
+    except CORRUPTION as error:
+        if isinstance(error, FileNotFoundError) and not data_dir(location).exists():
+            raise IndexMissing(f"no index at {location}: run `archive index FOLDER` first") from None
+        raise damaged(location, error) from error
 
 
 def open_for_reading(location: Path) -> whoosh_index.Index:
@@ -183,6 +176,16 @@ def version_groups(location: Path) -> dict[str, Any]:
     return cached[1]
 
 
+def has_version_groups(location: Path) -> bool:
+    return (location / VERSIONS_FILE).exists()
+
+
+def save_version_groups(location: Path, groups: dict[str, Any]) -> None:
+    temporary = location / f"{VERSIONS_FILE}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(groups, ensure_ascii=False), "utf-8")
+    os.replace(temporary, location / VERSIONS_FILE)
+
+
 def last_commit(location: Path) -> str | None:
     """When the index was last committed (its newest table of contents), ISO, local time."""
     import datetime as dt
@@ -267,17 +270,6 @@ def writer(ix: whoosh_index.Index, *, split: bool = False) -> BulkSegmentWriter 
             "another `archive index` run is updating this index; wait for it to finish "
             "(searching works meanwhile)"
         ) from None
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    """What the index remembers of a file to decide, without opening it, whether it changed."""
-
-    kind: str
-    sha256: str
-    size: int
-    mtime_ns: int
-    extractor: int
 
 
 def manifest(ix: whoosh_index.Index) -> dict[str, ManifestEntry]:

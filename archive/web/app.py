@@ -27,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from archive import __version__
 from archive.errors import ArchiveError, IndexMissing
-from archive.search import SpeechIndex
+from archive.search import Filters, Location, SpeechIndex, location_of, open_index, state_dir
 from archive.tokens import warm_up
 from archive.web import policy
 
@@ -56,7 +56,7 @@ Context = Annotated[int, Query(ge=0, le=5)]
 class _Index:
     """The index, opened on first use and kept open and warm; each request sees the latest commit."""
 
-    def __init__(self, location: FilePath) -> None:
+    def __init__(self, location: Location) -> None:
         self.location = location
         self._index: SpeechIndex | None = None
         self._lock = threading.Lock()
@@ -64,7 +64,7 @@ class _Index:
     def get(self) -> SpeechIndex:
         with self._lock:
             if self._index is None:
-                self._index = SpeechIndex(self.location)  # raises IndexMissing until `archive index` ran
+                self._index = open_index(self.location)  # raises IndexMissing until `archive index` ran
             return self._index
 
     def close(self) -> None:
@@ -152,11 +152,11 @@ APP_INDEX, APP_TOKEN, APP_HOSTS = "ARCHIVE_SERVE_INDEX", "ARCHIVE_SERVE_TOKEN", 
 def app_from_environment() -> FastAPI:
     """The app for each worker process of `archive serve` (which sets these variables)."""
     hosts = os.environ.get(APP_HOSTS)
-    return create_app(FilePath(os.environ[APP_INDEX]), token=os.environ.get(APP_TOKEN) or None,
+    return create_app(location_of(os.environ[APP_INDEX], "index"), token=os.environ.get(APP_TOKEN) or None,
                       allowed_hosts=tuple(hosts.split(",")) if hosts else None)
 
 
-def create_app(location: FilePath, token: str | None = None, allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
+def create_app(location: Location, token: str | None = None, allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
     """The app; `allowed_hosts` are the Host names it answers to (None: any; see archive.web.policy)."""
     index = _Index(location)
 
@@ -200,8 +200,8 @@ def create_app(location: FilePath, token: str | None = None, allowed_hosts: tupl
                offset: Offset = 0) -> JSONResponse:
         """The same results and keys as `archive search --json`."""
         archive = index.get()
-        results = archive.search(q, limit=limit, offset=offset, speaker=speaker or None, since=since or None,
-                                 until=until or None, year=year, sort=sort)
+        filters = Filters(speaker or None, since or None, until or None, year, sort)
+        results = archive.search(q, filters=filters, limit=limit, offset=offset)
         answer = results.to_dict()
         if not results.total:
             from archive.suggest import suggestions
@@ -226,8 +226,8 @@ def create_app(location: FilePath, token: str | None = None, allowed_hosts: tupl
         """A download of the matched passages, as `archive export` writes them."""
         from archive.export import MEDIA_TYPES, collect, write
 
-        result = collect(index.get(), q, speaker=speaker or None, since=since or None, until=until or None,
-                         year=year, sort=sort, context=context)
+        result = collect(index.get(), q, Filters(speaker or None, since or None, until or None, year, sort),
+                         context=context)
         buffer = io.BytesIO()
         write(result, buffer, format)
         filename = f"讲稿摘录.{format}"
@@ -241,8 +241,7 @@ def create_app(location: FilePath, token: str | None = None, allowed_hosts: tupl
         """The same document as `archive timeline --json`."""
         from archive.timeline import timeline as make_timeline
 
-        return make_timeline(index.get(), q, speaker=speaker or None, since=since or None, until=until or None,
-                             year=year).to_dict()
+        return make_timeline(index.get(), q, Filters(speaker or None, since or None, until or None, year)).to_dict()
 
     @app.post("/api/check")
     async def check_draft(request: Request, filename: Annotated[str | None, Query(max_length=200)] = None,
@@ -267,7 +266,7 @@ def create_app(location: FilePath, token: str | None = None, allowed_hosts: tupl
         from archive.watch import read_status
 
         counts = index.get().stats()
-        follower = read_status(location)
+        follower = read_status(state_dir(location))
         counts["watch"] = None if follower is None else {
             "state": follower.get("state"), "pending": follower.get("pending", 0), "last_run": follower.get("last_run")}
         return counts

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from archive.search import SpeechIndex  # noqa: E402
+from archive.search import open_index  # noqa: E402
 from tests import factory  # noqa: E402
 
 
@@ -56,7 +56,7 @@ def main() -> None:
     try:
         time.sleep(5)
         latencies = []
-        with SpeechIndex(index) as archive:
+        with open_index(index) as archive:
             for number in range(args.changes):
                 phrase = f"第{number}次新增的讲话内容{number * 7919}"
                 factory.write_docx(folder / "新增" / f"{number:03d}.docx", ["在办公室例会上的讲话", phrase])

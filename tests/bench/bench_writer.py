@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from archive import versions  # noqa: E402
 from archive.check import check  # noqa: E402
 from archive.pipeline import run_index  # noqa: E402
-from archive.search import SpeechIndex  # noqa: E402
+from archive.search import open_index  # noqa: E402
 from archive.suggest import suggestions  # noqa: E402
 from archive.timeline import timeline  # noqa: E402
 from tests import factory  # noqa: E402
@@ -54,7 +54,7 @@ def main() -> None:
     started = time.perf_counter()
     run_index([folder], index)
     full = time.perf_counter() - started
-    with SpeechIndex(index) as archive:
+    with open_index(index) as archive:
         sketches, listing = archive.sketches()
         grouping, _ = timed(lambda: versions.group(sketches, listing), runs=3)
         print(f"{len(sketches)} speeches indexed in {full:.1f} s; grouping versions {grouping:.2f} s "

@@ -1,0 +1,326 @@
+"""The embedded engine: a whoosh index in a folder on this machine (see index/README.md).
+
+Reading keeps one searcher open and refreshes it when an index run commits; the segments'
+normalised texts are kept in memory by archive.search.phrase, which finds and confirms exact text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from archive.search import evaluate, phrase, querylang as ql, store
+from archive.search.analysis import BodyTerms, body_buckets
+from archive.search.compile import NOT_DOCUMENTS, compile_query, filters as compile_filters
+from archive.search.dates import date_key
+from archive.search.engine import Filters, IndexUpdate, ManifestEntry, Ranking, SpeechIndex
+from archive.search.passages import DocumentText
+from archive.search.records import doc_id, paragraphs_of, public
+
+
+def body_terms(normalised: str) -> BodyTerms:
+    """A document's body terms, made where the text is (a worker process), not by the one writer."""
+    return BodyTerms(body_buckets(normalised))
+
+
+class _Listing:
+    """One segment's listing metadata (the `summary` column), each parsed when first asked for."""
+
+    def __init__(self, reader) -> None:
+        self._column = reader.column_reader("summary")
+        self._parsed: dict[int, dict[str, Any]] = {}
+
+    def __getitem__(self, docnum: int) -> dict[str, Any]:
+        found = self._parsed.get(docnum)
+        if found is None:
+            found = self._parsed[docnum] = json.loads(self._column[docnum])
+        return found
+
+
+class WhooshIndex(SpeechIndex[int]):
+    """Read access to an embedded index: documents are whoosh docnums of the open searcher."""
+
+    def __init__(self, location: Path) -> None:
+        super().__init__()
+        self.location = location
+        with self._errors():
+            self._ix = store.open_for_reading(location)
+            self._searcher = self._ix.searcher()
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        return store.errors(self.location)
+
+    def warm(self) -> None:
+        """Read the segments' normalised texts into memory now, so the first searches of a
+        long-running server are as fast as the rest."""
+        with self._errors(), self._lock:
+            phrase.warm(self._fresh().reader())
+
+    def _fresh(self):
+        """The searcher, reopened if a newer commit exists (cheap when nothing changed)."""
+        self._searcher = store.refreshed(self._ix, self._searcher)
+        return self._searcher
+
+    def _generation(self) -> Any:
+        return self._fresh().reader().generation()
+
+    def _rank(self, node: ql.Node, filters: Filters) -> Ranking[int]:
+        """Every match: the exact tier, then documents holding all the words.
+
+        Every exact match holds all its words too, so exact matches are left out of the words tier.
+        That tier is only counted here; it is ranked when a page reaches it.
+        """
+        searcher = self._fresh()
+        only = compile_filters(filters)
+        strict = compile_query(node, loose=False)
+        loose = compile_query(node, loose=True)
+        exact = evaluate.ranked(searcher, strict, only=only, never=NOT_DOCUMENTS)
+        if loose == strict:
+            return self._ordered(searcher, filters, exact)
+        skip = {docnum for docnum, _ in exact}
+        words_total = evaluate.count(searcher, loose, only=only, never=NOT_DOCUMENTS, skip=skip)
+
+        def rank_words() -> list[tuple[int, float]]:
+            return evaluate.ranked(searcher, loose, only=only, never=NOT_DOCUMENTS, skip=skip)
+
+        return self._ordered(searcher, filters, exact, words_total, rank_words)
+
+    @staticmethod
+    def _ordered(searcher, filters: Filters, exact: list[tuple[int, float]], words_total: int = 0,
+                 rank_words=None) -> Ranking[int]:
+        if filters.sort != "date":
+            return Ranking(exact, words_total, rank_words)
+        rows = [(docnum, score, "exact") for docnum, score in exact]
+        if rank_words is not None:  # newest first over both tiers: every match is needed
+            rows += [(docnum, score, "words") for docnum, score in rank_words()]
+        dates = searcher.reader().column_reader("date_key")
+        return Ranking.by_date([(docnum, score, tier, dates[docnum]) for docnum, score, tier in rows])
+
+    def _texts(self, keys: Sequence[int]) -> list[tuple[dict[str, Any], DocumentText]]:
+        searcher = self._fresh()
+        found = []
+        for docnum in keys:
+            record = searcher.stored_fields(docnum)["record"]
+            found.append((record, self._text_of(searcher, docnum, record)))
+        return found
+
+    @staticmethod
+    def _text_of(searcher, docnum: int, record: dict[str, Any]) -> DocumentText:
+        """The document's text for passages, with the normalised text the index keeps."""
+        lengths = record.get("normalised_lengths")
+        if lengths is None:
+            return DocumentText(paragraphs_of(record))
+        # one column reader per searcher: opening one costs milliseconds
+        texts = phrase.kept(searcher, "_archive_normalised", lambda: searcher.reader().column_reader("normalised"))
+        return DocumentText(paragraphs_of(record), texts[docnum].decode("utf-8"), lengths)
+
+    def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
+        """The listing metadata is parsed once per segment and kept with it."""
+        searcher = self._fresh()
+        rows = self._rank(node, Filters(filters.speaker, filters.since, filters.until, filters.year, "date")).page(0, None)
+        segments = []
+        for segment, offset in searcher.leaf_searchers():
+            reader = segment.reader()
+            segments.append((offset, phrase.kept(reader, "_archive_listing", lambda reader=reader: _Listing(reader)),
+                             phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)))
+        starts = [offset for offset, _, _ in segments]
+        counted = []
+        for docnum, _, _ in rows:
+            offset, listing, texts = segments[bisect_right(starts, docnum) - 1]
+            local = docnum - offset
+            start, end = texts.offsets[local], texts.offsets[local + 1]
+            blob = texts.blob
+            counted.append((listing[local], sum(blob.count(needle, start, end) for needle in found)))
+        return counted
+
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        looked = 0
+        with self._errors(), self._lock:
+            searcher = self._fresh()
+            for segment, _ in searcher.leaf_searchers():
+                reader = segment.reader()
+                field = segment.schema["text"]
+                bits = phrase.text_bits(reader, "text", field, anchor)
+                texts = phrase.SegmentTexts.of(reader, field.confirm_column)
+                paths = reader.column_reader("path")
+                for docnum in phrase.docnums_of(bits):
+                    looked += 1
+                    if looked > limit:
+                        return found
+                    start, end = texts.offsets[docnum], texts.offsets[docnum + 1]
+                    for match in pattern.finditer(texts.blob, start, end):
+                        found.setdefault(match.group(0), set()).add(paths[docnum])
+        return found
+
+    def sketches(self) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+        sketches: dict[str, bytes] = {}
+        listing: dict[str, dict[str, Any]] = {}
+        with self._errors(), self._lock:
+            reader = self._fresh().reader()
+            if reader.doc_count() == 0:
+                return sketches, listing
+            kinds, paths = reader.column_reader("kind"), reader.column_reader("path")
+            values, summaries = reader.column_reader("sketch"), reader.column_reader("summary")
+            for docnum in reader.all_doc_ids():
+                if kinds[docnum] == "doc":
+                    sketches[paths[docnum]] = values[docnum]
+                    listing[paths[docnum]] = json.loads(summaries[docnum])
+        return sketches, listing
+
+    def holding(self, needle: str) -> list[str]:
+        found: list[str] = []
+        with self._errors(), self._lock:
+            searcher = self._fresh()
+            for segment, _ in searcher.leaf_searchers():
+                reader = segment.reader()
+                bits = phrase.text_bits(reader, "text", segment.schema["text"], needle)
+                if bits:
+                    paths = phrase.kept(reader, "_archive_paths", lambda reader=reader: list(reader.column_reader("path")))
+                    found.extend(paths[docnum] for docnum in phrase.docnums_of(bits))
+        return found
+
+    def normalised_texts(self, paths: list[str]) -> dict[str, str]:
+        """From the texts searching keeps in memory: no stored record is read."""
+        wanted = set(paths)
+        found: dict[str, str] = {}
+        with self._errors(), self._lock:
+            searcher = self._fresh()
+            for segment, _ in searcher.leaf_searchers():
+                reader = segment.reader()
+                texts = phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)
+                where = phrase.kept(reader, "_archive_docnum_of_path",
+                                    lambda reader=reader: {path: docnum for docnum, path in
+                                                           enumerate(reader.column_reader("path"))})
+                for path in wanted:
+                    docnum = where.get(path)
+                    if docnum is not None and not reader.is_deleted(docnum):
+                        found[path] = texts.blob[texts.offsets[docnum] : texts.offsets[docnum + 1]]
+        return found
+
+    def text_of(self, path: str) -> tuple[dict[str, Any], DocumentText] | None:
+        with self._errors(), self._lock:
+            searcher = self._fresh()
+            docnum = searcher.document_number(path=path)
+            if docnum is None:
+                return None
+            record = searcher.stored_fields(docnum)["record"]
+            if "paragraphs" not in record:
+                return None
+            return record, self._text_of(searcher, docnum, record)
+
+    def _record(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            searcher = self._fresh()
+            fields = searcher.document(doc_id=key) or searcher.document(path=key)
+        if not fields or fields.get("kind") != "doc":
+            return None
+        return fields["record"]
+
+    def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
+        with self._lock:
+            return store.summaries(self._fresh().reader(), kind)
+
+    def _version_entries(self) -> dict[str, dict[str, Any]]:
+        return store.version_groups(self.location)
+
+    def last_commit(self) -> str | None:
+        return store.last_commit(self.location)
+
+    def indexed_folders(self) -> list[str]:
+        return store.indexed_folders(self.location)
+
+
+class WhooshUpdate(IndexUpdate):
+    """Write access to an embedded index: whoosh's write lock is taken when it is opened."""
+
+    prepare_text = staticmethod(body_terms)
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+        with self._errors():
+            self._ix = store.open_for_writing(location)
+            self._writer = store.writer(self._ix)  # taken now: a second index run fails fast
+            self._split = False
+            self.manifest: dict[str, ManifestEntry] = store.manifest(self._ix)
+        self.rebuilt = bool(store.other_versions(location))
+
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        return store.errors(self.location)
+
+    def write_in_two(self) -> None:
+        """From here on, documents go to two segments that the final commit writes at once, on two
+        cores (worth it for hundreds of documents: writing postings is the run's one serial part)."""
+        if not self._split:
+            self._writer = store.split(self._ix, self._writer)
+            self._split = True
+
+    def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
+        with self._errors():
+            return store.record_by_content(self._ix, sha256, file_format)
+
+    def failure_reasons(self) -> dict[str, str]:
+        with self._errors(), self._ix.reader() as reader:
+            return {failure["path"]: failure["reason"] for failure in store.summaries(reader, "failed")}
+
+    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, sketch: bytes = b"",
+            prepared: Any = None) -> None:
+        """`prepared` (body_terms of the text), when a worker process made them, spare the writer
+        counting them."""
+        speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
+        fields: dict[str, Any] = dict(
+            path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
+            size=record["size"], mtime_ns=mtime_ns, extractor=record["extractor"],
+            text=prepared if prepared is not None else (normalised,), normalised=normalised.encode("utf-8"),
+            title=record.get("title") or "", people=speaker_role, date_key=date_key(record.get("date")),
+            record=record, summary=json.dumps(public(record), ensure_ascii=False).encode("utf-8"), sketch=sketch,
+        )
+        self._put(fields)
+
+    def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, extractor: int, reason: str) -> None:
+        self._put(dict(path=path, doc_id=doc_id(path), kind="failed", sha256=sha256, size=size,
+                       mtime_ns=mtime_ns, extractor=extractor, date_key=0,
+                       record={"path": path, "reason": reason},
+                       summary=json.dumps({"path": path, "reason": reason}, ensure_ascii=False).encode("utf-8")))
+
+    def _put(self, fields: dict[str, Any]) -> None:
+        if fields["path"] in self.manifest:
+            self._writer.update_document(**fields)
+        else:
+            self._writer.add_document(**fields)
+
+    def delete(self, path: str) -> None:
+        self._writer.delete_by_term("path", path)
+
+    def checkpoint(self) -> None:
+        self._writer.commit(merge=False)
+        store.record_checksums(self.location)
+        self._writer = store.writer(self._ix, split=self._split)
+
+    def commit(self, folders: Sequence[str] = ()) -> None:
+        if self._split:
+            self._writer.commit(parallel=True)
+        else:
+            self._writer.commit()
+        store.record_checksums(self.location)
+        store.remember_folders(self.location, list(folders))
+        store.drop_other_versions(self.location)
+
+    def cancel(self) -> None:
+        self._writer.cancel()
+
+    def has_version_groups(self) -> bool:
+        return store.has_version_groups(self.location)
+
+    def save_version_groups(self, groups: dict[str, dict[str, Any]]) -> None:
+        store.save_version_groups(self.location, groups)
+
+

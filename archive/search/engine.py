@@ -1,0 +1,467 @@
+"""The seam between the archive and an index engine (embedded whoosh, or PostgreSQL).
+
+Everything above this module (pipeline, export, check, timeline, CLI, web) talks to a `SpeechIndex`
+(reading) or an `IndexUpdate` (writing) and never learns which engine answers. What is the same for
+every engine lives here once: parsing the query, paging ranked matches, making passages, the shapes
+of hits and results, version groups, listings and stats. An engine supplies the primitives below
+(`_rank`, `_texts`, `_summaries`, …): which documents match, their records and normalised texts.
+
+Exactness is every engine's contract: a quoted phrase matches exactly the documents whose
+normalised text holds it (archive.normalize); an unquoted term matches those holding it, then those
+holding all of its jieba words, each as exact text; metadata filters and NOT are the same everywhere.
+Scores may differ between engines; the sets of documents may not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from archive.errors import QueryError
+from archive.normalize import normalise
+from archive.search import querylang as ql
+from archive.search.dates import date_key
+from archive.search.passages import DocumentText, Passage
+from archive.search.records import paragraphs_of, public
+from archive.tokens import words
+
+SORTS = ("relevance", "date")
+Key = TypeVar("Key")  # an engine's handle on one document (a whoosh docnum, a database path)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows a search besides its query: --speaker/--since/--until/--year and the order."""
+
+    speaker: str | None = None
+    since: str | None = None
+    until: str | None = None
+    year: int | None = None
+    sort: str = "relevance"
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise QueryError(f"unknown sort {self.sort!r}: use one of {', '.join(SORTS)}")
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.speaker, self.since, self.until, self.year, self.sort)
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """What the index remembers of a file to decide, without opening it, whether it changed."""
+
+    kind: str  # "doc", or "failed" for a file that could not be read
+    sha256: str
+    size: int
+    mtime_ns: int
+    extractor: int
+
+
+@dataclass
+class Hit:
+    record: dict[str, Any]
+    score: float
+    tier: str  # "exact": every term stands in the text as written; "words": only all its words do
+    passages: list[Passage]
+    versions: list[dict[str, Any]] = field(default_factory=list)  # the other versions of this speech
+    final: str | None = None  # the path of its group's final version (itself, or one of `versions`)
+
+    def to_dict(self) -> dict[str, Any]:
+        shown = public(self.record)
+        shown.update(score=round(self.score, 3), match=self.tier, passages=[p.to_dict() for p in self.passages],
+                     versions=self.versions, final=self.final)
+        return shown
+
+
+@dataclass
+class SearchResults:
+    query: str
+    total: int
+    hits: list[Hit] = field(default_factory=list)
+    offset: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "offset": self.offset,
+                "hits": [hit.to_dict() for hit in self.hits]}
+
+
+class Ranking(Generic[Key]):
+    """The ranked matches of one search: (key, score, tier) in order.
+
+    The exact tier is ranked at once. The words tier (documents holding all the words but not the
+    text as written) is only counted until a page reaches it: for a common query it holds
+    thousands of documents that the first pages never show.
+    """
+
+    def __init__(self, exact: list[tuple[Key, float]], words_total: int = 0,
+                 rank_words: Callable[[], list[tuple[Key, float]]] | None = None) -> None:
+        self._exact = [(key, score, "exact") for key, score in exact]
+        self._words_total = words_total
+        self._rank_words = rank_words
+        self._words: list[tuple[Key, float, str]] | None = None
+
+    @classmethod
+    def by_date(cls, rows: list[tuple[Key, float, str, int]]) -> Ranking[Key]:
+        """Both tiers together, newest first (then best first): rows are (key, score, tier, date key)."""
+        ranking: Ranking[Key] = cls([])
+        rows = sorted(rows, key=lambda row: (row[3], row[1]), reverse=True)
+        ranking._exact = [(key, score, tier) for key, score, tier, _ in rows]
+        return ranking
+
+    @property
+    def total(self) -> int:
+        return len(self._exact) + self._words_total
+
+    def page(self, offset: int, limit: int | None) -> list[tuple[Key, float, str]]:
+        end = self.total if limit is None else offset + limit
+        page = self._exact[offset:end]
+        if end > len(self._exact) and self._words_total and self._rank_words is not None:
+            if self._words is None:
+                self._words = [(key, score, "words") for key, score in self._rank_words()]
+            page += self._words[max(0, offset - len(self._exact)) : end - len(self._exact)]
+        return page
+
+
+class _LRU:
+    """A small least-recently-used cache (keys include the index generation, so never stale)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def needles(node: ql.Node, loose: bool) -> list[str]:
+    """The normalised strings whose occurrences a passage shows (and a timeline counts)."""
+    found: list[str] = []
+    for term in ql.text_terms(node):
+        exact = normalise(term.value)
+        found.append(exact)
+        if loose and not term.exact:
+            found.extend(w for w in words(exact) if len(w) > 1 or len(exact) == 1)
+    return found
+
+
+def query_words(text: str) -> list[str] | None:
+    """The distinct jieba words an unquoted term is matched by in the words tier (None: fewer than
+    two, so the term matches only as written). Words are matched as exact text, not as a
+    document's own jieba tokens: jieba cuts the same characters differently in different contexts."""
+    terms = list(dict.fromkeys(words(normalise(text))))
+    return terms if len(terms) >= 2 else None
+
+
+def only_negative(node: ql.Node) -> bool:
+    """A query that only excludes (-"x"): it excludes from every document."""
+    return isinstance(node, ql.Not) or (isinstance(node, ql.And) and all(isinstance(i, ql.Not) for i in node.items))
+
+
+def year_range(value: str) -> tuple[int, int]:
+    """The date keys of `year:2020`."""
+    if not value.isdigit() or len(value) != 4:
+        raise QueryError(f"year: takes a year like 2020, not {value!r}")
+    year = int(value)
+    return year * 10000, year * 10000 + 9999
+
+
+def needle_of(text: str) -> str:
+    """A term's normalised text, refusing one that normalises to nothing."""
+    normalised = normalise(text)
+    if not normalised:
+        raise QueryError(f"nothing to search for in {text!r}")
+    return normalised
+
+
+class SpeechIndex(ABC, Generic[Key]):
+    """Read access to an index, whatever its engine. Open one with archive.search.open_index."""
+
+    location: Path | str
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._ranked = _LRU(64)  # ranked results of recent searches: paging and repeats cost nothing
+
+    # --- what an engine supplies ---------------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        """Turns the engine's own failures (damaged files, a lost connection) into ArchiveErrors."""
+
+    @abstractmethod
+    def _generation(self) -> Any:
+        """Changes whenever a commit changed the index: cached rankings are keyed by it."""
+
+    @abstractmethod
+    def _rank(self, node: ql.Node, filters: Filters) -> Ranking[Key]: ...
+
+    @abstractmethod
+    def _texts(self, keys: Sequence[Key]) -> list[tuple[dict[str, Any], DocumentText]]:
+        """The stored record and text (for passages) of each document, in the order of `keys`."""
+
+    @abstractmethod
+    def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
+        """Every match of either tier, newest first, as (listing metadata, occurrences of `found`)."""
+
+    @abstractmethod
+    def _record(self, key: str) -> dict[str, Any] | None:
+        """The stored record of a readable document, by id or path."""
+
+    @abstractmethod
+    def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
+        """The listing metadata of every document of a kind ("doc"; "failed": path and reason)."""
+
+    @abstractmethod
+    def _version_entries(self) -> dict[str, dict[str, Any]]:
+        """path -> {group, similarity, members} as archive.versions made them after the last run."""
+
+    @abstractmethod
+    def last_commit(self) -> str | None:
+        """When the index was last committed, ISO, local time."""
+
+    @abstractmethod
+    def indexed_folders(self) -> list[str]:
+        """The folders `archive index` was given."""
+
+    @abstractmethod
+    def holding(self, needle: str) -> list[str]:
+        """The paths of the documents whose normalised text holds normalised `needle`: what a
+        draft check asks for each piece of a sentence (no ranking, no passages)."""
+
+    @abstractmethod
+    def normalised_texts(self, paths: list[str]) -> dict[str, str]:
+        """The normalised text of each of these documents (readable ones)."""
+
+    @abstractmethod
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
+        """The paths of the documents that hold each text `pattern` matches in the normalised texts,
+        looking only in documents that hold normalised `anchor` (a fixed part of the pattern): what
+        "did you mean" counts. At most `limit` documents are looked at."""
+
+    @abstractmethod
+    def sketches(self) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+        """Every readable document's text sketch (archive.versions) and listing metadata, by path."""
+
+    @abstractmethod
+    def text_of(self, path: str) -> tuple[dict[str, Any], DocumentText] | None:
+        """A readable document's record and text (paragraphs with the normalised text the index keeps)."""
+
+    def warm(self) -> None:
+        """Read what every search needs into memory now (an engine that keeps texts in memory)."""
+
+    # --- the same for every engine -------------------------------------------------------------
+
+    def __enter__(self) -> SpeechIndex[Key]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def search(self, query: str, *, filters: Filters = Filters(), limit: int | None = 10, offset: int = 0,
+               window: int | None = 80, max_passages: int | None = 3, context: int = 0) -> SearchResults:
+        """Every document matching `query`: exact matches first, then those holding all the words.
+
+        `total` counts all of them; `hits` holds `limit` of them from `offset`, with passages.
+        """
+        if offset < 0 or (limit is not None and limit < 0):
+            raise QueryError("limit and offset must not be negative")
+        node = ql.parse(query)
+        with self._errors(), self._lock:
+            key = (self._generation(), query, filters.key())
+            ranked = self._ranked.get(key)
+            if ranked is None:
+                ranked = self._rank(node, filters)
+                self._ranked.put(key, ranked)
+            page = ranked.page(offset, limit)
+            groups = self._version_entries()
+            hits = []
+            for (_, score, tier), (record, text) in zip(page, self._texts([row[0] for row in page]), strict=True):
+                passages = text.passages(needles(node, loose=tier == "words"), context=context, window=window,
+                                         limit=max_passages)
+                entry = groups.get(record["path"])
+                hits.append(Hit(record, float(score), tier, passages, self._other_versions(record["path"], groups),
+                                entry["members"][0]["path"] if entry else None))
+        return SearchResults(query=query, total=ranked.total, hits=hits, offset=offset)
+
+    def matches(self, query: str, *, filters: Filters = Filters()) -> list[tuple[dict[str, Any], int]]:
+        """Every document matching `query` (both tiers), newest first, as (listing metadata, how
+        often the query's text stands in it): what a timeline counts, without reading records."""
+        node = ql.parse(query)
+        found = [needle for needle in needles(node, loose=False) if needle]
+        with self._errors(), self._lock:
+            return self._counted(node, filters, found)
+
+    def hit(self, path: str, query: str) -> Hit | None:
+        """One document as a search hit for `query` (its first passage)."""
+        node = ql.parse(query)
+        found = self.text_of(path)
+        if found is None:
+            return None
+        record, text = found
+        return Hit(record, 0.0, "exact", text.passages(needles(node, loose=True), limit=1))
+
+    def passages_of(self, key: str, query: str) -> list[Passage]:
+        """Every passage of one document that matches `query`, whole paragraphs, in document order."""
+        node = ql.parse(query)
+        with self._errors():
+            record = self._record(key)
+        if record is None:
+            return []
+        return DocumentText(paragraphs_of(record)).passages(needles(node, loose=True))
+
+    def _other_versions(self, path: str, groups: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        entry = (self._version_entries() if groups is None else groups).get(path)
+        return [member for member in entry["members"] if member["path"] != path] if entry else []
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Every indexed document's metadata, newest speech first."""
+        with self._errors():
+            documents = self._summaries()
+            groups = self._version_entries()
+        for document in documents:
+            entry = groups.get(document["path"])
+            document["group"] = entry["group"] if entry else None
+        documents.sort(key=lambda d: (date_key(d.get("date")), d.get("path")), reverse=True)
+        return documents
+
+    def version_groups(self) -> list[dict[str, Any]]:
+        """Every group of versions of one speech: {group, members: [{path, title, date, similarity}]},
+        the final version first in each, groups newest first."""
+        with self._errors():
+            entries = self._version_entries()
+        groups: dict[str, dict[str, Any]] = {}
+        for path, entry in entries.items():
+            group = groups.setdefault(entry["group"], {"group": entry["group"], "members": entry["members"]})
+            group.setdefault("similarity", {})[path] = entry["similarity"]
+        shown = []
+        for group in groups.values():
+            similarity = group.pop("similarity")
+            shown.append({"group": group["group"],
+                          "members": [{**member, "similarity": similarity.get(member["path"])} for member in group["members"]]})
+        shown.sort(key=lambda g: max((m["date"] or "") for m in g["members"]), reverse=True)
+        return shown
+
+    def document(self, key: str) -> dict[str, Any] | None:
+        """One document by id or path, with its text and paragraphs."""
+        with self._errors():
+            record = self._record(key)
+            if record is None:
+                return None
+            groups = self._version_entries()
+        shown = public(record)
+        paragraphs = paragraphs_of(record)
+        shown["versions"] = self._other_versions(record["path"], groups)
+        entry = groups.get(record["path"])
+        shown["group"] = entry["group"] if entry else None
+        shown["text"] = "\n".join(p.text for p in paragraphs)
+        shown["paragraphs"] = [{"text": p.text, "page": p.page} for p in paragraphs]
+        return shown
+
+    def stats(self) -> dict[str, Any]:
+        with self._errors():
+            records = self._summaries()
+            failed = len(self._summaries("failed"))
+            updated = self.last_commit()
+        by_year = Counter((r.get("date") or "")[:4] or "unknown" for r in records)
+        by_speaker = Counter(r.get("speaker") or "unknown" for r in records)
+        by_format = Counter(r.get("format") for r in records)
+        return {
+            "documents": len(records),
+            "failed": failed,
+            "by_year": dict(sorted(by_year.items())),
+            "by_speaker": dict(by_speaker.most_common()),
+            "by_format": dict(by_format.most_common()),
+            "updated": updated,
+        }
+
+
+class IndexUpdate(ABC):
+    """Write access to an index, whatever its engine: one writer at a time (taken when opened), no
+    commit per file; `checkpoint` commits what is done so far, so a killed run keeps it. Open one
+    with archive.search.open_update; use it as a context manager or call `cancel` on failure."""
+
+    location: Path | str
+    manifest: dict[str, ManifestEntry]  # every indexed file as the last commit left it
+    rebuilt: bool  # the index was made anew because one of another schema version stood there
+
+    # A function of a document's normalised text that a worker process runs (it must be picklable,
+    # at module level), whose result `put` takes as `prepared`: work moved off the single writer.
+    prepare_text: Callable[[str], Any] | None = None
+
+    def write_in_two(self) -> None:
+        """A hint for a large final stretch: an engine may write it on two cores."""
+        return None
+
+    @abstractmethod
+    def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
+        """The stored record of an indexed document with this content and format, to reuse for a
+        renamed or copied file."""
+
+    @abstractmethod
+    def failure_reasons(self) -> dict[str, str]: ...
+
+    @abstractmethod
+    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, sketch: bytes = b"",
+            prepared: Any = None) -> None:
+        """Add or replace a readable document (its record, see archive.search.records)."""
+
+    @abstractmethod
+    def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, extractor: int, reason: str) -> None:
+        """Remember a file that could not be read, so an unchanged one is not read again next run."""
+
+    @abstractmethod
+    def delete(self, path: str) -> None: ...
+
+    @abstractmethod
+    def checkpoint(self) -> None:
+        """Commit what is done so far."""
+
+    @abstractmethod
+    def commit(self, folders: Sequence[str] = ()) -> None:
+        """The final commit; remembers the folders indexed. Call it after the worker pool closed."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Drop what was not committed and let go of the index."""
+
+    @abstractmethod
+    def has_version_groups(self) -> bool: ...
+
+    @abstractmethod
+    def save_version_groups(self, groups: dict[str, dict[str, Any]]) -> None:
+        """Keep archive.versions' groups (worked out after the commit) with the index."""
+
+    def close(self) -> None:
+        """Let go of the index (after commit or cancel): the next writer may take it."""
+        return None
+
+    def __enter__(self) -> IndexUpdate:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if kind is not None:
+                with contextlib.suppress(Exception):
+                    self.cancel()
+        finally:
+            self.close()
