@@ -15,6 +15,8 @@ from archive.pipeline import run_index
 from archive.search import open_index
 from tests import factory
 
+pytestmark = pytest.mark.both_engines
+
 GOOD_LINES = ["在全市安全生产工作会议上的讲话", "同志们：", "我们要扎实推进安全生产工作，切实做好应急管理各项任务。"]
 
 

@@ -21,6 +21,8 @@ from archive.search import open_index
 from archive.web import create_app
 from tests import factory
 
+pytestmark = pytest.mark.both_engines
+
 
 def sentences_of(paragraphs: list[str]) -> list[str]:
     return [s for p in paragraphs for s in re.findall(r"[^。；]+[。；]", p) if len(s) >= 16]

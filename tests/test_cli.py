@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from archive.cli import app
 from tests import factory
 
+pytestmark = pytest.mark.both_engines
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = sorted(command.name for command in app.registered_commands)
 LINES = ["在全市优化营商环境大会上的讲话", "市政府秘书长  张三", "（2021年3月5日）", "同志们：",

@@ -1,7 +1,8 @@
 """Quoted phrases find exactly the documents whose text holds them: recall and precision 1.000.
 
 Documents are real .docx, .pdf and saved pages made from generated speeches; what a document
-contains is computed from the text the test wrote, never from the index.
+contains is computed from the text the test wrote, never from the index. Every test runs on both
+engines (the embedded whoosh index and PostgreSQL), and the engines must give the same sets.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from hypothesis import strategies as st
 from archive.normalize import normalise
 from archive.pipeline import run_index
 from archive.search import Filters, SpeechIndex, open_index
-from tests import factory
+from tests import factory, postgres_server
+from tests.conftest import ENGINES
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory):
+def corpus_files(tmp_path_factory: pytest.TempPathFactory):
     """24 speeches as docx, pdf (narrow lines, many page breaks; half of them with a space between
     every two characters, as some producers write) and saved pages, indexed once."""
     root = tmp_path_factory.mktemp("corpus")
@@ -47,11 +49,29 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
         else:
             path = factory.write_saved_page(root / "页面" / f"{number}.txt", item.title, item.lines())
         truth[str(path)] = normalise("".join(item.lines()))
-    index = tmp_path_factory.mktemp("corpus-index")  # never inside the folder indexed
-    report = run_index([root], index)
-    assert report.added == 32 and not report.failed
-    with open_index(index) as archive:
-        yield archive, truth
+    return root, truth
+
+
+@pytest.fixture(scope="module")
+def indexes(corpus_files, tmp_path_factory: pytest.TempPathFactory):
+    """The corpus indexed once into each engine: engine -> open SpeechIndex."""
+    root, _ = corpus_files
+    database = postgres_server.new_database()
+    locations = {"whoosh": tmp_path_factory.mktemp("corpus-index"), "postgres": database}  # never inside the folder
+    opened = {}
+    for engine, location in locations.items():
+        report = run_index([root], location)
+        assert report.added == 32 and not report.failed
+        opened[engine] = open_index(location)
+    yield opened
+    for archive in opened.values():
+        archive.close()
+    postgres_server.drop_database(database)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def corpus(request, indexes, corpus_files):
+    return indexes[request.param], corpus_files[1]
 
 
 def expected(truth: dict[str, str], phrase: str) -> set[str]:
@@ -213,6 +233,36 @@ def test_passages_highlight_the_whole_phrase_with_page(corpus) -> None:
                 assert passage.page is not None and 1 <= passage.page <= hit.record["pages"]
         count = sum(len(p.highlights) for p in hit.passages)
         assert count == truth[hit.record["path"]].count("马克思主义")
+
+
+QUERY_PARTS = st.sampled_from(factory.PHRASES + factory.FILLERS + ["改革", "发展", "会", "同志", "营商环境建设"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_both_engines_answer_every_query_with_the_same_documents(indexes, corpus_files, data) -> None:
+    """Quoted, unquoted, OR, NOT, parentheses, fields and filters: identical sets and tiers, page by page."""
+    _, truth = corpus_files
+    text = data.draw(st.sampled_from(sorted(truth.values())))
+    length = data.draw(st.integers(1, 12))
+    start = data.draw(st.integers(0, len(text) - length))
+    pieces = [f'"{text[start : start + length]}"', *data.draw(st.lists(QUERY_PARTS, min_size=1, max_size=3))]
+    operator = data.draw(st.sampled_from([" ", " OR ", " -", " AND ", " NOT "]))
+    query = operator.join(pieces)
+    if data.draw(st.booleans()):
+        query = f"({query}) {data.draw(st.sampled_from(['year:2020', 'date:2019..2021', 'title:讲话', 'speaker:市长', '']))}"
+    filters = Filters(speaker=data.draw(st.sampled_from([None, "市长", "张"])),
+                      since=data.draw(st.sampled_from([None, "2019", "2021-03"])),
+                      sort=data.draw(st.sampled_from(["relevance", "date"])))
+    answers = []
+    for archive in indexes.values():
+        results = archive.search(query, filters=filters, limit=None, max_passages=1)
+        assert results.total == len(results.hits)
+        answers.append(sorted((hit.record["path"], hit.tier) for hit in results.hits))
+    assert answers[0] == answers[1], query
+    matches = [sorted(summary["path"] for summary, _ in archive.matches(query, filters=filters))
+               for archive in indexes.values()]
+    assert matches[0] == matches[1] == sorted(path for path, _ in answers[0])
 
 
 @pytest.fixture(scope="module")

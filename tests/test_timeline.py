@@ -15,6 +15,8 @@ from archive.timeline import timeline
 from archive.web import create_app
 from tests import factory
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture(scope="module")
 def dated(tmp_path_factory: pytest.TempPathFactory):

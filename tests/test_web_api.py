@@ -14,6 +14,8 @@ from archive.pipeline import run_index
 from archive.web import create_app
 from tests import factory
 
+pytestmark = pytest.mark.both_engines
+
 LINES = ["在全市优化营商环境大会上的讲话", "市政府秘书长  张三", "（2021年3月5日）", "同志们：",
          "我们要坚持“务实奉献、追求卓越”，持续优化营商环境。"]
 HOSTILE = ["<script>alert(1)</script>在全市安全生产工作会议上的讲话", "同志们：",

@@ -136,18 +136,21 @@ class _LRU:
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()  # an engine may answer several requests at once
 
     def get(self, key: Any) -> Any:
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        return None
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
 
     def put(self, key: Any, value: Any) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 def needles(node: ql.Node, loose: bool) -> list[str]:
@@ -196,7 +199,8 @@ class SpeechIndex(ABC, Generic[Key]):
     location: Path | str
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        # held while a request uses the engine; an engine that answers requests at once replaces it
+        self._lock: contextlib.AbstractContextManager[Any] = threading.RLock()
         self._ranked = _LRU(64)  # ranked results of recent searches: paging and repeats cost nothing
 
     # --- what an engine supplies ---------------------------------------------------------------

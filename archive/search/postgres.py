@@ -1,0 +1,604 @@
+"""The server engine: the index in a PostgreSQL database, for an office that outgrows one machine.
+
+`--index postgresql://user@host/db` (or $ARCHIVE_INDEX) selects it. One table holds a row per file;
+the database keeps the texts, so each web process holds only a connection pool, and any number of
+`archive serve` processes on any number of machines (or read replicas) answer from it.
+
+Exactness, the same as the embedded engine's (archive.search.engine): a phrase of three characters
+or more is found through a pg_trgm GIN index with `LIKE '%…%'`, which PostgreSQL confirms on the
+text itself; two characters through a GIN index of each text's distinct bigrams (a bigram standing
+in the text is the phrase standing in it); one character by reading the texts. Unquoted words are
+matched the same way, each as exact text: a tsvector of the document's own jieba words would miss
+documents that jieba cut differently, and answers must be those of the embedded engine.
+
+pg_trgm only sees characters the database's character type calls letters: with the `C` type every
+Chinese character is dropped and trigram search finds nothing. A writer checks this first and
+refuses with how to create the database (`--locale=C.UTF-8`, or an ICU locale).
+
+Writing: one writer at a time (a session advisory lock, released by the server if the writer dies),
+rows upserted in batches inside a transaction; `checkpoint` commits. A killed run loses only its open
+transaction; readers never wait. The schema is created by the tool and carries its version
+(`archive_schema`); a database of another version is rebuilt by the next `archive index`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from archive.errors import ArchiveError, IndexBusy, IndexDamaged, IndexMissing
+from archive.normalize import normalise
+from archive.search import querylang as ql
+from archive.search.dates import date_key, parse_bound, parse_range
+from archive.search.engine import (Filters, IndexUpdate, ManifestEntry, Ranking, SpeechIndex, needle_of,
+                                   query_words, year_range)
+from archive.search.passages import DocumentText
+from archive.search.records import doc_id, paragraphs_of, public
+
+SCHEMA_VERSION = 1
+DOCUMENTS, META, VERSION = "archive_documents", "archive_meta", "archive_schema"
+WRITER_LOCK = 0x61726368697665  # the advisory lock one writer holds ("archive")
+BATCH_ROWS = 200  # rows sent to the server at once
+POOL_SIZE = 8  # connections one process keeps to answer requests at once
+
+_CREATE = f"""
+CREATE TABLE {DOCUMENTS} (
+    path text PRIMARY KEY,
+    doc_id text NOT NULL UNIQUE,
+    kind text NOT NULL,               -- 'doc', or 'failed' for a file that could not be read
+    sha256 text NOT NULL,
+    size bigint NOT NULL,
+    mtime_ns bigint NOT NULL,
+    extractor integer NOT NULL,
+    normalised text NOT NULL DEFAULT '',   -- the body as searching sees it (archive.normalize)
+    bigrams text[] NOT NULL DEFAULT '{{}}', -- its distinct two-character pieces: 2-character phrases
+    title text NOT NULL DEFAULT '',        -- normalised title, for title:
+    people text NOT NULL DEFAULT '',       -- normalised "speaker|role", for speaker: and --speaker
+    date_key integer NOT NULL DEFAULT 0,   -- yyyymmdd, 0 where unknown (archive.search.dates)
+    record json NOT NULL,                  -- metadata and paragraphs (archive.search.records)
+    summary json NOT NULL,                 -- the listing metadata: list and stats read only this
+    sketch bytea NOT NULL DEFAULT ''       -- archive.versions' sketch of the text
+);
+CREATE INDEX {DOCUMENTS}_text ON {DOCUMENTS} USING gin (normalised gin_trgm_ops);
+CREATE INDEX {DOCUMENTS}_bigrams ON {DOCUMENTS} USING gin (bigrams);
+CREATE INDEX {DOCUMENTS}_date ON {DOCUMENTS} (date_key);
+CREATE INDEX {DOCUMENTS}_sha256 ON {DOCUMENTS} (sha256);
+CREATE INDEX {DOCUMENTS}_kind ON {DOCUMENTS} (kind);
+CREATE TABLE IF NOT EXISTS {META} (key text PRIMARY KEY, value json NOT NULL);
+"""
+
+# Upgrades from one schema version to the next, run in order by the writer; a version with no path
+# here is rebuilt instead (the documents are read again from the folders).
+MIGRATIONS: dict[int, str] = {}
+
+_UPSERT = f"""
+INSERT INTO {DOCUMENTS} (path, doc_id, kind, sha256, size, mtime_ns, extractor, normalised, bigrams, title, people,
+                         date_key, record, summary, sketch)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (path) DO UPDATE SET doc_id = EXCLUDED.doc_id, kind = EXCLUDED.kind, sha256 = EXCLUDED.sha256,
+    size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, extractor = EXCLUDED.extractor,
+    normalised = EXCLUDED.normalised, bigrams = EXCLUDED.bigrams, title = EXCLUDED.title, people = EXCLUDED.people,
+    date_key = EXCLUDED.date_key, record = EXCLUDED.record, summary = EXCLUDED.summary, sketch = EXCLUDED.sketch
+"""
+
+CREATE_DATABASE = "createdb --template=template0 --encoding=UTF8 --locale=C.UTF-8 DBNAME"
+
+
+def text_bigrams(normalised: str) -> list[str]:
+    """The distinct bigrams of a normalised text, made in a worker process (IndexUpdate.prepare_text)."""
+    return sorted({normalised[i : i + 2] for i in range(len(normalised) - 1)})
+
+
+def _shown(url: str) -> str:
+    from archive.search import shown_location
+
+    return shown_location(url)
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        raise ArchiveError("the PostgreSQL engine needs psycopg: pip install 'psycopg[binary]'") from None
+    return psycopg
+
+
+def _connection_error(url: str, error: Exception) -> ArchiveError:
+    detail = str(error).strip().splitlines()[-1][:160] if str(error).strip() else type(error).__name__
+    return ArchiveError(f"cannot reach the database at {_shown(url)} ({detail}): check the URL, that the server "
+                        "runs and that it lets this user in")
+
+
+def _pool_timeout() -> type[Exception]:
+    from psycopg_pool import PoolTimeout
+
+    return PoolTimeout
+
+
+def _connect(url: str, *, autocommit: bool):
+    psycopg = _psycopg()
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.Error as error:
+        raise _connection_error(url, error) from None
+
+
+@contextlib.contextmanager
+def _errors(url: str) -> Iterator[None]:
+    """Database failures as one line that says what to do."""
+    psycopg = _psycopg()
+    try:
+        yield
+    except ArchiveError:
+        raise
+    except psycopg.errors.UndefinedTable:
+        raise IndexMissing(f"no index in the database at {_shown(url)}: run `archive index FOLDER --index "
+                           f"{_shown(url)}` first") from None
+    except psycopg.errors.DiskFull:
+        raise ArchiveError(f"the database at {_shown(url)} has no space left: free some on its server and run "
+                           "again; the index is as it was at its last commit") from None
+    except (psycopg.OperationalError, psycopg.InterfaceError, _pool_timeout()) as error:
+        raise _connection_error(url, error) from None
+    except psycopg.errors.DataCorrupted as error:
+        raise IndexDamaged(f"the database at {_shown(url)} reports damaged data ({str(error).splitlines()[0][:100]}):"
+                           " restore it from a backup, or run `archive index --rebuild`") from None
+
+
+def _stored_version(connection) -> int | None:
+    row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION,)).fetchone()
+    if not row[0]:
+        return None
+    found = connection.execute(f"SELECT max(version) FROM {VERSION}").fetchone()
+    return found[0] if found else None
+
+
+def _check_readable(connection, url: str) -> None:
+    version = _stored_version(connection)
+    if version is None:
+        raise IndexMissing(f"no index in the database at {_shown(url)}: run `archive index FOLDER --index "
+                           f"{_shown(url)}` first")
+    if version != SCHEMA_VERSION:
+        raise IndexMissing(f"the index in the database at {_shown(url)} was built by another version of archive: "
+                           "run `archive index` (with your folders) to rebuild it")
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Clause:
+    """A piece of SQL and its parameters, in order."""
+
+    sql: str
+    params: list[Any] = field(default_factory=list)
+
+    def __add__(self, other: _Clause) -> _Clause:
+        return _Clause(self.sql + other.sql, self.params + other.params)
+
+
+def _join(clauses: Sequence[_Clause], separator: str) -> _Clause:
+    return _Clause(separator.join(c.sql for c in clauses), [p for c in clauses for p in c.params])
+
+
+def _like(needle: str) -> str:
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _holds(needle: str) -> _Clause:
+    """The body holds normalised `needle` exactly (see the module's docstring for which index)."""
+    if len(needle) >= 3:
+        return _Clause("normalised LIKE %s", [_like(needle)])
+    if len(needle) == 2:
+        return _Clause("bigrams @> ARRAY[%s]::text[]", [needle])
+    return _Clause("strpos(normalised, %s) > 0", [needle])
+
+
+def _count(needle: str) -> _Clause:
+    """How often `needle` stands in the body (not overlapping, as str.count)."""
+    return _Clause("((length(normalised) - length(replace(normalised, %s, ''))) / %s)", [needle, len(needle)])
+
+
+def _saturated(needle: str) -> _Clause:
+    """The embedded engine's score of a phrase (archive.search.phrase.saturate): count / (count + 1.2)."""
+    count = _count(needle)
+    return _Clause("(") + count + _Clause("::float8 / (") + count + _Clause(" + 1.2))")
+
+
+TRUE, FALSE, ZERO = _Clause("TRUE"), _Clause("FALSE"), _Clause("0.0")
+
+
+def _dates(low: int | None, high: int | None) -> _Clause:
+    parts = []
+    if low is not None:
+        parts.append(_Clause("date_key >= %s", [low]))
+    if high is not None:
+        parts.append(_Clause("date_key <= %s", [high]))
+    return _join(parts, " AND ") if parts else TRUE
+
+
+def _compile(node: ql.Node, loose: bool) -> tuple[_Clause, _Clause]:
+    """(condition, score) of a query tree; `loose`: an unquoted term may match by all its words."""
+    if isinstance(node, ql.Text):
+        needle = needle_of(node.value)
+        parts = query_words(node.value) if loose and not node.exact else None
+        if parts is None:
+            return _holds(needle), _saturated(needle)
+        return (_Clause("(") + _join([_holds(w) for w in parts], " AND ") + _Clause(")"),
+                _Clause("(") + _join([_saturated(w) for w in parts], " + ") + _Clause(")"))
+    if isinstance(node, ql.Field):
+        if node.name in ("speaker", "title"):
+            column = "people" if node.name == "speaker" else "title"
+            return _Clause(f"strpos({column}, %s) > 0", [needle_of(node.value)]), _Clause("1.0")
+        low, high = year_range(node.value) if node.name == "year" else parse_range(node.value)
+        return _Clause("(") + _dates(low, high) + _Clause(")"), _Clause("1.0")
+    if isinstance(node, ql.Not):
+        condition, _ = _compile(node.item, loose=False)
+        return _Clause("NOT (") + condition + _Clause(")"), ZERO
+    compiled = [_compile(item, loose) for item in node.items]
+    if isinstance(node, ql.Or):
+        score = _join([_Clause("(CASE WHEN ") + c + _Clause(" THEN ") + s + _Clause(" ELSE 0.0 END)")
+                       for c, s in compiled], " + ")
+        return _Clause("(") + _join([c for c, _ in compiled], " OR ") + _Clause(")"), score
+    return (_Clause("(") + _join([c for c, _ in compiled], " AND ") + _Clause(")"),
+            _Clause("(") + _join([s for _, s in compiled], " + ") + _Clause(")"))
+
+
+def _filters(given: Filters) -> _Clause:
+    parts = [_Clause("kind = 'doc'")]
+    if given.speaker:
+        parts.append(_Clause("strpos(people, %s) > 0", [needle_of(given.speaker)]))
+    if given.since or given.until:
+        parts.append(_dates(parse_bound(given.since, end=False) if given.since else None,
+                            parse_bound(given.until, end=True) if given.until else None))
+    if given.year is not None:
+        parts.append(_dates(given.year * 10000, given.year * 10000 + 9999))
+    return _join(parts, " AND ")
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+class PostgresIndex(SpeechIndex[str]):
+    """Read access: documents are identified by path; every request takes a pooled connection."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.location = url
+        self._lock = contextlib.nullcontext()  # the database serialises what needs it; requests run at once
+        self._versions: tuple[Any, dict[str, dict[str, Any]]] = (None, {})
+        self._versions_lock = threading.Lock()
+        from psycopg_pool import ConnectionPool
+
+        with _errors(url):
+            self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True},
+                                        open=False, name="archive", timeout=15)
+            try:
+                self._pool.open(wait=True, timeout=15)
+            except Exception as error:
+                self._pool.close()
+                raise _connection_error(url, error) from None
+            with self._pool.connection() as connection:
+                _check_readable(connection, url)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        return _errors(self.location)
+
+    def _rows(self, sql: str | _Clause, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if isinstance(sql, _Clause):
+            sql, params = sql.sql, sql.params
+        with self._errors(), self._pool.connection() as connection:
+            return connection.execute(sql, params).fetchall()
+
+    def _meta(self, key: str) -> Any:
+        rows = self._rows(f"SELECT value FROM {META} WHERE key = %s", (key,))
+        return rows[0][0] if rows else None
+
+    def _generation(self) -> Any:
+        return self._meta("generation")
+
+    def _rank(self, node: ql.Node, filters: Filters) -> Ranking[str]:
+        where = _filters(filters)
+        strict, strict_score = _compile(node, loose=False)
+        loose, loose_score = _compile(node, loose=True)
+        if filters.sort == "date":
+            rows = self._rows(_Clause("SELECT path, ") + loose_score + _Clause(", ") + strict + _Clause(
+                f", date_key FROM {DOCUMENTS} WHERE ") + where + _Clause(" AND ") + loose)
+            return Ranking.by_date([(path, score, "exact" if exact else "words", key) for path, score, exact, key in rows])
+        exact = [(path, score) for path, score in self._rows(
+            _Clause("SELECT path, ") + strict_score + _Clause(f" AS score FROM {DOCUMENTS} WHERE ") + where
+            + _Clause(" AND ") + strict + _Clause(" ORDER BY score DESC, path"))]
+        if loose.sql == strict.sql and loose.params == strict.params:
+            return Ranking(exact)
+        words_only = where + _Clause(" AND ") + loose + _Clause(" AND NOT ") + strict
+        words_total = self._rows(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + words_only)[0][0]
+
+        def rank_words() -> list[tuple[str, float]]:
+            return [(path, score) for path, score in self._rows(
+                _Clause("SELECT path, ") + loose_score + _Clause(f" AS score FROM {DOCUMENTS} WHERE ") + words_only
+                + _Clause(" ORDER BY score DESC, path"))]
+
+        return Ranking(exact, words_total, rank_words)
+
+    def _texts(self, keys: Sequence[str]) -> list[tuple[dict[str, Any], DocumentText]]:
+        if not keys:
+            return []
+        rows = self._rows(f"SELECT path, record, normalised FROM {DOCUMENTS} WHERE path = ANY(%s)", (list(keys),))
+        found = {path: (record, _document_text(record, normalised)) for path, record, normalised in rows}
+        return [found[key] for key in keys if key in found]
+
+    def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
+        loose, _ = _compile(node, loose=True)
+        counts = _join([_count(needle) for needle in found], " + ") if found else ZERO
+        rows = self._rows(_Clause("SELECT summary, ") + counts + _Clause(f" FROM {DOCUMENTS} WHERE ")
+                          + _filters(filters) + _Clause(" AND ") + loose + _Clause(" ORDER BY date_key DESC, path"))
+        return [(summary, int(count)) for summary, count in rows]
+
+    def _record(self, key: str) -> dict[str, Any] | None:
+        rows = self._rows(f"SELECT record FROM {DOCUMENTS} WHERE kind = 'doc' AND (doc_id = %s OR path = %s) LIMIT 1",
+                          (key, key))
+        return rows[0][0] if rows else None
+
+    def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
+        return [row[0] for row in self._rows(f"SELECT summary FROM {DOCUMENTS} WHERE kind = %s", (kind,))]
+
+    def _version_entries(self) -> dict[str, dict[str, Any]]:
+        generation = self._generation()
+        with self._versions_lock:
+            if self._versions[0] != generation:
+                self._versions = (generation, self._meta("version_groups") or {})
+            return self._versions[1]
+
+    def last_commit(self) -> str | None:
+        return self._meta("committed")
+
+    def indexed_folders(self) -> list[str]:
+        return self._meta("folders") or []
+
+    def holding(self, needle: str) -> list[str]:
+        return [row[0] for row in self._rows(_Clause(f"SELECT path FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
+                                             + _holds(needle))]
+
+    def normalised_texts(self, paths: list[str]) -> dict[str, str]:
+        return dict(self._rows(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND path = ANY(%s)",
+                               (list(paths),)))
+
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        rows = self._rows(_Clause(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
+                          + _holds(anchor) + _Clause(" LIMIT %s", [limit]))
+        for path, text in rows:
+            for match in pattern.finditer(text):
+                found.setdefault(match.group(0), set()).add(path)
+        return found
+
+    def sketches(self) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+        sketches: dict[str, bytes] = {}
+        listing: dict[str, dict[str, Any]] = {}
+        for path, sketch, summary in self._rows(f"SELECT path, sketch, summary FROM {DOCUMENTS} WHERE kind = 'doc'"):
+            sketches[path] = bytes(sketch)
+            listing[path] = summary
+        return sketches, listing
+
+    def text_of(self, path: str) -> tuple[dict[str, Any], DocumentText] | None:
+        rows = self._rows(f"SELECT record, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND path = %s", (path,))
+        if not rows:
+            return None
+        record, normalised = rows[0]
+        return record, _document_text(record, normalised)
+
+
+def _document_text(record: dict[str, Any], normalised: str) -> DocumentText:
+    lengths = record.get("normalised_lengths")
+    if lengths is None:
+        return DocumentText(paragraphs_of(record))
+    return DocumentText(paragraphs_of(record), normalised, lengths)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+class PostgresUpdate(IndexUpdate):
+    """The one writer: holds the advisory lock on its own connection for as long as it is open."""
+
+    prepare_text = staticmethod(text_bigrams)
+
+    def __init__(self, url: str) -> None:
+        self.location = url
+        self._rows: list[tuple[Any, ...]] = []
+        self._deleted: list[str] = []
+        self._connection = _connect(url, autocommit=False)
+        try:
+            with _errors(url):
+                self._take_lock()
+                self.rebuilt = self._prepare_schema()
+                self.manifest = self._read_manifest()
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def _take_lock(self) -> None:
+        taken = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()[0]
+        self._connection.commit()
+        if not taken:
+            raise IndexBusy("another `archive index` run is updating this index; wait for it to finish "
+                            "(searching works meanwhile)")
+
+    def _prepare_schema(self) -> bool:
+        """Create the tables (or migrate, or rebuild those of another version); whether it rebuilt."""
+        connection = self._connection
+        psycopg = _psycopg()
+        try:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except psycopg.errors.InsufficientPrivilege:
+            raise ArchiveError("the database needs the pg_trgm extension, which this user may not create: ask its "
+                               "administrator to run `CREATE EXTENSION pg_trgm;` in it") from None
+        ctype, encoding = connection.execute(
+            "SELECT datctype, pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()").fetchone()
+        chinese = connection.execute("SELECT coalesce(array_length(show_trgm('讲话稿'), 1), 0)").fetchone()[0]
+        if encoding != "UTF8" or not chinese:
+            connection.rollback()
+            raise ArchiveError(f"the database at {_shown(self.location)} (character type {ctype}, encoding {encoding}) "
+                               "treats Chinese characters as punctuation, so its text index would find nothing: "
+                               f"create the database with `{CREATE_DATABASE}` (or an ICU locale)")
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {VERSION} (version integer NOT NULL)")
+        version = _stored_version(connection)
+        rebuilt = False
+        while version is not None and version != SCHEMA_VERSION and version in MIGRATIONS:
+            connection.execute(MIGRATIONS[version])
+            version += 1
+            connection.execute(f"UPDATE {VERSION} SET version = %s", (version,))
+        if version is not None and version != SCHEMA_VERSION:
+            connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}")
+            connection.execute(f"DELETE FROM {META} WHERE key <> 'folders'")
+            connection.execute(f"DELETE FROM {VERSION}")
+            version, rebuilt = None, True
+        if version is None:
+            connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}")  # a rebuild's leftovers
+            connection.execute(_CREATE)
+            connection.execute(f"INSERT INTO {VERSION} (version) VALUES (%s)", (SCHEMA_VERSION,))
+            self._set_meta("generation", time.time_ns() // 1000)  # never one a reader saw before a rebuild
+        connection.commit()
+        return rebuilt
+
+    def _read_manifest(self) -> dict[str, ManifestEntry]:
+        rows = self._connection.execute(
+            f"SELECT path, kind, sha256, size, mtime_ns, extractor FROM {DOCUMENTS}").fetchall()
+        self._connection.commit()
+        return {path: ManifestEntry(kind, sha256, size, mtime_ns, extractor)
+                for path, kind, sha256, size, mtime_ns, extractor in rows}
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        from psycopg.types.json import Json
+
+        self._connection.execute(
+            f"INSERT INTO {META} (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, Json(value)))
+
+    def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
+        with _errors(self.location):
+            for (record,) in self._connection.execute(
+                    f"SELECT record FROM {DOCUMENTS} WHERE sha256 = %s AND kind = 'doc'", (sha256,)).fetchall():
+                if record.get("format") == file_format:
+                    return record
+        return None
+
+    def failure_reasons(self) -> dict[str, str]:
+        with _errors(self.location):
+            return dict(self._connection.execute(
+                f"SELECT path, record->>'reason' FROM {DOCUMENTS} WHERE kind = 'failed'").fetchall())
+
+    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, sketch: bytes = b"",
+            prepared: Any = None) -> None:
+        from psycopg.types.json import Json
+
+        normalised = normalised.replace("\x00", " ")  # PostgreSQL text holds no NUL; one for one keeps offsets
+        speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
+        self._add((record["path"], record["id"], "doc", record["sha256"], record["size"], mtime_ns, record["extractor"],
+                   normalised, prepared if prepared is not None else text_bigrams(normalised),
+                   normalise(record.get("title") or ""), normalise(speaker_role), date_key(record.get("date")),
+                   Json(record), Json(public(record)), sketch))
+
+    def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, extractor: int, reason: str) -> None:
+        from psycopg.types.json import Json
+
+        failure = {"path": path, "reason": reason}
+        self._add((path, doc_id(path), "failed", sha256, size, mtime_ns, extractor, "", [], "", "", 0,
+                   Json(failure), Json(failure), b""))
+
+    def _add(self, row: tuple[Any, ...]) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= BATCH_ROWS:
+            self._flush()
+
+    def delete(self, path: str) -> None:
+        self._deleted.append(path)
+
+    def _flush(self) -> None:
+        with _errors(self.location), self._connection.cursor() as cursor:
+            if self._deleted:
+                cursor.execute(f"DELETE FROM {DOCUMENTS} WHERE path = ANY(%s)", (self._deleted,))
+                self._deleted = []
+            if self._rows:
+                cursor.executemany(_UPSERT, self._rows)
+                self._rows = []
+
+    def _commit(self) -> None:
+        self._flush()
+        with _errors(self.location):
+            self._connection.execute(f"UPDATE {META} SET value = to_json(value::text::bigint + 1) WHERE key = 'generation'")
+            self._set_meta("committed", dt.datetime.now().isoformat(timespec="seconds"))
+            self._connection.commit()
+
+    def checkpoint(self) -> None:
+        self._commit()
+
+    def commit(self, folders: Sequence[str] = ()) -> None:
+        with _errors(self.location):
+            known = self._connection.execute(f"SELECT value FROM {META} WHERE key = 'folders'").fetchone()
+            known_folders = known[0] if known else []
+            self._set_meta("folders", known_folders + [f for f in folders if f not in known_folders])
+        self._commit()
+
+    def cancel(self) -> None:
+        self._rows, self._deleted = [], []
+        with contextlib.suppress(Exception):
+            self._connection.rollback()
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._connection.close()  # the server lets go of the advisory lock with the session
+
+    def has_version_groups(self) -> bool:
+        with _errors(self.location):
+            found = self._connection.execute(f"SELECT 1 FROM {META} WHERE key = 'version_groups'").fetchone()
+            self._connection.commit()
+            return found is not None
+
+    def save_version_groups(self, groups: dict[str, dict[str, Any]]) -> None:
+        with _errors(self.location):
+            self._set_meta("version_groups", groups)
+        self._commit()
+
+
+# --- the index as a whole ------------------------------------------------------------------------
+
+
+def verify(url: str) -> int:
+    """Read every row once (the server checks its own pages as it reads them); the number of rows."""
+    with _errors(url), _connect(url, autocommit=True) as connection:
+        _check_readable(connection, url)
+        count, _ = connection.execute(
+            f"SELECT count(*), sum(length(record::text) + length(summary::text) + length(normalised)) FROM {DOCUMENTS}"
+        ).fetchone()
+        return int(count)
+
+
+def remove_index(url: str) -> None:
+    """Drop the documents (for `--rebuild`); the folder list stays. Refused while a run writes."""
+    with _errors(url), _connect(url, autocommit=True) as connection:
+        if not connection.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()[0]:
+            raise IndexBusy("another `archive index` run is updating this index; wait for it to finish")
+        connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}")
+        if _stored_version(connection) is not None:
+            connection.execute(f"DELETE FROM {VERSION}")
+        if connection.execute("SELECT to_regclass(%s) IS NOT NULL", (META,)).fetchone()[0]:
+            connection.execute(f"DELETE FROM {META} WHERE key <> 'folders'")
+
+
+def indexed_folders(url: str) -> list[str]:
+    with _errors(url), _connect(url, autocommit=True) as connection:
+        if not connection.execute("SELECT to_regclass(%s) IS NOT NULL", (META,)).fetchone()[0]:
+            return []
+        found = connection.execute(f"SELECT value FROM {META} WHERE key = 'folders'").fetchone()
+        return found[0] if found else []
+

@@ -1,0 +1,135 @@
+"""What only the PostgreSQL engine has: the database's character type, its schema version, several
+servers on one database, a server that is not there. (Search, incremental runs, kills and bad files
+run on both engines in their own modules.)"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from archive.pipeline import run_index
+from archive.search import open_index, postgres, state_dir
+from tests import factory, postgres_server
+
+LINES = ["在全市安全生产工作会议上的讲话", "同志们：", "我们要务实奉献，坚持安全第一、预防为主。"]
+
+
+def test_a_database_with_the_c_character_type_is_refused_with_how_to_make_one(source: Path, cli) -> None:
+    url = postgres_server.new_database(locale="C")
+    try:
+        factory.write_docx(source / "a.docx", LINES)
+        result = cli("index", str(source), "--index", url, expect=1)
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert "Chinese characters" in result.stderr and "createdb" in result.stderr and "C.UTF-8" in result.stderr
+    finally:
+        postgres_server.drop_database(url)
+
+
+def test_an_index_of_another_schema_version_is_rebuilt_not_misread(source: Path, database: str, cli) -> None:
+    path = factory.write_docx(source / "a.docx", LINES)
+    run_index([source], database)
+    with psycopg.connect(database, autocommit=True) as connection:
+        connection.execute(f"UPDATE {postgres.VERSION} SET version = 0")
+    result = cli("search", '"务实奉献"', "--index", database, expect=1)
+    assert "another version" in result.stderr and "archive index" in result.stderr
+    report = cli.json("index", str(source), "--index", database)
+    assert report["rebuilt"] is True and report["added"] == 1
+    with open_index(database) as archive:
+        assert [hit.record["path"] for hit in archive.search('"务实奉献"').hits] == [str(path)]
+
+
+def test_check_rebuild_and_the_environment_variable(source: Path, database: str, cli, monkeypatch) -> None:
+    factory.write_docx(source / "a.docx", LINES)
+    factory.write_docx(source / "b.docx", ["另一篇讲话", "乡村振兴"])
+    (source / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    monkeypatch.setenv("ARCHIVE_INDEX", database)
+    runner = cli.runner
+    from archive.cli import app
+
+    assert runner.invoke(app, ["index", str(source)]).exit_code == 0
+    checked = runner.invoke(app, ["index", "--check", "--json"])
+    assert checked.exit_code == 0 and '"documents": 3' in checked.stdout
+    rebuilt = runner.invoke(app, ["index", "--rebuild", "--json"])  # the folders are remembered in the database
+    assert rebuilt.exit_code == 0 and '"added": 2' in rebuilt.stdout
+    listed = runner.invoke(app, ["list", "--json"])
+    assert listed.exit_code == 0 and listed.stdout.count('"path"') == 2
+
+
+def test_an_unreachable_server_is_one_line_that_says_what_to_check(cli, tmp_path: Path) -> None:
+    url = f"postgresql://nobody@/nothing?host={tmp_path}"  # no server listens there
+    for command in (["search", "x"], ["list"], ["stats"], ["index", str(tmp_path)]):
+        result = cli(*command, "--index", url, expect=1)
+        assert "Traceback" not in result.stderr and "cannot reach the database" in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_database_with_no_index_says_to_run_index(database: str, cli) -> None:
+    result = cli("search", "x", "--index", database, expect=1)
+    assert "no index" in result.stderr and "archive index" in result.stderr
+
+
+def test_the_ocr_cache_and_watch_status_live_on_this_machine_not_in_the_database(database: str) -> None:
+    folder = state_dir(database)
+    assert folder.is_absolute() and "postgres-" in folder.name and "***" not in str(folder)
+    assert state_dir("postgresql://u:secret@h/db") == state_dir("postgresql://u:other@h/db")  # no password in it
+
+
+def _serve(database: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--index", database, "--port", str(port),
+                               "--workers", "1"], stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/api/stats", timeout=5)
+            return server, base
+        except httpx.HTTPError:
+            assert time.time() < deadline and server.poll() is None, server.stderr.read() if server.poll() else ""
+            time.sleep(0.2)
+
+
+def test_two_servers_on_one_database_see_a_new_index_run_at_once(source: Path, database: str) -> None:
+    factory.write_docx(source / "a.docx", LINES)
+    run_index([source], database)
+    servers = [_serve(database), _serve(database)]
+    try:
+        for _, base in servers:
+            assert httpx.get(f"{base}/api/search", params={"q": '"乡村振兴"'}, timeout=10).json()["total"] == 0
+        added = factory.write_docx(source / "b.docx", ["在乡村振兴工作会议上的讲话", "全面推进乡村振兴。"])
+        os.remove(source / "a.docx")
+        run_index([source], database)
+        for _, base in servers:
+            found = httpx.get(f"{base}/api/search", params={"q": '"乡村振兴"'}, timeout=10).json()
+            assert [hit["path"] for hit in found["hits"]] == [str(added)]
+            assert httpx.get(f"{base}/api/search", params={"q": '"务实奉献"'}, timeout=10).json()["total"] == 0
+            assert httpx.get(f"{base}/api/stats", timeout=10).json()["documents"] == 1
+    finally:
+        for server, _ in servers:
+            server.terminate()
+            server.wait(timeout=15)
+
+
+def test_readers_keep_answering_while_a_writer_holds_the_index(source: Path, database: str) -> None:
+    factory.write_docx(source / "a.docx", LINES)
+    run_index([source], database)
+    from archive.search import open_update
+
+    with open_update(database) as writer, open_index(database) as archive:
+        writer.delete(str(source / "a.docx"))
+        writer.checkpoint()  # committed: readers see it at once
+        assert archive.search('"务实奉献"').total == 0
+        writer.put_failed(str(source / "b.docx"), size=1, mtime_ns=1, sha256="0", extractor=1, reason="x")
+        assert archive.stats()["failed"] == 0  # not committed yet: readers do not see it
+        writer.cancel()
+    with open_index(database) as archive:
+        assert archive.stats()["failed"] == 0
