@@ -6,6 +6,7 @@ the traceback instead. With `--json`, stdout holds exactly one JSON document.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -13,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -43,7 +44,7 @@ class _SafeConsole(Console):
     """A console that never sends a document's control characters to the terminal, and never reads
     a document's brackets as rich markup."""
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def print(self, *objects: Any, **kwargs: Any) -> None:
         shown = []
         for item in objects:
             if isinstance(item, str):
@@ -111,7 +112,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", envvar="ARCHIVE_DEBUG", help="Show tracebacks for errors.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
                                                     help="Show the version and exit.")] = None,
 ) -> None:
     """讲稿库: index a shared folder of speeches, find every one that holds a phrase, export passages with citations."""
@@ -149,7 +150,7 @@ def _filters(speaker: str | None = None, since: str | None = None, until: str | 
 
 # What reading files takes, for index and watch alike.
 TimeoutOption = Annotated[float, typer.Option(help="Seconds one file may take to read before it is reported and skipped.")]
-WorkersOption = Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core).")]
+WorkersOption = Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")]
 
 
 def _folders(paths: list[Path] | None, index: str | None, usage: str) -> list[Path]:
@@ -167,7 +168,7 @@ def _folders(paths: list[Path] | None, index: str | None, usage: str) -> list[Pa
 @app.command("index")
 @friendly_errors
 def index_command(
-    paths: Annotated[Optional[list[Path]], typer.Argument(
+    paths: Annotated[list[Path] | None, typer.Argument(
         help="Folders (or files) to index, recursively (default: the folders indexed before).", show_default=False)] = None,
     index: IndexOption = DEFAULT_INDEX,
     as_json: JsonOption = False,
@@ -239,10 +240,10 @@ class _progress_bar:
 
 SortOption = Annotated[str, typer.Option("--sort", help="relevance (exact matches first) or date (newest first).")]
 # The metadata filters search and export share.
-SpeakerOption = Annotated[Optional[str], typer.Option(help="Only speeches by this speaker (name or role).")]
-SinceOption = Annotated[Optional[str], typer.Option(help="Only speeches on or after this date (2020, 2020-03, 2020-03-05).")]
-UntilOption = Annotated[Optional[str], typer.Option(help="Only speeches on or before this date.")]
-YearOption = Annotated[Optional[int], typer.Option(help="Only speeches of this year.")]
+SpeakerOption = Annotated[str | None, typer.Option(help="Only speeches by this speaker (name or role).")]
+SinceOption = Annotated[str | None, typer.Option(help="Only speeches on or after this date (2020, 2020-03, 2020-03-05).")]
+UntilOption = Annotated[str | None, typer.Option(help="Only speeches on or before this date.")]
+YearOption = Annotated[int | None, typer.Option(help="Only speeches of this year.")]
 
 
 # A query may start with a minus (`archive search -疫情防控 营商环境`): unknown "options" are query words.
@@ -432,7 +433,7 @@ def export_command(
     words: QueryWords,
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.docx, .md, .csv, .json).",
                                          show_default=False)],
-    file_format: Annotated[Optional[str], typer.Option("--format", "-f", help="docx, md, csv or json (default: from the suffix).")] = None,
+    file_format: Annotated[str | None, typer.Option("--format", "-f", help="docx, md, csv or json (default: from the suffix).")] = None,
     context: Annotated[int, typer.Option(help="Paragraphs of context around each matching paragraph.")] = 0,
     speaker: SpeakerOption = None,
     since: SinceOption = None,
@@ -506,7 +507,7 @@ def timeline_command(
 def check_command(
     draft: Annotated[str, typer.Argument(help="The draft: .docx, .doc/.wps, .pdf, .txt or .md (or - for standard input).",
                                          show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the draft as .docx with reused sentences highlighted and their sources as comments.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the draft as .docx with reused sentences highlighted and their sources as comments.")] = None,
     threshold: Annotated[float, typer.Option(help="Similarity from which a changed sentence counts as reused (0–1).")] = 0.85,
     min_chars: Annotated[int, typer.Option("--min-chars", help="Sentences shorter than this (characters, punctuation aside) are not checked.")] = 8,
     sources: Annotated[int, typer.Option(help="Past speeches listed per sentence.")] = 5,
@@ -546,7 +547,7 @@ def check_command(
 @app.command("watch")
 @friendly_errors
 def watch_command(
-    paths: Annotated[Optional[list[Path]], typer.Argument(
+    paths: Annotated[list[Path] | None, typer.Argument(
         help="Folders to follow (default: the folders indexed before).", show_default=False)] = None,
     index: IndexOption = DEFAULT_INDEX,
     as_json: Annotated[bool, typer.Option("--json", help="Print each run's summary as one JSON document per line.")] = False,
@@ -587,11 +588,11 @@ def watch_command(
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on. Anything but 127.0.0.1 needs --token or --no-auth.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    token: Annotated[Optional[str], typer.Option(envvar="ARCHIVE_TOKEN", help="Secret every request must carry (Bearer header or ?token=).")] = None,
+    token: Annotated[str | None, typer.Option(envvar="ARCHIVE_TOKEN", help="Secret every request must carry (Bearer header or ?token=).")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve a non-local address without a token (trusted networks only).")] = False,
-    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="A host name colleagues use to reach the server (repeatable); other Host headers are refused.")] = None,
+    allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="A host name colleagues use to reach the server (repeatable); other Host headers are refused.")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Also follow the indexed folders and keep the index up to date (archive watch).")] = False,
-    workers: Annotated[Optional[int], typer.Option(help="Server processes, each with the index open (default: one per core).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes, each with the index open (default: one per core).")] = None,
     index: IndexOption = DEFAULT_INDEX,
 ) -> None:
     """The HTTP API and the web page; `/?q=…` opens the page with that search's results."""
@@ -637,7 +638,5 @@ def _end_with_parent() -> None:
     import ctypes
     import signal
 
-    try:
+    with contextlib.suppress(OSError):  # not Linux: the server's own `finally` stops the watcher
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass  # not Linux: the server's own `finally` stops the watcher

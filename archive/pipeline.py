@@ -13,21 +13,21 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from archive.errors import NO_SPACE, ArchiveError
 import archive.prepare as reading
+from archive import versions
+from archive.errors import NO_SPACE, ArchiveError
 from archive.prepare import CHANGED_WHILE_READ, Prepared, cpu_count, file_facts, init_worker, prepare, sha256_of
 from archive.readers import UnreadableFile, deadline, file_format
 from archive.readers.ocr import OCR_PAGE_SECONDS
 from archive.scan import FoundFile, os_path_of, readable_name, resolve_roots, scan, under
-from archive import versions
 from archive.search import IndexUpdate, Location, is_database, open_index, open_update, shown_location, state_dir
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
@@ -146,12 +146,13 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
         entry = manifest.get(found_file.path)
         same_file = (entry is not None and entry.size == found_file.size and entry.mtime_ns == found_file.mtime_ns
                      and entry.extractor == reading.EXTRACTOR_VERSION)
-        if same_file and entry.kind == "failed" and not retry_failed:
+        kind = entry.kind if entry is not None else None
+        if same_file and kind == "failed" and not retry_failed:
             if failure_reasons is None:
                 failure_reasons = update.failure_reasons()
             report.failed.append({"path": found_file.path, "reason": failure_reasons.get(found_file.path, "could not be read")})
             continue
-        if same_file and entry.kind == "doc":
+        if same_file and kind == "doc":
             report.unchanged += 1
             continue
         try:
@@ -187,7 +188,7 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
     ocr_pages = multiprocessing.Value("i", 0)
     with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker,
                      initargs=(str(ocr_cache), ocr_pages)) as pool:
-        pending = {}
+        pending: dict[Any, _Work] = {}
         for item in work:
             first = item.files[0]
             facts = file_facts(Path(first.path), first.size, first.mtime_ns, item.sha256)

@@ -10,16 +10,16 @@ import datetime as dt
 import hashlib
 import os
 import resource
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from archive import metadata, readers, versions
 from archive.document import doc_id, paragraphs_to_rows
 from archive.normalize import normalise
-from archive.scan import os_path_of
 from archive.readers import UnreadableFile, deadline, ocr
+from archive.scan import os_path_of
 
 # Stored with every document; a change to readers or metadata extraction bumps it, and the next
 # `archive index` reads again the documents an older one extracted.

@@ -16,7 +16,6 @@ from pathlib import Path
 from archive.errors import ArchiveError
 from archive.kinds import SUPPORTED_SUFFIXES, skip_reason
 
-
 # A file name that is not UTF-8 (a GBK name from a Windows zip unpacked on Linux) comes from the
 # operating system with its undecodable bytes as lone surrogates (U+DC80–U+DCFF), which no index, JSON
 # or terminal can hold. Its key in the archive carries those bytes as private-use characters

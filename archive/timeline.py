@@ -39,8 +39,8 @@ def timeline(index: SpeechIndex, query: str, filters: Filters = Filters()) -> Ti
         occurrences[year] += count
         if summary.get("speaker"):
             speakers[summary["speaker"]] += 1
-    years = [{"year": year, "documents": documents[year], "occurrences": occurrences[year]}
-             for year in sorted((y for y in documents if y is not None))]
+    years: list[dict[str, int | None]] = [{"year": year, "documents": documents[year], "occurrences": occurrences[year]}
+             for year in sorted(y for y in documents if y is not None)]
     if None in documents:
         years.append({"year": None, "documents": documents[None], "occurrences": occurrences[None]})
     dated = [summary for summary, _ in rows if summary.get("date")]  # newest first

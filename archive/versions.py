@@ -18,7 +18,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-
 SHINGLE = 8
 SKETCH = 64
 MIN_SHINGLES = 200  # a text shorter than this (a notice, a one-paragraph template) is not grouped: too little to tell

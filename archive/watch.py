@@ -33,7 +33,6 @@ from archive.kinds import SUPPORTED_SUFFIXES, skip_reason
 from archive.scan import resolve_roots
 from archive.search import Location, state_dir
 
-
 STATUS_FILE = "watch.json"
 DEFAULT_SETTLE = 2.0
 DEFAULT_RESCAN = 300.0
@@ -78,7 +77,8 @@ def read_status(location: Path) -> dict[str, Any] | None:
 def _exited(pid: int) -> bool:
     """A process that has exited but not been reaped yet (a zombie) still answers kill(pid, 0)."""
     try:
-        fields = open(f"/proc/{pid}/stat", encoding="ascii", errors="replace").read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return False  # not Linux, or gone: kill(pid, 0) already said it is there
     return fields[0] in ("Z", "X")

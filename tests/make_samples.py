@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import factory  # noqa: E402
+from tests import factory
 
 OUT = Path(__file__).resolve().parents[1] / "samples" / "讲话稿"
 

@@ -209,7 +209,7 @@ def _rewrite_document_xml(path: Path, change) -> None:
                             "http://purl.oclc.org/ooxml/wordprocessingml/main"),  # ISO 29500 Strict
 ], ids=["zero-font-size", "fractional-indent", "strict-ooxml"])
 def test_unusual_but_valid_docx_is_read(source: Path, index_dir: Path, change) -> None:
-    path = factory.write_docx(source / "unusual.docx", GOOD_LINES[:2] + ["优化营商环境，推进数字政府建设。"])
+    path = factory.write_docx(source / "unusual.docx", [*GOOD_LINES[:2], "优化营商环境，推进数字政府建设。"])
     _rewrite_document_xml(path, change)
     index_with_good_neighbour(source, index_dir)
     with open_index(index_dir) as archive:

@@ -91,7 +91,7 @@ def test_every_planted_sentence_is_found_and_no_other(planted) -> None:
 
 
 def test_sources_show_the_past_sentence_as_it_stands(planted) -> None:
-    archive, text, plan, _ = planted
+    archive, text, _plan, _ = planted
     report = check(archive, text)
     for match in report.matches:
         best = match.sources[0]
@@ -112,7 +112,7 @@ def test_check_command_json_terminal_and_word_report(planted, tmp_path: Path) ->
 
     from archive.cli import app
 
-    archive, text, plan, root = planted
+    archive, text, plan, _root = planted
     draft = tmp_path / "新稿.txt"
     draft.write_text(text, encoding="gb18030")
     runner = CliRunner()

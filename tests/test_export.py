@@ -29,7 +29,7 @@ SECOND = ["在全市优化营商环境大会上的讲话", "常务副市长  李
 def archive_with_copies(cli, source: Path):
     """Two speeches; the first as 定稿 and 修改稿 (one paragraph changed), so passages repeat."""
     final = factory.write_docx(source / "2019" / "讲话（定稿）.docx", FIRST)
-    draft_lines = FIRST[:-1] + [f"第三，坚持{PHRASE}，加强督查督办。"]
+    draft_lines = [*FIRST[:-1], f"第三，坚持{PHRASE}，加强督查督办。"]
     draft = factory.write_docx(source / "2019" / "讲话（修改稿）.docx", draft_lines)
     second = factory.write_pdf(source / "2021" / "营商环境.pdf", SECOND)
     cli("index", str(source))
@@ -96,7 +96,7 @@ def test_csv_one_row_per_passage_with_bom(cli, tmp_path, archive_with_copies) ->
     path = export(cli, tmp_path, "摘录.csv")
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(path.read_text("utf-8-sig").splitlines()))
-    assert [k for k in rows[0]][:8] == ["title", "speaker", "role", "date", "meeting", "page", "path", "passage"]
+    assert list(rows[0])[:8] == ["title", "speaker", "role", "date", "meeting", "page", "path", "passage"]
     assert len(rows) == 4 and all(PHRASE in row["passage"] for row in rows)
     assert sum(bool(row["also_in"]) for row in rows) == 1
 

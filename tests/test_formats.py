@@ -42,7 +42,7 @@ def legacy_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pa
               factory.write_docx(root / "docx" / "short.docx", short_lines)]
     long_doc, short_doc = factory.to_legacy(drafts, root / "doc")
     wps = factory.to_legacy(drafts[:1], root / "wps", suffix=".wps")[0]
-    lines = long_speech.lines() + ["项目\t完成率", "财政收入\t达到65.3%"]
+    lines = [*long_speech.lines(), "项目\t完成率", "财政收入\t达到65.3%"]
     return {"long": (long_doc, lines), "short": (short_doc, short_lines), "wps": (wps, lines)}
 
 
@@ -96,7 +96,7 @@ def test_other_ole_files_named_doc_get_a_reason(tmp_path: Path) -> None:
 
     junk = tmp_path / "junk.doc"
     junk.write_bytes(legacy.OLE_MAGIC + bytes(600))
-    with pytest.raises(UnreadableFile, match="damaged|not a Word"):
+    with pytest.raises(UnreadableFile, match=r"damaged|not a Word"):
         read(junk)
     binary = tmp_path / "binary.wps"
     binary.write_bytes(bytes(range(256)) * 4)

@@ -171,7 +171,7 @@ def test_phrases_across_pdf_line_wraps_and_page_breaks(corpus) -> None:
 
 def test_layout_spaces_full_width_forms_and_case_do_not_count(corpus) -> None:
     archive, truth = corpus
-    path, text = next((p, t) for p, t in truth.items() if "gdp" in t)
+    _path, text = next((p, t) for p, t in truth.items() if "gdp" in t)
     start = text.index("gdp")
     phrase = text[max(0, start - 6) : start + 5]
     variants = [phrase.upper(), " ".join(phrase), phrase.replace("2", "２").replace("g", "Ｇ"), phrase[:3] + "\n" + phrase[3:]]
@@ -195,7 +195,7 @@ def test_unquoted_query_ranks_every_exact_match_first(corpus) -> None:
 @given(data=st.data())
 def test_unquoted_total_and_pages_agree_with_all_hits(corpus, data) -> None:
     """The words tier is counted without ranking it; every page must still add up to that count."""
-    archive, truth = corpus
+    archive, _truth = corpus
     words = data.draw(st.lists(st.sampled_from(factory.PHRASES + factory.FILLERS), min_size=1, max_size=3))
     operator = data.draw(st.sampled_from([" ", " OR ", " -"]))
     query = operator.join(words) if len(words) > 1 else words[0]

@@ -60,7 +60,7 @@ def found(index_dir: Path, phrase: str) -> set[str]:
     try:
         with open_index(index_dir) as archive:
             return {Path(hit.record["path"]).name for hit in archive.search(f'"{phrase}"', limit=None).hits}
-    except Exception:  # noqa: BLE001 (no index yet while the first run is under way)
+    except Exception:
         return set()
 
 

@@ -48,7 +48,7 @@ def test_search_filters_and_paging(served) -> None:
 
 
 def test_document_with_its_matches(served) -> None:
-    client, source = served
+    client, _source = served
     hit = client.get("/api/search", params={"q": '"务实奉献"'}).json()["hits"][0]
     doc = client.get(f"/api/documents/{hit['id']}", params={"q": '"务实奉献"'}).json()
     assert doc["path"] == hit["path"] and "务实奉献" in doc["text"]

@@ -159,7 +159,7 @@ def test_download_the_passages_as_word(server, browser) -> None:
     results(browser)
     browser.find_element(By.CSS_SELECTOR, 'a.export[data-format="docx"]').click()
     deadline = time.time() + 20
-    while not [p for p in browser.downloads.glob("*.docx")]:
+    while not list(browser.downloads.glob("*.docx")):
         assert time.time() < deadline, "no download"
         time.sleep(0.2)
     time.sleep(0.5)

@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -83,11 +83,11 @@ def save_report(report: Any, path: Path, *, force: bool = False) -> Path:
 
     if Path(path).suffix.lower() != ".docx":
         raise ArchiveError(f"the check report is a Word document: name it .docx, not {Path(path).name}")
-    return _write_file(lambda stream: report_docx.write(report, stream), Path(path), force=force, indexed_folders=())
+    return _write_file(lambda stream: report_docx.write(report, stream), Path(path), force=force, indexed_folders=[])
 
 
 def save(export: Export, path: Path, file_format: str, *, force: bool = False,
-         indexed_folders: list[str] = ()) -> Path:
+         indexed_folders: Sequence[str] = ()) -> Path:
     """Write the export to `path` atomically, with the user's normal file permissions (colleagues in a
     shared folder can open it). Refuses to overwrite, or to write into an indexed folder (the next
     index run would index the export), unless `force`. The file is made in memory first, so a full
@@ -96,7 +96,7 @@ def save(export: Export, path: Path, file_format: str, *, force: bool = False,
                        indexed_folders=indexed_folders)
 
 
-def _write_file(make: Callable[[BinaryIO], None], path: Path, *, force: bool, indexed_folders: list[str]) -> Path:
+def _write_file(make: Callable[[BinaryIO], None], path: Path, *, force: bool, indexed_folders: Sequence[str]) -> Path:
     path = Path(os.path.abspath(path))
     if path.exists() and not force:
         raise ArchiveError(f"{path} exists: choose another name or pass --force to replace it")

@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 
 from archive.document import Extracted, Metadata
-from archive.normalize import to_simplified
 from archive.metadata.dates import find_date, find_year, is_date_line
 from archive.metadata.patterns import MEETING, SALUTATION, squeeze
 from archive.metadata.people import find_people, is_name
 from archive.metadata.title import find_title, title_at_end
+from archive.normalize import to_simplified
 
 __all__ = ["extract"]
 
@@ -86,7 +86,7 @@ def _split_run_in(lines: list[str]) -> list[str]:
     for index, line in enumerate(lines[:3]):
         match = _RUN_IN.match(line)
         if match:
-            return lines[:index] + [match.group(1), line[match.end(1):].strip()] + lines[index + 1 :]
+            return [*lines[:index], match.group(1), line[match.end(1):].strip(), *lines[index + 1:]]
     return lines
 
 
@@ -99,7 +99,7 @@ def extract(extracted: Extracted, path: Path) -> Metadata:
     metadata = _extract(folded, extracted, path)
     for key in ("title", "speaker", "role", "meeting"):
         value = getattr(metadata, key)
-        if value and key != "title" or (value and metadata.title_source == "text"):
+        if (value and key != "title") or (value and metadata.title_source == "text"):
             setattr(metadata, key, "".join(back.get(char, char) for char in value))
     return metadata
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from archive.document import Extracted
+from archive.kinds import SUPPORTED_SUFFIXES, file_format, skip_reason
 from archive.readers import image, legacy, ofd, pdf, webpage, word
 from archive.readers.base import Reader, UnreadableFile
 from archive.readers.cleanup import clean
-from archive.kinds import SUPPORTED_SUFFIXES, file_format, skip_reason
 
 READERS: dict[str, Reader] = {
     ".docx": word.read,

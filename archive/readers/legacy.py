@@ -11,7 +11,6 @@ web pages saved as .doc, and WPS Writer's .wps is Word's binary format in anothe
 
 from __future__ import annotations
 
-
 import math
 import re
 import shutil

@@ -12,6 +12,7 @@ read by OCR, like a scanned PDF page.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
 import re
@@ -55,10 +56,8 @@ def _delta_width(value: str | None, count: int, size: float) -> float:
             gaps.extend([float(tokens[i + 2])] * int(float(tokens[i + 1])))
             i += 3
         else:
-            try:
+            with contextlib.suppress(ValueError):
                 gaps.append(float(tokens[i]))
-            except ValueError:
-                pass
             i += 1
     return sum(gaps[: max(0, count - 1)]) + size
 

@@ -134,6 +134,7 @@ def paragraphs_of_pages(pages: list[list[Line]]) -> list[Paragraph]:
                 current = Paragraph(text=line.text, page=number)
                 paragraphs.append(current)
             else:
+                assert current is not None  # `starts` holds for the first line
                 if position == 0:
                     current.page_breaks.append((len(current.text), number))
                 current.text = join_pieces(current.text, line.text)

@@ -61,7 +61,10 @@ def read(path: Path) -> Extracted:
     try:
         with zipfile.ZipFile(path) as archive:
             parts = {name: _member(archive, name) for name in _PARTS}
-        body = parse_xml(parts["word/document.xml"]).body
+        document = parts["word/document.xml"]
+        if document is None:
+            raise UnreadableFile("not a Word document: the .docx has no word/document.xml")
+        body = parse_xml(document).body
     except zipfile.BadZipFile:
         raise UnreadableFile("corrupt .docx: the zip archive is damaged (truncated copy?)") from None
     except Exception as error:  # lxml raises many kinds for broken XML
@@ -150,7 +153,7 @@ def _body_paragraphs(body, layout: _Layout | None) -> tuple[list[Paragraph], int
             if text:
                 paragraphs.append(Paragraph(text=text, page=start_page))
             continue
-        for row in _rows(Table(element, None)):
+        for row in _rows(Table(element, None)):  # type: ignore[arg-type]  # no parent: only its cells are read
             paragraphs.append(Paragraph(text=row, page=page))
             if layout is not None:
                 advance(layout.height(None, row))

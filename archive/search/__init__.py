@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from archive.search.engine import Filters, Hit, IndexUpdate, ManifestEntry, SearchResults, SpeechIndex
 from archive.search.passages import Passage
@@ -46,7 +47,7 @@ def shown_location(location: Location) -> str:
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", str(location))
 
 
-def open_index(location: Location) -> SpeechIndex:
+def open_index(location: Location) -> SpeechIndex[Any]:
     if is_database(location):
         from archive.search.postgres import PostgresIndex
 

@@ -39,7 +39,7 @@ class _Postings:
     built, and a term's added postings come before its merged ones.
     """
 
-    __slots__ = ("ids", "weights", "values")
+    __slots__ = ("ids", "values", "weights")
 
     def __init__(self) -> None:
         self.ids = array("I")
@@ -141,7 +141,7 @@ class BulkSegmentWriter(SegmentWriter):
     def __init__(self, ix, **kwargs: Any) -> None:
         super().__init__(ix, **kwargs)
         self.pool.cleanup()
-        self.pool = TermPool()
+        self.pool: TermPool = TermPool()
 
     def add_document(self, **fields: Any) -> None:
         self._check_state()

@@ -14,7 +14,7 @@ def date_key(iso: str | None) -> int:
     if not iso:
         return 0
     parts = [int(p) for p in iso.split("-")]
-    year, month, day = (parts + [0, 0])[:3]
+    year, month, day = ([*parts, 0, 0])[:3]
     return year * 10000 + month * 100 + day
 
 
@@ -24,7 +24,7 @@ def parse_bound(value: str, *, end: bool) -> int:
     if not match:
         raise QueryError(f"not a date: {value!r}; write it as 2020, 2020-03 or 2020-03-05")
     year, month, day = match.groups()
-    if month and not 1 <= int(month) <= 12 or day and not 1 <= int(day) <= 31:
+    if (month and not 1 <= int(month) <= 12) or (day and not 1 <= int(day) <= 31):
         raise QueryError(f"not a date: {value!r}; write it as 2020, 2020-03 or 2020-03-05")
     key = int(year) * 10000
     if month:

@@ -11,12 +11,15 @@ import json
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from archive.search import evaluate, phrase, querylang as ql, store
+from archive.search import evaluate, phrase, store
+from archive.search import querylang as ql
 from archive.search.analysis import BodyTerms, body_buckets
-from archive.search.compile import NOT_DOCUMENTS, compile_query, filters as compile_filters
+from archive.search.compile import NOT_DOCUMENTS, compile_query
+from archive.search.compile import filters as compile_filters
 from archive.search.dates import date_key
 from archive.search.engine import Filters, IndexUpdate, ManifestEntry, Ranking, SpeechIndex
 from archive.search.passages import DocumentText
@@ -42,8 +45,18 @@ class _Listing:
         return found
 
 
+def _paths(reader: Any) -> list[str]:
+    return list(reader.column_reader("path"))
+
+
+def _docnums_by_path(reader: Any) -> dict[str, int]:
+    return {path: docnum for docnum, path in enumerate(reader.column_reader("path"))}
+
+
 class WhooshIndex(SpeechIndex[int]):
     """Read access to an embedded index: documents are whoosh docnums of the open searcher."""
+
+    location: Path
 
     def __init__(self, location: Path) -> None:
         super().__init__()
@@ -64,7 +77,7 @@ class WhooshIndex(SpeechIndex[int]):
         with self._errors(), self._lock:
             phrase.warm(self._fresh().reader())
 
-    def _fresh(self):
+    def _fresh(self) -> Any:
         """The searcher, reopened if a newer commit exists (cheap when nothing changed)."""
         self._searcher = store.refreshed(self._ix, self._searcher)
         return self._searcher
@@ -129,7 +142,7 @@ class WhooshIndex(SpeechIndex[int]):
         segments = []
         for segment, offset in searcher.leaf_searchers():
             reader = segment.reader()
-            segments.append((offset, phrase.kept(reader, "_archive_listing", lambda reader=reader: _Listing(reader)),
+            segments.append((offset, phrase.kept(reader, "_archive_listing", partial(_Listing, reader)),
                              phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)))
         starts = [offset for offset, _, _ in segments]
         counted = []
@@ -184,7 +197,7 @@ class WhooshIndex(SpeechIndex[int]):
                 reader = segment.reader()
                 bits = phrase.text_bits(reader, "text", segment.schema["text"], needle)
                 if bits:
-                    paths = phrase.kept(reader, "_archive_paths", lambda reader=reader: list(reader.column_reader("path")))
+                    paths = phrase.kept(reader, "_archive_paths", partial(_paths, reader))
                     found.extend(paths[docnum] for docnum in phrase.docnums_of(bits))
         return found
 
@@ -198,8 +211,7 @@ class WhooshIndex(SpeechIndex[int]):
                 reader = segment.reader()
                 texts = phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)
                 where = phrase.kept(reader, "_archive_docnum_of_path",
-                                    lambda reader=reader: {path: docnum for docnum, path in
-                                                           enumerate(reader.column_reader("path"))})
+                                    partial(_docnums_by_path, reader))
                 for path in wanted:
                     docnum = where.get(path)
                     if docnum is not None and not reader.is_deleted(docnum):
@@ -243,6 +255,7 @@ class WhooshUpdate(IndexUpdate):
     """Write access to an embedded index: whoosh's write lock is taken when it is opened."""
 
     prepare_text = staticmethod(body_terms)
+    location: Path
 
     def __init__(self, location: Path) -> None:
         self.location = location
@@ -260,7 +273,7 @@ class WhooshUpdate(IndexUpdate):
         """From here on, documents go to two segments that the final commit writes at once, on two
         cores (worth it for hundreds of documents: writing postings is the run's one serial part)."""
         if not self._split:
-            self._writer = store.split(self._ix, self._writer)
+            self._writer = store.split(self._ix, self._writer)  # type: ignore[arg-type]  # not split yet
             self._split = True
 
     def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:

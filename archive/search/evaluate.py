@@ -10,6 +10,7 @@ kind) are still answered by whoosh, as sets of documents.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from operator import itemgetter
 
 from whoosh import query as wq
@@ -20,7 +21,7 @@ Scores = dict[int, float]
 
 
 def ranked(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq.Query | None = None,
-           skip: set[int] = frozenset()) -> list[tuple[int, float]]:
+           skip: Set[int] = frozenset()) -> list[tuple[int, float]]:
     """(docnum, score) of every live document matching `query`, best first (ties: index order).
 
     `only`: documents must also match it (a filter; it does not score). `never`: documents matching
@@ -46,7 +47,7 @@ def ranked(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq
 
 
 def count(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq.Query | None = None,
-          skip: set[int] = frozenset()) -> int:
+          skip: Set[int] = frozenset()) -> int:
     """How many live documents `ranked` would return, from document bitmaps: no scores, no sort.
     Counting the words tier this way is what lets a page of exact matches skip ranking it."""
     total = 0

@@ -11,6 +11,7 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from archive.document import Paragraph
 from archive.normalize import normalise, normalise_with_origins
@@ -27,7 +28,7 @@ class Passage:
     last_paragraph: int = 0
     matched: tuple[str, ...] = ()  # the normalised needles that occur in it
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "page": self.page, "highlights": [list(h) for h in self.highlights]}
 
 
@@ -77,7 +78,7 @@ class DocumentText:
         inside one of a longer needle is left out."""
         taken: list[list[tuple[int, int]]] = []  # per longer needle: its spans, in order, disjoint
         found: list[tuple[int, int, str]] = []
-        for needle in sorted(set(n for n in needles if n), key=len, reverse=True):
+        for needle in sorted({n for n in needles if n}, key=len, reverse=True):
             spans: list[tuple[int, int]] = []
             start = self.normalised.find(needle)
             while start >= 0:

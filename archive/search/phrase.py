@@ -23,7 +23,7 @@ import operator
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from whoosh import matching
 from whoosh.matching.wrappers import FilterMatcher
@@ -179,7 +179,7 @@ def body_candidates(reader, fieldname: str, bigrams: set[str]) -> list[int] | No
         if not candidates:
             return []
         count = candidates.bit_count()
-    return docnums_of(candidates)
+    return docnums_of(candidates) if candidates is not None else []
 
 
 class SegmentTexts:
@@ -240,7 +240,7 @@ class _ScoreCache:
     BUDGET = 400_000  # postings per segment: 3.2 MB
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[tuple[str, str], tuple[array, array]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[array[int], array[float], int]] = OrderedDict()  # docnums, scores, bitmap
         self._size = 0
 
     @classmethod
@@ -427,11 +427,12 @@ class AllWords(And):
         scores = self.scores(searcher)
         return super().matcher(searcher, context) if scores is None else _listed(scores)
 
-    def body_words(self, searcher) -> tuple[str, object, list[str]] | None:
+    def body_words(self, searcher) -> tuple[str, Any, list[str]] | None:
         """(field name, field, words) when every subquery is text in one body field, else None."""
         fieldnames = {query.field() for query in self.subqueries}
-        words = [body_text(searcher.schema, query) for query in self.subqueries]
-        if len(fieldnames) != 1 or None in words:
+        found = [body_text(searcher.schema, query) for query in self.subqueries]
+        words = [word for word in found if word is not None]
+        if len(fieldnames) != 1 or len(words) != len(found):
             return None
         fieldname = next(iter(fieldnames))
         return fieldname, searcher.schema[fieldname], words
@@ -458,9 +459,9 @@ class AllWords(And):
             return None
         fieldname, field, words = found
         reader = searcher.reader()
-        found = sorted((text_scores(reader, fieldname, field, word) for word in words), key=len)
-        scores = found[0]
-        for other in found[1:]:
+        each = sorted((text_scores(reader, fieldname, field, word) for word in words), key=len)
+        scores = each[0]
+        for other in each[1:]:
             scores = {docnum: scores[docnum] + other[docnum] for docnum in scores.keys() & other.keys()}
             if not scores:
                 break

@@ -36,8 +36,16 @@ from archive.errors import ArchiveError, IndexBusy, IndexDamaged, IndexMissing
 from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search.dates import date_key, parse_bound, parse_range
-from archive.search.engine import (Filters, IndexUpdate, ManifestEntry, Ranking, SpeechIndex, needle_of,
-                                   query_words, year_range)
+from archive.search.engine import (
+    Filters,
+    IndexUpdate,
+    ManifestEntry,
+    Ranking,
+    SpeechIndex,
+    needle_of,
+    query_words,
+    year_range,
+)
 from archive.search.passages import DocumentText
 from archive.search.records import doc_id, paragraphs_of, public
 
@@ -101,7 +109,7 @@ def _shown(url: str) -> str:
     return shown_location(url)
 
 
-def _psycopg():
+def _psycopg() -> Any:
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is a dependency
@@ -121,7 +129,7 @@ def _pool_timeout() -> type[Exception]:
     return PoolTimeout
 
 
-def _connect(url: str, *, autocommit: bool):
+def _connect(url: str, *, autocommit: bool) -> Any:
     psycopg = _psycopg()
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
@@ -150,7 +158,7 @@ def _errors(url: str) -> Iterator[None]:
                            " restore it from a backup, or run `archive index --rebuild`") from None
 
 
-def _stored_version(connection) -> int | None:
+def _stored_version(connection: Any) -> int | None:
     row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION,)).fetchone()
     if not row[0]:
         return None
@@ -158,7 +166,7 @@ def _stored_version(connection) -> int | None:
     return found[0] if found else None
 
 
-def _check_readable(connection, url: str) -> None:
+def _check_readable(connection: Any, url: str) -> None:
     version = _stored_version(connection)
     if version is None:
         raise IndexMissing(f"no index in the database at {_shown(url)}: run `archive index FOLDER --index "
@@ -267,6 +275,8 @@ def _filters(given: Filters) -> _Clause:
 class PostgresIndex(SpeechIndex[str]):
     """Read access: documents are identified by path; every request takes a pooled connection."""
 
+    location: str
+
     def __init__(self, url: str) -> None:
         super().__init__()
         self.location = url
@@ -292,11 +302,13 @@ class PostgresIndex(SpeechIndex[str]):
     def _errors(self) -> contextlib.AbstractContextManager[None]:
         return _errors(self.location)
 
-    def _rows(self, sql: str | _Clause, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if isinstance(sql, _Clause):
-            sql, params = sql.sql, sql.params
+    def _rows(self, query: str | _Clause, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if isinstance(query, _Clause):
+            params = query.params
+            query = query.sql
         with self._errors(), self._pool.connection() as connection:
-            return connection.execute(sql, params).fetchall()
+            rows: list[tuple[Any, ...]] = connection.execute(query, params).fetchall()
+            return rows
 
     def _meta(self, key: str) -> Any:
         rows = self._rows(f"SELECT value FROM {META} WHERE key = %s", (key,))
@@ -358,7 +370,8 @@ class PostgresIndex(SpeechIndex[str]):
             return self._versions[1]
 
     def last_commit(self) -> str | None:
-        return self._meta("committed")
+        committed: str | None = self._meta("committed")
+        return committed
 
     def indexed_folders(self) -> list[str]:
         return self._meta("folders") or []
@@ -410,6 +423,7 @@ class PostgresUpdate(IndexUpdate):
     """The one writer: holds the advisory lock on its own connection for as long as it is open."""
 
     prepare_text = staticmethod(text_bigrams)
+    location: str
 
     def __init__(self, url: str) -> None:
         self.location = url
@@ -488,7 +502,7 @@ class PostgresUpdate(IndexUpdate):
             for (record,) in self._connection.execute(
                     f"SELECT record FROM {DOCUMENTS} WHERE sha256 = %s AND kind = 'doc'", (sha256,)).fetchall():
                 if record.get("format") == file_format:
-                    return record
+                    return dict(record)
         return None
 
     def failure_reasons(self) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from archive.document import Paragraph, doc_id, paragraphs_to_rows
 
-__all__ = ["PUBLIC_KEYS", "EXTRA_KEYS", "doc_id", "paragraphs_of", "paragraphs_to_rows", "public"]
+__all__ = ["EXTRA_KEYS", "PUBLIC_KEYS", "doc_id", "paragraphs_of", "paragraphs_to_rows", "public"]
 
 PUBLIC_KEYS = (
     "path", "format", "title", "speaker", "role", "date", "pages", "pages_estimated", "size", "sha256",
@@ -30,7 +30,7 @@ class _Paragraphs(Sequence[Paragraph]):
     def __len__(self) -> int:
         return len(self._rows)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         if index < 0:

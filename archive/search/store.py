@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.index import EmptyIndexError, LockError
 from whoosh.index import IndexError as WhooshIndexError
 from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
-from whoosh.codec.whoosh3 import W3Codec
 
 from archive.errors import IndexBusy, IndexDamaged, IndexMissing
-from archive.search.engine import ManifestEntry
 from archive.search.bulkwriter import BulkSegmentWriter, SplitWriter
+from archive.search.engine import ManifestEntry
 from archive.search.schema import SCHEMA_VERSION, build_schema
 
 INDEX_NAME = "MAIN"

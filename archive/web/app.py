@@ -113,7 +113,7 @@ class _Guard:
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             given = header[7:].strip()
-        return secrets.compare_digest(given.encode(), self.token.encode())
+        return self.token is not None and secrets.compare_digest(given.encode(), self.token.encode())
 
 
 def _error(status: int, message: str) -> JSONResponse:

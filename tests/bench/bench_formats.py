@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests import factory  # noqa: E402
+from tests import factory
 
 
 def run(command: list[str]) -> float:

@@ -27,8 +27,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from archive.pipeline import run_index  # noqa: E402
-from tests.factory import FILLERS, PHRASES, make_folder, office_phrase  # noqa: E402
+from archive.pipeline import run_index
+from tests.factory import FILLERS, PHRASES, make_folder, office_phrase
 
 
 def free_port() -> int:

@@ -21,8 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from archive.pipeline import run_index  # noqa: E402
-from tests.factory import make_folder  # noqa: E402
+import contextlib
+
+from archive.pipeline import run_index
+from tests.factory import make_folder
 
 
 def peak_mb() -> tuple[float, float]:
@@ -63,10 +65,8 @@ def main() -> None:
 
     text_chars = 0
     for path in files:
-        try:
+        with contextlib.suppress(readers.UnreadableFile):
             text_chars += sum(len(p.text) for p in readers.read(path).paragraphs)
-        except readers.UnreadableFile:
-            pass
     del chars
 
     index = work / "index"

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from archive.search import open_index  # noqa: E402
-from tests import factory  # noqa: E402
+from archive.search import open_index
+from tests import factory
 
 
 def cpu_seconds(pid: int) -> float:

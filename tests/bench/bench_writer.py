@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from archive import versions  # noqa: E402
-from archive.check import check  # noqa: E402
-from archive.pipeline import run_index  # noqa: E402
-from archive.search import open_index  # noqa: E402
-from archive.suggest import suggestions  # noqa: E402
-from archive.timeline import timeline  # noqa: E402
-from tests import factory  # noqa: E402
+from archive import versions
+from archive.check import check
+from archive.pipeline import run_index
+from archive.search import open_index
+from archive.suggest import suggestions
+from archive.timeline import timeline
+from tests import factory
 
 
 def timed(function, runs: int = 5) -> tuple[float, object]:
