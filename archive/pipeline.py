@@ -32,7 +32,6 @@ from archive.search import IndexUpdate, Location, is_database, open_index, open_
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
-SPLIT_FROM = 300  # documents left for the final commit: from here on it writes two segments on two cores
 CHECKPOINT_CHARS = 20_000_000  # the writer holds uncommitted postings in memory: bound them
 CHECKPOINT_SECONDS = 120.0
 
@@ -183,8 +182,6 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
         progress(0, total, 0)
     if not work:
         return
-    if SPLIT_FROM <= total <= CHECKPOINT_DOCS and workers > 1:
-        update.write_in_two()
     ocr_pages = multiprocessing.Value("i", 0)
     with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker,
                      initargs=(str(ocr_cache), ocr_pages)) as pool:
@@ -208,8 +205,6 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
                                      or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
                     update.checkpoint()
                     since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
-                    if SPLIT_FROM <= total - done <= CHECKPOINT_DOCS and workers > 1:
-                        update.write_in_two()  # the last stretch: its commit is the one nothing overlaps
             if progress:
                 progress(done, total, ocr_pages.value)
     report.ocr_pages = ocr_pages.value

@@ -262,19 +262,11 @@ class WhooshUpdate(IndexUpdate):
         with self._errors():
             self._ix = store.open_for_writing(location)
             self._writer = store.writer(self._ix)  # taken now: a second index run fails fast
-            self._split = False
             self.manifest: dict[str, ManifestEntry] = store.manifest(self._ix)
         self.rebuilt = bool(store.other_versions(location))
 
     def _errors(self) -> contextlib.AbstractContextManager[None]:
         return store.errors(self.location)
-
-    def write_in_two(self) -> None:
-        """From here on, documents go to two segments that the final commit writes at once, on two
-        cores (worth it for hundreds of documents: writing postings is the run's one serial part)."""
-        if not self._split:
-            self._writer = store.split(self._ix, self._writer)  # type: ignore[arg-type]  # not split yet
-            self._split = True
 
     def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
         with self._errors():
@@ -316,13 +308,10 @@ class WhooshUpdate(IndexUpdate):
     def checkpoint(self) -> None:
         self._writer.commit(merge=False)
         store.record_checksums(self.location)
-        self._writer = store.writer(self._ix, split=self._split)
+        self._writer = store.writer(self._ix)
 
     def commit(self, folders: Sequence[str] = ()) -> None:
-        if self._split:
-            self._writer.commit(parallel=True)
-        else:
-            self._writer.commit()
+        self._writer.commit()
         store.record_checksums(self.location)
         store.remember_folders(self.location, list(folders))
         store.drop_other_versions(self.location)

@@ -412,10 +412,6 @@ class IndexUpdate(ABC):
     # at module level), whose result `put` takes as `prepared`: work moved off the single writer.
     prepare_text: Callable[[str], Any] | None = None
 
-    def write_in_two(self) -> None:
-        """A hint for a large final stretch: an engine may write it on two cores."""
-        return None
-
     @abstractmethod
     def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
         """The stored record of an indexed document with this content and format, to reuse for a

@@ -28,7 +28,7 @@ from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
 
 from archive.errors import IndexBusy, IndexDamaged, IndexMissing
-from archive.search.bulkwriter import BulkSegmentWriter, SplitWriter
+from archive.search.bulkwriter import BulkSegmentWriter
 from archive.search.engine import ManifestEntry
 from archive.search.schema import SCHEMA_VERSION, build_schema
 
@@ -260,11 +260,11 @@ def _codec() -> W3Codec:
     return W3Codec(compression=0)
 
 
-def writer(ix: whoosh_index.Index, *, split: bool = False) -> BulkSegmentWriter | SplitWriter:
+def writer(ix: whoosh_index.Index) -> BulkSegmentWriter:
     """The index's writer (archive.search.bulkwriter): it takes the write lock at once, so a
-    second index run fails fast. `split`: two segments written at once at commit (a large run)."""
+    second index run fails fast."""
     try:
-        return SplitWriter(ix, codec=_codec()) if split else BulkSegmentWriter(ix, codec=_codec())
+        return BulkSegmentWriter(ix, codec=_codec())
     except LockError:
         raise IndexBusy(
             "another `archive index` run is updating this index; wait for it to finish "
@@ -341,8 +341,3 @@ def refreshed(ix: whoosh_index.Index, searcher: Searcher) -> Searcher:
     else:
         combined = newest  # an empty index
     return Searcher(combined, fromindex=ix)
-
-
-def split(ix: whoosh_index.Index, writer: BulkSegmentWriter) -> SplitWriter:
-    """Pair the writer (its lock and deletions kept) with a second one (see SplitWriter)."""
-    return SplitWriter(ix, first=writer, codec=_codec())
