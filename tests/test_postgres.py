@@ -133,3 +133,18 @@ def test_readers_keep_answering_while_a_writer_holds_the_index(source: Path, dat
         writer.cancel()
     with open_index(database) as archive:
         assert archive.stats()["failed"] == 0
+
+
+def test_an_index_of_the_previous_schema_version_is_migrated_in_place(source: Path, database: str) -> None:
+    factory.write_docx(source / "a.docx", LINES)
+    run_index([source], database)
+    with psycopg.connect(database, autocommit=True) as connection:
+        connection.execute(f"UPDATE {postgres.VERSION} SET version = %s", (postgres.SCHEMA_VERSION - 1,))
+        connection.execute(f"ALTER TABLE {postgres.DOCUMENTS} ALTER COLUMN normalised SET STORAGE EXTENDED")
+    report = run_index([source], database)
+    assert (report.rebuilt, report.unchanged, report.added) == (False, 1, 0)  # nothing read again
+    with psycopg.connect(database, autocommit=True) as connection:
+        storage = connection.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass "
+                                     "AND attname = 'normalised'", (postgres.DOCUMENTS,)).fetchone()[0]
+        assert storage == "e"
+        assert connection.execute(f"SELECT version FROM {postgres.VERSION}").fetchone()[0] == postgres.SCHEMA_VERSION

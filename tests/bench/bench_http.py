@@ -1,11 +1,14 @@
 """HTTP query latency under concurrent load: p50/p95 of /api/search at N documents.
 
     python tests/bench/bench_http.py --docs 10000 --clients 8 --requests 800 [--folder DIR] [--warmup 200]
+    python tests/bench/bench_http.py --docs 10000 --index postgresql://…/bench   # the PostgreSQL engine
 
-Makes (or reuses) an N-document folder, indexes it, starts `archive serve` on a loopback port, sends
---warmup searches one by one (a server in use has seen its office's words before; --warmup 0
-measures a cold start), then sends the measured searches from several client threads at once.
-Not part of the test run.
+Makes (or reuses) an N-document folder, indexes it (into a folder, or a database with --index URL),
+starts `archive serve` on a loopback port, sends --warmup searches one by one (a server in use has
+seen its office's words before; --warmup 0 measures a cold start), then sends the measured searches
+from several client threads at once. Prints p50/p95 of all searches and of quoted phrases alone,
+and each server process's memory (resident, and proportional: shared pages divided among the
+processes that map them). Not part of the test run.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from archive.pipeline import run_index
+from archive.search import location_of
 from tests.factory import FILLERS, PHRASES, make_folder, office_phrase
 
 
@@ -35,6 +39,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def memory(parent: int) -> list[tuple[int, float, float]]:
+    """(pid, resident MB, proportional MB) of the server's worker processes (its children)."""
+    found = []
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for pid in children or [str(parent)]:
+        fields = {}
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value, *_ = line.split()
+            fields[name.rstrip(":")] = int(value) / 1024
+        found.append((int(pid), fields.get("Rss", 0.0), fields.get("Pss", 0.0)))
+    return found
 
 
 def queries(rng: random.Random, count: int) -> list[str]:
@@ -63,7 +80,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200,
                         help="searches (other than the measured ones) sent first, as a server that has been in use has seen")
     parser.add_argument("--folder", type=Path, help="reuse (or make) the document folder here")
-    parser.add_argument("--index", type=Path, help="reuse (or make) the index here")
+    parser.add_argument("--index", help="reuse (or make) the index here: a folder or a postgresql:// URL")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--vocabulary", choices=["office", "varied"], default="office",
                         help="office: every speech made of a few hundred office phrases, so nearly every bigram "
                              "is in most speeches (the hard case); varied: a quarter office phrases, the rest "
@@ -76,14 +94,16 @@ def main() -> None:
         started = time.perf_counter()
         make_folder(folder, args.docs, chars=3000, vocabulary=args.vocabulary)
         print(f"made {args.docs} documents in {time.perf_counter() - started:.0f} s")
-    index = args.index or work / "index"
+    index = args.index or str(work / "index")
     started = time.perf_counter()
-    report = run_index([folder], index)
-    print(f"index: {report.added} added, {report.unchanged} unchanged in {time.perf_counter() - started:.0f} s")
+    report = run_index([folder], location_of(index, "index"))
+    took = time.perf_counter() - started
+    print(f"index: {report.added} added, {report.unchanged} unchanged in {took:.1f} s "
+          f"({(report.added or 1) / took:.0f} documents/s)")
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--index", str(index), "--port", str(port)],
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--index", str(index), "--port", str(port),
+                               "--workers", str(args.workers)], stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 30
@@ -99,6 +119,7 @@ def main() -> None:
         for query in queries(random.Random(4), args.warmup):
             httpx.get(f"{base}/api/search", params={"q": query}, timeout=30)
         latencies: list[float] = []
+        quoted: list[float] = []
         lock = threading.Lock()
         cursor = iter(work_items)
 
@@ -121,6 +142,8 @@ def main() -> None:
                     raise RuntimeError(f"{query}: HTTP {response.status}")
                 with lock:
                     latencies.append(elapsed)
+                    if query.startswith('"') and query.count('"') == 2:
+                        quoted.append(elapsed)
 
         started = time.perf_counter()
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
@@ -134,6 +157,11 @@ def main() -> None:
         p95 = latencies[int(0.95 * (len(latencies) - 1))] * 1000
         print(f"{len(latencies)} searches, {args.clients} clients, {report.added + report.unchanged} documents: "
               f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, {len(latencies) / wall:.0f} requests/s")
+        quoted.sort()
+        print(f"  quoted phrases alone ({len(quoted)}): p50 {statistics.median(quoted) * 1000:.1f} ms, "
+              f"p95 {quoted[int(0.95 * (len(quoted) - 1))] * 1000:.1f} ms")
+        for pid, rss, pss in memory(server.pid):
+            print(f"  server process {pid}: resident {rss:.0f} MB, proportional {pss:.0f} MB")
     finally:
         server.terminate()
         server.wait(timeout=10)
