@@ -109,8 +109,8 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None, time
                         prepare_text(normalised) if prepare_text is not None else None)
     except UnreadableFile:
         raise
-    except MemoryError:
-        raise UnreadableFile("too large to read within the memory limit (a zip bomb or a huge file?)") from None
+    except MemoryError:  # normalising or sketching a huge text, after the reader
+        raise UnreadableFile(readers.TOO_LARGE) from None
     except RecursionError:
         raise UnreadableFile("too deeply nested to read (a malformed file?)") from None
     except Exception as error:  # a reader library failing on a malformed file must not stop the run

@@ -71,6 +71,7 @@ def resolve_roots(paths: list[Path]) -> list[str]:
 
 
 def under(path: str, roots: list[str]) -> bool:
+    """Whether `path` is one of `roots` or inside one (as written: resolve links first if they count)."""
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 

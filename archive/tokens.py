@@ -13,15 +13,6 @@ import unicodedata
 from functools import cache
 
 
-def char_bigrams(normalised: str) -> list[str]:
-    """Overlapping bigrams, plus the last character alone so a one-character query finds it."""
-    if not normalised:
-        return []
-    grams = [normalised[i : i + 2] for i in range(len(normalised) - 1)]
-    grams.append(normalised[-1])
-    return grams
-
-
 def phrase_bigrams(normalised: str) -> list[str]:
     """The bigrams a phrase must show at consecutive positions (a single character is a prefix)."""
     if len(normalised) < 2:

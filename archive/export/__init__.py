@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from archive.errors import NO_SPACE, ArchiveError
 from archive.export import text, word
 from archive.export.model import Citation, Export, ExportDocument, ExportPassage, build
+from archive.scan import under
 from archive.search import Filters, SpeechIndex
 
 __all__ = ["FORMATS", "Citation", "Export", "ExportDocument", "ExportPassage", "collect", "format_for", "save", "write"]
@@ -67,8 +68,7 @@ def write(export: Export, stream: BinaryIO, file_format: str) -> None:
 def _inside(path: Path, folder: str) -> bool:
     """Whether `path` is in `folder`, links resolved on both sides (a link into an indexed folder is
     still inside it)."""
-    path_real, folder_real = os.path.realpath(path), os.path.realpath(folder)
-    return path_real == folder_real or path_real.startswith(folder_real.rstrip(os.sep) + os.sep)
+    return under(os.path.realpath(path), [os.path.realpath(folder)])
 
 
 def _umask() -> int:

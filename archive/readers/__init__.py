@@ -33,6 +33,8 @@ assert frozenset(READERS) == SUPPORTED_SUFFIXES, "archive.kinds names the format
 __all__ = ["READERS", "SUPPORTED_SUFFIXES", "UnreadableFile", "file_format", "read", "skip_reason"]
 
 
+TOO_LARGE = "too large to read within the memory limit (a zip bomb or a huge file?)"
+
 def read(path: Path) -> Extracted:
     """Read one file; raises UnreadableFile with a one-line reason."""
     reader = READERS.get(path.suffix.lower())
@@ -49,6 +51,6 @@ def read(path: Path) -> Extracted:
     except FileNotFoundError:
         raise UnreadableFile("the file disappeared while being read (or is a broken link)") from None
     except MemoryError:
-        raise UnreadableFile("too large to read within the memory limit") from None
+        raise UnreadableFile(TOO_LARGE) from None
     except OSError as error:
         raise UnreadableFile(f"cannot read the file: {error.strerror or error}") from None

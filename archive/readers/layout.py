@@ -47,11 +47,12 @@ def is_indented(line: str) -> bool:
     return bool(_INDENT.match(line))
 
 
-def text_width(lines: list[str]) -> float:
-    """The width wrapped lines reach: a high percentile, so one long outlier does not count."""
+def text_width(lines: list[str], at_least: int = 1) -> float | None:
+    """The width wrapped lines reach: a high percentile, so one long outlier does not count; None
+    with fewer than `at_least` non-blank lines (too few to tell)."""
     widths = sorted(display_width(line.rstrip()) for line in lines if line.strip())
-    if not widths:
-        return 0.0
+    if len(widths) < max(1, at_least):
+        return None
     return widths[int(0.8 * (len(widths) - 1))]
 
 
@@ -67,7 +68,7 @@ def paragraphs_from_lines(lines: list[str], width: float | None = None) -> list[
     so the paragraph may continue on the next page.
     """
     if width is None:
-        width = text_width(lines)
+        width = text_width(lines) or 0.0
     paragraphs: list[tuple[str, bool]] = []
     current: str | None = None
     previous_short = True

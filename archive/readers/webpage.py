@@ -20,7 +20,7 @@ from archive.normalize import to_simplified
 from archive.readers.base import UnreadableFile, check_not_empty
 from archive.readers.cleanup import join_wraps_in_notes
 from archive.readers.encoding import decode
-from archive.readers.layout import display_width, paragraphs_from_lines
+from archive.readers.layout import paragraphs_from_lines, text_width
 
 MAX_BYTES = 20 * 1024 * 1024  # a saved page larger than this is not a speech
 _WRAP = "\x0b"  # stands for <br /> between parsing steps
@@ -134,7 +134,7 @@ def _paragraphs(lines: list[str]) -> list[Paragraph]:
             blocks[-1].append(line)
     paragraphs: list[Paragraph] = []
     for block in blocks:
-        width = _wrap_width(block)
+        width = text_width(block, at_least=3)  # None: unwrapped text
         for text, _ in paragraphs_from_lines(block, width):
             text = text.strip()
             if not text:
@@ -143,11 +143,3 @@ def _paragraphs(lines: list[str]) -> list[Paragraph]:
                 continue
             paragraphs.append(Paragraph(text=text))
     return paragraphs
-
-
-def _wrap_width(block: list[str]) -> float | None:
-    """The wrap width of a <br />-wrapped block: the longest typical piece; None for unwrapped text."""
-    widths = sorted(display_width(piece.rstrip()) for piece in block if piece.strip())
-    if len(widths) < 3:
-        return None
-    return widths[int(0.8 * (len(widths) - 1))]

@@ -24,15 +24,14 @@ from __future__ import annotations
 import operator
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Set
 
-from whoosh.analysis import Analyzer, Token
+from whoosh.analysis import Analyzer
 from whoosh.fields import TEXT
 from whoosh.formats import Existence, Positions
 from whoosh.system import _INT_SIZE, pack_uint
 
 from archive.normalize import normalise
-from archive.tokens import char_bigrams
 
 
 def _text_of(value) -> str:
@@ -102,19 +101,9 @@ class BigramPositions(Positions):
 
 
 class CharBigramAnalyzer(Analyzer):
-    """The same terms as tokens, for whoosh code paths that analyse text themselves."""
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs) -> Iterator[Token]:
-        terms: Sequence[str] = value if isinstance(value, (list, tuple)) else char_bigrams(normalise(value))
-        token = Token(positions=positions, removestops=removestops, mode=mode)
-        for position, term in enumerate(terms):
-            token.text = term
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = start_pos + position
-            yield token
+    """The fields' analyzer as whoosh pickles it into the schema. archive never analyses text
+    through it (the formats above make the postings from the text directly), so it has no body;
+    the class stays, under this name, so indexes made with it stay readable."""
 
 
 class BigramBuckets(Existence):

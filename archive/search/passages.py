@@ -24,9 +24,6 @@ class Passage:
     text: str
     page: int | None
     highlights: list[tuple[int, int]] = field(default_factory=list)
-    first_paragraph: int = 0
-    last_paragraph: int = 0
-    matched: tuple[str, ...] = ()  # the normalised needles that occur in it
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "page": self.page, "highlights": [list(h) for h in self.highlights]}
@@ -135,7 +132,7 @@ class DocumentText:
         text = "\n".join(texts)
         highlights = _merge([(offsets[h.first] + h.start, offsets[h.last] + h.end) for h in group])
         page = self.paragraphs[group[0].first].page_at(group[0].start)
-        passage = Passage(text, page, highlights, first, last, tuple(dict.fromkeys(h.needle for h in group)))
+        passage = Passage(text, page, highlights)
         if window is not None:
             passage = _trim(passage, window)
         return passage
@@ -170,5 +167,4 @@ def _trim(passage: Passage, window: int) -> Passage:
     suffix = ELLIPSIS if end < len(text) else ""
     shift = len(prefix) - start
     highlights = [(s + shift, e + shift) for s, e in passage.highlights if s >= start and e <= end]
-    return Passage(prefix + text[start:end] + suffix, passage.page, highlights,
-                   passage.first_paragraph, passage.last_paragraph, passage.matched)
+    return Passage(prefix + text[start:end] + suffix, passage.page, highlights)

@@ -25,7 +25,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from whoosh import matching
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Phrase, Prefix
 
@@ -377,13 +376,6 @@ def saturate(count: int) -> float:
 _SATURATED = [count / (count + 1.2) for count in range(256)]
 
 
-def _listed(scores: dict[int, float]) -> matching.Matcher:
-    if not scores:
-        return matching.NullMatcher()
-    ids = sorted(scores)
-    return matching.ListMatcher(ids, weights=[scores[docnum] for docnum in ids])
-
-
 class ExactPhrase(Phrase):
     """A Phrase of consecutive bigrams, evaluated in bulk (see the module docstring)."""
 
@@ -402,9 +394,6 @@ class ExactPhrase(Phrase):
         scores = text_scores(reader, self.fieldname, field, self.text())
         return scores if self.boost == 1 else {docnum: self.boost * score for docnum, score in scores.items()}
 
-    def matcher(self, searcher, context=None) -> matching.Matcher:
-        return _listed(self.scores(searcher))
-
 
 def body_text(schema, query) -> str | None:
     """The normalised text a query stands for when it is text in a body field: a phrase, or one
@@ -422,10 +411,6 @@ class AllWords(And):
     """Documents holding every one of several words (each a phrase, a bigram or a character) in a
     body field, evaluated in bulk: each word's documents (confirmed, and cached per segment, see
     _ScoreCache), intersected smallest first. The score is the sum of the words' scores."""
-
-    def matcher(self, searcher, context=None) -> matching.Matcher:
-        scores = self.scores(searcher)
-        return super().matcher(searcher, context) if scores is None else _listed(scores)
 
     def body_words(self, searcher) -> tuple[str, Any, list[str]] | None:
         """(field name, field, words) when every subquery is text in one body field, else None."""

@@ -298,8 +298,12 @@ class PostgresIndex(SpeechIndex[str]):
             except Exception as error:
                 self._pool.close()
                 raise _connection_error(url, error) from None
-            with self._pool.connection() as connection:
-                _check_readable(connection, url)
+            try:
+                with self._pool.connection() as connection:
+                    _check_readable(connection, url)
+            except BaseException:
+                self._pool.close()  # its threads would otherwise keep reconnecting
+                raise
 
     def close(self) -> None:
         self._pool.close()
