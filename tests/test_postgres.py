@@ -135,16 +135,23 @@ def test_readers_keep_answering_while_a_writer_holds_the_index(source: Path, dat
         assert archive.stats()["failed"] == 0
 
 
-def test_an_index_of_the_previous_schema_version_is_migrated_in_place(source: Path, database: str) -> None:
+def test_an_index_of_an_older_schema_version_is_migrated_in_place(source: Path, database: str) -> None:
+    """Version 1 (compressed texts, bigrams only) is brought up to date in SQL, nothing read again."""
     factory.write_docx(source / "a.docx", LINES)
     run_index([source], database)
-    with psycopg.connect(database, autocommit=True) as connection:
-        connection.execute(f"UPDATE {postgres.VERSION} SET version = %s", (postgres.SCHEMA_VERSION - 1,))
-        connection.execute(f"ALTER TABLE {postgres.DOCUMENTS} ALTER COLUMN normalised SET STORAGE EXTENDED")
+    table = postgres.DOCUMENTS
+    with psycopg.connect(database, autocommit=True) as connection:  # back to version 1's layout
+        connection.execute(f"UPDATE {postgres.VERSION} SET version = 1")
+        connection.execute(f"ALTER TABLE {table} ALTER COLUMN normalised SET STORAGE EXTENDED")
+        connection.execute(f"UPDATE {table} SET grams = ARRAY(SELECT g FROM unnest(grams) AS g WHERE length(g) = 2)")
+        connection.execute(f"ALTER TABLE {table} RENAME COLUMN grams TO bigrams")
+        connection.execute(f"ALTER INDEX {table}_grams RENAME TO {table}_bigrams")
     report = run_index([source], database)
     assert (report.rebuilt, report.unchanged, report.added) == (False, 1, 0)  # nothing read again
     with psycopg.connect(database, autocommit=True) as connection:
         storage = connection.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass "
-                                     "AND attname = 'normalised'", (postgres.DOCUMENTS,)).fetchone()[0]
+                                     "AND attname = 'normalised'", (table,)).fetchone()[0]
         assert storage == "e"
         assert connection.execute(f"SELECT version FROM {postgres.VERSION}").fetchone()[0] == postgres.SCHEMA_VERSION
+    with open_index(database) as archive:
+        assert archive.search('"奉"').total == 1 and archive.search('"奉献"').total == 1  # via the grams index

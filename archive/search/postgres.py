@@ -6,8 +6,8 @@ the database keeps the texts, so each web process holds only a connection pool, 
 
 Exactness, the same as the embedded engine's (archive.search.engine): a phrase of three characters
 or more is found through a pg_trgm GIN index with `LIKE '%…%'`, which PostgreSQL confirms on the
-text itself; two characters through a GIN index of each text's distinct bigrams (a bigram standing
-in the text is the phrase standing in it); one character by reading the texts. Unquoted words are
+text itself; one or two characters through a GIN index of each text's distinct characters and
+bigrams (a bigram standing in the text is the phrase standing in it), with nothing to confirm. Unquoted words are
 matched the same way, each as exact text: a tsvector of the document's own jieba words would miss
 documents that jieba cut differently, and answers must be those of the embedded engine.
 
@@ -49,7 +49,7 @@ from archive.search.engine import (
 from archive.search.passages import DocumentText
 from archive.search.records import doc_id, paragraphs_of, public
 
-SCHEMA_VERSION = 2  # 2: texts stored uncompressed (STORAGE EXTERNAL): confirming phrases reads them faster
+SCHEMA_VERSION = 3  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`)
 DOCUMENTS, META, VERSION = "archive_documents", "archive_meta", "archive_schema"
 WRITER_LOCK = 0x61726368697665  # the advisory lock one writer holds ("archive")
 BATCH_ROWS = 200  # rows sent to the server at once
@@ -65,7 +65,7 @@ CREATE TABLE {DOCUMENTS} (
     mtime_ns bigint NOT NULL,
     extractor integer NOT NULL,
     normalised text NOT NULL DEFAULT '',   -- the body as searching sees it (archive.normalize)
-    bigrams text[] NOT NULL DEFAULT '{{}}', -- its distinct two-character pieces: 2-character phrases
+    grams text[] NOT NULL DEFAULT '{{}}',   -- its distinct characters and bigrams: 1- and 2-character phrases
     title text NOT NULL DEFAULT '',        -- normalised title, for title:
     people text NOT NULL DEFAULT '',       -- normalised "speaker|role", for speaker: and --speaker
     date_key integer NOT NULL DEFAULT 0,   -- yyyymmdd, 0 where unknown (archive.search.dates)
@@ -75,7 +75,7 @@ CREATE TABLE {DOCUMENTS} (
 );
 ALTER TABLE {DOCUMENTS} ALTER COLUMN normalised SET STORAGE EXTERNAL;  -- read often, so never compressed
 CREATE INDEX {DOCUMENTS}_text ON {DOCUMENTS} USING gin (normalised gin_trgm_ops);
-CREATE INDEX {DOCUMENTS}_bigrams ON {DOCUMENTS} USING gin (bigrams);
+CREATE INDEX {DOCUMENTS}_grams ON {DOCUMENTS} USING gin (grams);
 CREATE INDEX {DOCUMENTS}_date ON {DOCUMENTS} (date_key);
 CREATE INDEX {DOCUMENTS}_sha256 ON {DOCUMENTS} (sha256);
 CREATE INDEX {DOCUMENTS}_kind ON {DOCUMENTS} (kind);
@@ -86,24 +86,34 @@ CREATE TABLE IF NOT EXISTS {META} (key text PRIMARY KEY, value json NOT NULL);
 # here is rebuilt instead (the documents are read again from the folders).
 MIGRATIONS: dict[int, str] = {
     1: f"ALTER TABLE {DOCUMENTS} ALTER COLUMN normalised SET STORAGE EXTERNAL",  # rows written from now on
+    2: f"""ALTER TABLE {DOCUMENTS} RENAME COLUMN bigrams TO grams;
+           ALTER INDEX {DOCUMENTS}_bigrams RENAME TO {DOCUMENTS}_grams;
+           UPDATE {DOCUMENTS} SET grams = grams || ARRAY(SELECT DISTINCT c FROM regexp_split_to_table(normalised, '') AS c)
+           WHERE kind = 'doc';""",
 }
 
+# A reader's session: PostgreSQL's planner does not count the cost of reading a long text or array
+# out of its TOAST table, and picks a full scan for a common word (300 ms at 10,000 speeches) over
+# the GIN index that answers it (10 ms); nor is a query plan worth compiling (JIT) for one search.
+READER_OPTIONS = "-c enable_seqscan=off -c jit=off"
+
 _UPSERT = f"""
-INSERT INTO {DOCUMENTS} (path, doc_id, kind, sha256, size, mtime_ns, extractor, normalised, bigrams, title, people,
+INSERT INTO {DOCUMENTS} (path, doc_id, kind, sha256, size, mtime_ns, extractor, normalised, grams, title, people,
                          date_key, record, summary, sketch)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (path) DO UPDATE SET doc_id = EXCLUDED.doc_id, kind = EXCLUDED.kind, sha256 = EXCLUDED.sha256,
     size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, extractor = EXCLUDED.extractor,
-    normalised = EXCLUDED.normalised, bigrams = EXCLUDED.bigrams, title = EXCLUDED.title, people = EXCLUDED.people,
+    normalised = EXCLUDED.normalised, grams = EXCLUDED.grams, title = EXCLUDED.title, people = EXCLUDED.people,
     date_key = EXCLUDED.date_key, record = EXCLUDED.record, summary = EXCLUDED.summary, sketch = EXCLUDED.sketch
 """
 
 CREATE_DATABASE = "createdb --template=template0 --encoding=UTF8 --locale=C.UTF-8 DBNAME"
 
 
-def text_bigrams(normalised: str) -> list[str]:
-    """The distinct bigrams of a normalised text, made in a worker process (IndexUpdate.prepare_text)."""
-    return sorted({normalised[i : i + 2] for i in range(len(normalised) - 1)})
+def text_grams(normalised: str) -> list[str]:
+    """The distinct characters and bigrams of a normalised text, made in a worker process
+    (IndexUpdate.prepare_text)."""
+    return sorted({normalised[i : i + 2] for i in range(len(normalised) - 1)} | set(normalised))
 
 
 def _shown(url: str) -> str:
@@ -205,9 +215,7 @@ def _holds(needle: str) -> _Clause:
     """The body holds normalised `needle` exactly (see the module's docstring for which index)."""
     if len(needle) >= 3:
         return _Clause("normalised LIKE %s", [_like(needle)])
-    if len(needle) == 2:
-        return _Clause("bigrams @> ARRAY[%s]::text[]", [needle])
-    return _Clause("strpos(normalised, %s) > 0", [needle])
+    return _Clause("grams @> ARRAY[%s]::text[]", [needle])
 
 
 def _count(needle: str) -> _Clause:
@@ -291,7 +299,8 @@ class PostgresIndex(SpeechIndex[str]):
         from psycopg_pool import ConnectionPool
 
         with _errors(url):
-            self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True},
+            self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE,
+                                        kwargs={"autocommit": True, "options": READER_OPTIONS},
                                         open=False, name="archive", timeout=15)
             try:
                 self._pool.open(wait=True, timeout=15)
@@ -339,8 +348,12 @@ class PostgresIndex(SpeechIndex[str]):
             + _Clause(" AND ") + strict + _Clause(" ORDER BY score DESC, path"))]
         if loose.sql == strict.sql and loose.params == strict.params:
             return Ranking(exact)
+        # Every exact match holds all its words too (strict implies loose), so the words tier is the
+        # loose matches less the exact ones: counted without confirming the whole text on each
+        # (two-character words, most of jieba's, are answered by the bigram index alone).
+        words_total = self._rows(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + where + _Clause(" AND ")
+                                 + loose)[0][0] - len(exact)
         words_only = where + _Clause(" AND ") + loose + _Clause(" AND NOT ") + strict
-        words_total = self._rows(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + words_only)[0][0]
 
         def rank_words() -> list[tuple[str, float]]:
             return [(path, score) for path, score in self._rows(
@@ -431,7 +444,7 @@ def _document_text(record: dict[str, Any], normalised: str) -> DocumentText:
 class PostgresUpdate(IndexUpdate):
     """The one writer: holds the advisory lock on its own connection for as long as it is open."""
 
-    prepare_text = staticmethod(text_bigrams)
+    prepare_text = staticmethod(text_grams)
     location: str
 
     def __init__(self, url: str) -> None:
@@ -526,7 +539,7 @@ class PostgresUpdate(IndexUpdate):
         normalised = normalised.replace("\x00", " ")  # PostgreSQL text holds no NUL; one for one keeps offsets
         speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
         self._add((record["path"], record["id"], "doc", record["sha256"], record["size"], mtime_ns, record["extractor"],
-                   normalised, prepared if prepared is not None else text_bigrams(normalised),
+                   normalised, prepared if prepared is not None else text_grams(normalised),
                    normalise(record.get("title") or ""), normalise(speaker_role), date_key(record.get("date")),
                    Json(record), Json(public(record)), sketch))
 
