@@ -19,16 +19,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pebble import ProcessExpired, ProcessPool
-
 import archive.prepare as reading
 from archive import versions
 from archive.errors import NO_SPACE, ArchiveError
 from archive.prepare import CHANGED_WHILE_READ, Prepared, cpu_count, file_facts, init_worker, prepare, sha256_of
 from archive.readers import UnreadableFile, deadline, file_format
 from archive.readers.ocr import OCR_PAGE_SECONDS
-from archive.scan import FoundFile, os_path_of, readable_name, resolve_roots, scan, under
-from archive.search import IndexUpdate, Location, is_database, open_index, open_update, shown_location, state_dir
+from archive.scan import FoundFile, Scan, os_path_of, readable_name, resolve_roots, scan, under
+from archive.search import (
+    IndexUpdate,
+    Location,
+    Snapshot,
+    is_database,
+    last_snapshot,
+    open_index,
+    open_update,
+    shown_location,
+    state_dir,
+)
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
@@ -85,6 +93,11 @@ def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT
                                "which is only ever read: give --index DIR outside it (or set ARCHIVE_INDEX)")
     found = scan(roots, exclude=[] if is_database(location) else [str(location)])
     report = IndexReport(skipped=found.skipped, failed=list(found.failed), index=shown_location(location))
+    if not retry_failed:
+        known = last_snapshot(location)
+        if known is not None and _nothing_changed(known, roots, found, report):
+            report.seconds = time.perf_counter() - started
+            return report
 
     update = open_update(location)
     report.rebuilt = update.rebuilt
@@ -109,6 +122,27 @@ def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT
         update.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _nothing_changed(known: Snapshot, roots: list[str], found: Scan, report: IndexReport) -> bool:
+    """Whether the folders are as the last commit left them (no file added, removed or changed, by
+    size and modification time); if so, the report says so without the index being opened."""
+    if not known.version_groups or any(root not in known.folders for root in roots):
+        return False
+    present = {f.path for f in found.files}
+    if any(under(path, roots) and path not in present and not under(path, found.unreadable) for path in known.entries):
+        return False
+    failed = []
+    for found_file in found.files:
+        entry = known.entries.get(found_file.path)
+        if (entry is None or entry.size != found_file.size or entry.mtime_ns != found_file.mtime_ns
+                or entry.extractor != reading.EXTRACTOR_VERSION):
+            return False
+        if entry.kind == "failed":
+            failed.append({"path": found_file.path, "reason": known.reasons.get(found_file.path, "could not be read")})
+    report.unchanged = len(found.files) - len(failed)
+    report.failed.extend(failed)
+    return True
 
 
 def _group_versions(location: Location, update: IndexUpdate) -> None:
@@ -182,6 +216,8 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
         progress(0, total, 0)
     if not work:
         return
+    from pebble import ProcessPool  # only a run with files to read needs the pool
+
     ocr_pages = multiprocessing.Value("i", 0)
     with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker,
                      initargs=(str(ocr_cache), ocr_pages)) as pool:
@@ -212,6 +248,8 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
 
 def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport, timeout: float) -> int:
     """Store a finished file's record, or its failure with a one-line reason; the characters stored."""
+    from pebble import ProcessExpired
+
     try:
         prepared = future.result()
     except UnreadableFile as error:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive import metadata, readers, versions
+from archive import readers, versions
 from archive.document import doc_id, paragraphs_to_rows
 from archive.normalize import normalise
 from archive.readers import UnreadableFile, deadline, ocr
@@ -62,6 +62,8 @@ def file_facts(path: Path, size: int, mtime_ns: int, sha256: str) -> dict[str, A
 
 def extract_record(path: Path) -> dict[str, Any]:
     """Read a file and extract its metadata: the content part of a record."""
+    from archive import metadata  # its patterns compile on import: only workers need them
+
     extracted = readers.read(path)
     if not any(p.text.strip() for p in extracted.paragraphs):
         if extracted.ocr_pages:

@@ -238,3 +238,41 @@ def test_a_large_run_stays_exact(source: Path, index_dir: Path) -> None:
     second = run_index([source], index_dir, workers=2)
     assert (second.removed, second.updated) == (5, len(changed) - 5)
     check()
+
+
+def test_an_unchanged_run_writes_nothing(source: Path, index_dir, engine: str) -> None:
+    factory.write_docx(source / "a.docx", lines("安全生产"))
+    (source / "bad.pdf").write_bytes(b"%PDF-1.4 broken")
+    run_index([source], index_dir)
+    before = _state(index_dir, engine)
+    report = run_index([source], index_dir)
+    assert (report.unchanged, report.added, report.updated, report.removed) == (1, 0, 0, 0)
+    assert [item["path"] for item in report.failed] == [str(source / "bad.pdf")] and report.failed[0]["reason"]
+    assert _state(index_dir, engine) == before
+
+
+def _state(index_dir, engine: str):
+    """What a run could have written: every file of the index folder, or the database's generation."""
+    if engine == "postgres":
+        import psycopg
+
+        with psycopg.connect(index_dir) as connection:
+            return connection.execute("SELECT value::text FROM archive_meta WHERE key = 'generation'").fetchone()
+    return {path.name: path.read_bytes() for path in sorted(Path(index_dir).rglob("*")) if path.is_file()}
+
+
+@pytest.mark.embedded_only("plants a stale snapshot file")
+def test_a_stale_snapshot_is_not_trusted(source: Path, index_dir: Path) -> None:
+    """A snapshot left by an older commit (a run killed between its commit and the snapshot) must not
+    hide a change: here a file the newer commit added, then deleted from the folder."""
+    from archive.search import snapshot
+
+    factory.write_docx(source / "a.docx", lines("安全生产"))
+    run_index([source], index_dir)
+    old = (snapshot.data_dir(index_dir) / snapshot.SNAPSHOT_FILE).read_text("utf-8")
+    added = factory.write_docx(source / "b.docx", lines("乡村振兴"))
+    run_index([source], index_dir)
+    (snapshot.data_dir(index_dir) / snapshot.SNAPSHOT_FILE).write_text(old, "utf-8")
+    added.unlink()
+    assert run_index([source], index_dir).removed == 1
+    assert paths_found(index_dir, "乡村振兴") == set()

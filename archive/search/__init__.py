@@ -18,11 +18,31 @@ from typing import Any
 from archive.search.engine import Filters, Hit, IndexUpdate, ManifestEntry, SearchResults, SpeechIndex
 from archive.search.passages import Passage
 from archive.search.records import doc_id, paragraphs_of, public
+from archive.search.snapshot import Snapshot
 
 __all__ = [
-    "Filters", "Hit", "IndexUpdate", "Location", "ManifestEntry", "Passage", "SearchResults", "SpeechIndex",
-    "doc_id", "indexed_folders", "is_database", "location_of", "open_index", "open_update", "paragraphs_of",
-    "public", "remove_index", "shown_location", "state_dir", "verify_index",
+    "Filters",
+    "Hit",
+    "IndexUpdate",
+    "Location",
+    "ManifestEntry",
+    "Passage",
+    "SearchResults",
+    "Snapshot",
+    "SpeechIndex",
+    "doc_id",
+    "indexed_folders",
+    "is_database",
+    "last_snapshot",
+    "location_of",
+    "open_index",
+    "open_update",
+    "paragraphs_of",
+    "public",
+    "remove_index",
+    "shown_location",
+    "state_dir",
+    "verify_index",
 ]
 
 Location = Path | str  # a folder for the embedded index, a postgresql:// URL for the server engine
@@ -66,6 +86,19 @@ def open_update(location: Location) -> IndexUpdate:
     from archive.search.embedded import WhooshUpdate
 
     return WhooshUpdate(Path(location))
+
+
+def last_snapshot(location: Location) -> Snapshot | None:
+    """What the last commit left (every file's manifest entry, failures' reasons, the folders), read
+    without opening the index for writing: enough to see that nothing changed. None when not known
+    cheaply (then open_update's manifest is the truth)."""
+    if is_database(location):
+        from archive.search import postgres
+
+        return postgres.snapshot(str(location))
+    from archive.search import snapshot
+
+    return snapshot.load(Path(location))
 
 
 def verify_index(location: Location) -> int:

@@ -308,12 +308,14 @@ class WhooshUpdate(IndexUpdate):
     def checkpoint(self) -> None:
         self._writer.commit(merge=False)
         store.record_checksums(self.location)
+        store.save_snapshot(self.location, self._ix)
         self._writer = store.writer(self._ix)
 
     def commit(self, folders: Sequence[str] = ()) -> None:
         self._writer.commit()
         store.record_checksums(self.location)
         store.remember_folders(self.location, list(folders))
+        store.save_snapshot(self.location, self._ix)
         store.drop_other_versions(self.location)
 
     def cancel(self) -> None:

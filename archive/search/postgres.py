@@ -48,6 +48,7 @@ from archive.search.engine import (
 )
 from archive.search.passages import DocumentText
 from archive.search.records import doc_id, paragraphs_of, public
+from archive.search.snapshot import Snapshot
 
 SCHEMA_VERSION = 3  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`)
 DOCUMENTS, META, VERSION = "archive_documents", "archive_meta", "archive_schema"
@@ -629,6 +630,24 @@ def remove_index(url: str) -> None:
             connection.execute(f"DELETE FROM {VERSION}")
         if connection.execute("SELECT to_regclass(%s) IS NOT NULL", (META,)).fetchone()[0]:
             connection.execute(f"DELETE FROM {META} WHERE key <> 'folders'")
+
+
+def snapshot(url: str) -> Snapshot | None:
+    """The manifest as the last commit left it, read in one query (None: no index of this version)."""
+    with _errors(url), _connect(url, autocommit=True) as connection:
+        if _stored_version(connection) != SCHEMA_VERSION:
+            return None
+        if not connection.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()[0]:
+            return None  # a run is writing: open_update says so
+        entries, reasons = {}, {}
+        for path, kind, sha256, size, mtime_ns, extractor, reason in connection.execute(
+                f"SELECT path, kind, sha256, size, mtime_ns, extractor, "
+                f"CASE WHEN kind = 'failed' THEN record->>'reason' END FROM {DOCUMENTS}"):
+            entries[path] = ManifestEntry(kind, sha256, size, mtime_ns, extractor)
+            if reason is not None:
+                reasons[path] = reason
+        meta = dict(connection.execute(f"SELECT key, value FROM {META} WHERE key IN ('folders', 'version_groups')"))
+        return Snapshot(entries, reasons, meta.get("folders") or [], "version_groups" in meta)
 
 
 def indexed_folders(url: str) -> list[str]:

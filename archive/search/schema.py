@@ -11,8 +11,9 @@ from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
 
 from archive.search.analysis import BigramBody, BigramText
+from archive.search.snapshot import SCHEMA_VERSION  # kept there, whoosh-free: cold commands read it
 
-SCHEMA_VERSION = 4  # 4: traditional characters folded to simplified in all normalised text
+__all__ = ["SCHEMA_VERSION", "build_schema"]
 
 
 def build_schema() -> Schema:

@@ -28,17 +28,13 @@ from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
 
 from archive.errors import IndexBusy, IndexDamaged, IndexMissing
+from archive.search import snapshot
 from archive.search.bulkwriter import BulkSegmentWriter
 from archive.search.engine import ManifestEntry
-from archive.search.schema import SCHEMA_VERSION, build_schema
+from archive.search.schema import build_schema
+from archive.search.snapshot import INDEX_NAME, ROOTS_FILE, VERSIONS_FILE, data_dir
 
-INDEX_NAME = "MAIN"
-ROOTS_FILE = "folders.json"
 _VERSION_DIR = re.compile(r"^whoosh-v(\d+)$")
-
-
-def data_dir(location: Path) -> Path:
-    return location / f"whoosh-v{SCHEMA_VERSION}"
 
 
 def other_versions(location: Path) -> list[Path]:
@@ -155,7 +151,6 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-VERSIONS_FILE = "versions.json"  # written by archive.versions after a run: {path: {group, similarity, members}}
 _versions_cache: dict[Path, tuple[float, dict[str, Any]]] = {}
 
 
@@ -231,12 +226,7 @@ def verify(location: Path) -> int:
         raise damaged(location, error) from None
 
 
-def indexed_folders(location: Path) -> list[str]:
-    """The folders `archive index` was given, so exports are not written where they would be indexed."""
-    try:
-        return json.loads((location / ROOTS_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return []
+indexed_folders = snapshot.indexed_folders  # the folders `archive index` was given
 
 
 def remember_folders(location: Path, roots: list[str]) -> None:
@@ -288,6 +278,13 @@ def manifest(ix: whoosh_index.Index) -> dict[str, ManifestEntry]:
                 extractor=int(columns["extractor"][docnum]),
             )
     return entries
+
+
+def save_snapshot(location: Path, ix: whoosh_index.Index) -> None:
+    """After a commit: the manifest of what it holds, for the next run (archive.search.snapshot)."""
+    with ix.reader() as reader:
+        reasons = {failure["path"]: failure["reason"] for failure in summaries(reader, "failed")}
+    snapshot.save(location, ix.latest_generation(), manifest(ix), reasons)
 
 
 def summaries(reader, kind: str) -> list[dict[str, Any]]:
