@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archive.document import Document
 from archive.errors import ArchiveError
 from archive.normalize import normalise
+from archive.search import DocumentText
 
 DEFAULT_THRESHOLD = 0.85
 MAX_EDITS = 2  # a sentence with one or two characters changed is still the same sentence
@@ -186,7 +188,7 @@ class _Texts:
     def __init__(self, index: Any) -> None:
         self.index = index
         self._cores: dict[str, tuple[str, list[tuple[int, int]]] | None] = {}
-        self._documents: dict[str, tuple[dict[str, Any], Any] | None] = {}
+        self._documents: dict[str, tuple[Document, DocumentText] | None] = {}
 
     def cores(self, paths: list[str]) -> dict[str, str]:
         missing = [path for path in paths if path not in self._cores]
@@ -204,7 +206,7 @@ class _Texts:
         found = self._documents[path]
         if found is None:
             return None
-        record, document = found
+        speech, document = found
         entry = self._cores[path]
         assert entry is not None
         runs = entry[1]  # (core offset, normalised offset) where each run of core characters starts
@@ -218,7 +220,7 @@ class _Texts:
             core_start, text_start = runs[bisect_right(runs, (offset, len(document.normalised))) - 1]
             return text_start + offset - core_start
 
-        return _source(record, document, normalised_offset(start), normalised_offset(end - 1) + 1, similarity, exact)
+        return _source(speech, document, normalised_offset(start), normalised_offset(end - 1) + 1, similarity, exact)
 
 
 _NOT_CORE = re.compile(r"[\W_]+")
@@ -343,7 +345,7 @@ def _best_window(needle: str, haystack: str, start: int, end: int, distance) -> 
     return best
 
 
-def _source(record: dict[str, Any], document: Any, start: int, end: int, similarity: float, exact: bool) -> Source:
+def _source(speech: Document, document: DocumentText, start: int, end: int, similarity: float, exact: bool) -> Source:
     """The past sentence around normalised offsets [start, end) of a document, as it stands."""
     index, local_start, local_end = document.locate(start, end)
     paragraph = document.paragraphs[index]
@@ -353,5 +355,5 @@ def _source(record: dict[str, Any], document: Any, start: int, end: int, similar
     begin = max((text.rfind(mark, 0, local_start) for mark in _CLAUSE_MARKS), default=-1) + 1
     stops = [found for mark in _CLAUSE_MARKS if (found := text.find(mark, max(local_end - 1, 0))) >= 0]
     finish = min(stops) + 1 if stops else len(text)
-    return Source(record["path"], record.get("title"), record.get("speaker"), record.get("date"),
+    return Source(speech.path, speech.title, speech.speaker, speech.date,
                   paragraph.page_at(local_start), text[begin:finish].strip(), similarity, exact)

@@ -296,19 +296,19 @@ def search_command(
     out.print(f"{results.total} documents match {query}" + (f" (showing {results.offset + 1}–{shown_to})" if results.hits else ""))
     # One entry per speech on this page: its versions fold under it, and the final version (定稿,
     # 印发稿…) stands for the group where it is on the page.
-    on_page = {hit.record["path"]: hit for hit in results.hits}
+    on_page = {hit.document.path: hit for hit in results.hits}
     shown_groups: set[str] = set()
     for number, found in enumerate(results.hits, start=results.offset + 1):
-        group = found.final or found.record["path"]
+        group = found.final or found.document.path
         if group in shown_groups:
             continue
         shown_groups.add(group)
         hit = on_page.get(group, found)
-        record = hit.record
+        document = hit.document
         out.print()
         heading = Text(f"{number}. ")
-        heading.append(f"《{record.get('title') or '?'}》", style="bold")
-        details = "  ".join(v for v in (record.get("speaker"), record.get("role"), record.get("date")) if v)
+        heading.append(f"《{document.title or '?'}》", style="bold")
+        details = "  ".join(v for v in (document.speaker, document.role, document.date) if v)
         if details:
             heading.append("  " + details, style="cyan")
         if hit.tier == "words":
@@ -316,7 +316,7 @@ def search_command(
         if hit.versions:
             heading.append(f"  另有 {len(hit.versions)} 个版本", style="magenta")
         out.print(heading)
-        out.print(Text("   " + record["path"], style="dim"))
+        out.print(Text("   " + document.path, style="dim"))
         for passage in hit.passages:
             line = Text("   ")
             if passage.page:

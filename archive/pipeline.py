@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import archive.prepare as reading
 from archive import versions
+from archive.document import Document
 from archive.errors import NO_SPACE, ArchiveError
 from archive.prepare import CHANGED_WHILE_READ, Prepared, cpu_count, file_facts, init_worker, prepare, sha256_of
 from archive.readers import UnreadableFile, deadline, file_format
@@ -79,7 +80,7 @@ class _Work:
     sha256: str
     file_format: str
     files: list[FoundFile]
-    reuse: dict[str, Any] | None
+    reuse: Document | None
 
 
 def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT_TIMEOUT, workers: int | None = None,
@@ -203,7 +204,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
     indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == reading.EXTRACTOR_VERSION}
     for item in by_content.values():
         if item.sha256 in indexed:
-            item.reuse = update.record_by_content(item.sha256, item.file_format)
+            item.reuse = update.document_by_content(item.sha256, item.file_format)
     return list(by_content.values())
 
 
@@ -247,7 +248,7 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
 
 
 def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport, timeout: float) -> int:
-    """Store a finished file's record, or its failure with a one-line reason; the characters stored."""
+    """Store a finished file's document, or its failure with a one-line reason; the characters stored."""
     from pebble import ProcessExpired
 
     try:
@@ -272,12 +273,11 @@ def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport,
 
 
 def _store(update: IndexUpdate, item: _Work, prepared: Prepared, report: IndexReport) -> None:
-    record = prepared.record
     for found_file in item.files:
         facts = file_facts(Path(found_file.path), found_file.size, found_file.mtime_ns, item.sha256)
-        this = {**record, **facts, "extractor": reading.EXTRACTOR_VERSION}  # read here, not in the worker
-        if this.get("title_source") == "filename":
-            this["title"] = Path(readable_name(found_file.path)).stem
+        this = replace(prepared.document, **facts, extractor=reading.EXTRACTOR_VERSION)  # stamped here, not in the worker
+        if this.title_source == "filename":
+            this.title = Path(readable_name(found_file.path)).stem
         known = update.manifest.get(found_file.path)
         update.put(this, prepared.normalised, mtime_ns=found_file.mtime_ns, sketch=prepared.sketch,
                    prepared=prepared.for_index)

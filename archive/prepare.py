@@ -11,12 +11,12 @@ import hashlib
 import os
 import resource
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from archive import readers, versions
-from archive.document import doc_id, paragraphs_to_rows
+from archive.document import Document, Metadata, doc_id
 from archive.normalize import normalise
 from archive.readers import UnreadableFile, deadline, ocr
 from archive.scan import os_path_of
@@ -48,7 +48,7 @@ def init_worker(ocr_cache: str | None = None, ocr_pages: Any = None) -> None:
 
 
 def file_facts(path: Path, size: int, mtime_ns: int, sha256: str) -> dict[str, Any]:
-    """The keys of a record that belong to the file, not its content."""
+    """The fields of a Document that belong to the file, not its content."""
     key = str(path)
     return {
         "path": key,
@@ -60,8 +60,8 @@ def file_facts(path: Path, size: int, mtime_ns: int, sha256: str) -> dict[str, A
     }
 
 
-def extract_record(path: Path) -> dict[str, Any]:
-    """Read a file and extract its metadata: the content part of a record."""
+def read_document(path: Path, facts: dict[str, Any]) -> Document:
+    """Read a file and extract its metadata."""
     from archive import metadata  # its patterns compile on import: only workers need them
 
     extracted = readers.read(path)
@@ -69,24 +69,24 @@ def extract_record(path: Path) -> dict[str, Any]:
         if extracted.ocr_pages:
             raise UnreadableFile("no text found: OCR read nothing on its pages (blank, or too faint to read)")
         raise UnreadableFile("no text in the document")
-    meta = metadata.extract(extracted, path).to_dict()
-    meta["paragraphs"] = paragraphs_to_rows(extracted.paragraphs)
-    return meta
+    found = metadata.extract(extracted, path)
+    return Document(**{f.name: getattr(found, f.name) for f in fields(Metadata)}, **facts,
+                    paragraphs=extracted.paragraphs)
 
 
 @dataclass
 class Prepared:
     """What a worker hands the index writer for one file."""
 
-    record: dict[str, Any]  # metadata, paragraphs and file facts (archive.search.records)
+    document: Document
     normalised: str  # the text as searching sees it (archive.normalize), paragraphs joined
     sketch: bytes  # archive.versions' sketch of the text
     for_index: Any = None  # what the index engine's prepare_text made of the text, off its writer
 
 
-def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None, timeout: float | None = None,
+def prepare(path: str, facts: dict[str, Any], reuse: Document | None, timeout: float | None = None,
             prepare_text: Callable[[str], Any] | None = None) -> Prepared:
-    """The record and normalised text of one file. `reuse` is an indexed record with the same content;
+    """The document and normalised text of one file. `reuse` is an indexed document with the same content;
     `prepare_text` is the index engine's own work on the text (IndexUpdate.prepare_text).
 
     Every failure, of any kind, becomes UnreadableFile with a one-line reason: one file never stops a
@@ -97,17 +97,16 @@ def prepare(path: str, facts: dict[str, Any], reuse: dict[str, Any] | None, time
     deadline.start(timeout)
     try:
         if reuse is not None:  # a title taken from a file name is set per path by the writer
-            content = {k: v for k, v in reuse.items() if k not in facts}
+            document = replace(reuse, **facts)
         else:
             before = sha256_of(str(file_path))
-            content = extract_record(file_path)
+            document = read_document(file_path, facts)
             if before != facts["sha256"] or sha256_of(str(file_path)) != before:
                 raise UnreadableFile(CHANGED_WHILE_READ)
-        record = {**content, **facts}
-        pieces = [normalise(row[0]) for row in record["paragraphs"]]  # per character, so joining commutes
-        record["normalised_lengths"] = [len(piece) for piece in pieces]  # lets passages skip normalising
+        pieces = [normalise(p.text) for p in document.paragraphs]  # per character, so joining commutes
+        document.normalised_lengths = [len(piece) for piece in pieces]  # lets passages skip normalising
         normalised = "".join(pieces)
-        return Prepared(record, normalised, versions.sketch(normalised),
+        return Prepared(document, normalised, versions.sketch(normalised),
                         prepare_text(normalised) if prepare_text is not None else None)
     except UnreadableFile:
         raise

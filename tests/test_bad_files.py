@@ -218,7 +218,7 @@ def test_unusual_but_valid_docx_is_read(source: Path, index_dir: Path, change) -
     _rewrite_document_xml(path, change)
     index_with_good_neighbour(source, index_dir)
     with open_index(index_dir) as archive:
-        assert [hit.record["path"] for hit in archive.search('"推进数字政府建设"').hits] == [str(path)]
+        assert [hit.document.path for hit in archive.search('"推进数字政府建设"').hits] == [str(path)]
 
 
 def test_a_yearbook_with_a_four_million_character_paragraph_is_indexed(source: Path, index_dir: Path) -> None:
@@ -228,7 +228,7 @@ def test_a_yearbook_with_a_four_million_character_paragraph_is_indexed(source: P
     path = factory.write_docx(source / "年鉴.docx", ["某市年鉴", paragraph])
     index_with_good_neighbour(source, index_dir)
     with open_index(index_dir) as archive:
-        assert archive.search(f'"{paragraph[3_000_000:3_000_012]}"').hits[0].record["path"] == str(path)
+        assert archive.search(f'"{paragraph[3_000_000:3_000_012]}"').hits[0].document.path == str(path)
 
 
 def test_a_19_mb_saved_page_does_not_stop_the_run(source: Path, index_dir: Path) -> None:

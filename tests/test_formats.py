@@ -290,8 +290,8 @@ def test_a_folder_of_every_kind_is_indexed_and_found_in_either_script(tmp_path: 
         for name, item in items.items():
             phrase = item.paragraphs[1][5:17]
             for query in (phrase, factory.traditional(phrase)):
-                paths = {Path(hit.record["path"]).name for hit in archive.search(f'"{query}"', limit=None).hits}
+                paths = {Path(hit.document.path).name for hit in archive.search(f'"{query}"', limit=None).hits}
                 assert len(paths) >= 1, (name, query)
         legacy_phrase = legacy_files["long"][1][6][3:15]
         hits = archive.search(f'"{factory.traditional(legacy_phrase)}"', limit=None).hits
-        assert {Path(hit.record["path"]).suffix for hit in hits} == {".doc", ".wps"}
+        assert {Path(hit.document.path).suffix for hit in hits} == {".doc", ".wps"}

@@ -120,7 +120,7 @@ def test_links_out_of_the_folder_are_not_followed_and_say_so(source: Path, index
     assert "not a file" in skipped["zero.txt"] and "link to a folder" in skipped["folder-link"]
     with open_index(index_dir) as archive:
         assert archive.search('"机密内容"').total == 0 and archive.search('"root"').total == 0
-        assert {Path(hit.record["path"]).name for hit in archive.search('"内部链接可以读"').hits} == {"inside.docx", "link-in.docx"}
+        assert {Path(hit.document.path).name for hit in archive.search('"内部链接可以读"').hits} == {"inside.docx", "link-in.docx"}
 
 
 def test_a_folder_unreadable_for_a_moment_keeps_its_documents(source: Path, index_dir: Path) -> None:

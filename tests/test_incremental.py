@@ -28,7 +28,7 @@ def lines(topic: str) -> list[str]:
 
 def paths_found(index_dir: Path, phrase: str) -> set[str]:
     with open_index(index_dir) as archive:
-        return {hit.record["path"] for hit in archive.search(f'"{phrase}"', limit=None).hits}
+        return {hit.document.path for hit in archive.search(f'"{phrase}"', limit=None).hits}
 
 
 def listed(index_dir: Path) -> list[str]:
@@ -74,7 +74,7 @@ def test_an_open_index_sees_changed_and_deleted_files_after_the_next_run(source:
     run_index([source], index_dir)
     with open_index(index_dir) as archive:
         def found(phrase: str) -> set[str]:
-            return {hit.record["path"] for hit in archive.search(f'"{phrase}"', limit=None).hits}
+            return {hit.document.path for hit in archive.search(f'"{phrase}"', limit=None).hits}
 
         assert found("扎实推进") == {str(source / name) for name in ("a.docx", "b.docx", "c.docx")}
         assert found("安全生产") == {str(a)}  # warms the open readers' caches
@@ -223,7 +223,7 @@ def test_a_large_run_stays_exact(source: Path, index_dir: Path) -> None:
             for phrase in ("营商环境", "务实奉献", "达到65.3%", "扎实推进"):
                 expected = {path for path, text in truth.items() if normalise(phrase) in text}
                 results = archive.search(f'"{phrase}"', limit=None)
-                assert {hit.record["path"] for hit in results.hits} == expected and results.total == len(expected)
+                assert {hit.document.path for hit in results.hits} == expected and results.total == len(expected)
 
     check()
 

@@ -42,7 +42,7 @@ def test_an_index_of_another_schema_version_is_rebuilt_not_misread(source: Path,
     report = cli.json("index", str(source), "--index", database)
     assert report["rebuilt"] is True and report["added"] == 1
     with open_index(database) as archive:
-        assert [hit.record["path"] for hit in archive.search('"务实奉献"').hits] == [str(path)]
+        assert [hit.document.path for hit in archive.search('"务实奉献"').hits] == [str(path)]
 
 
 def test_check_rebuild_and_the_environment_variable(source: Path, database: str, cli, monkeypatch) -> None:

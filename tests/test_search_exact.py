@@ -82,7 +82,7 @@ def expected(truth: dict[str, str], phrase: str) -> set[str]:
 def found(archive: SpeechIndex, query: str) -> set[str]:
     results = archive.search(query, limit=None, max_passages=None)
     assert results.total == len(results.hits)
-    return {hit.record["path"] for hit in results.hits}
+    return {hit.document.path for hit in results.hits}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -154,7 +154,7 @@ def test_speaker_and_title_phrases_find_exactly_the_documents_holding_them(corpu
         holding = {p for p, text in people.items() if needle in text}
         assert found(archive, f'speaker:"{needle}"') == holding
         filtered = archive.search('"同志们"', filters=Filters(speaker=needle), limit=None).hits
-        assert {hit.record["path"] for hit in filtered} == holding & expected(truth, "同志们")
+        assert {hit.document.path for hit in filtered} == holding & expected(truth, "同志们")
 
 
 def test_phrases_across_pdf_line_wraps_and_page_breaks(corpus) -> None:
@@ -186,9 +186,9 @@ def test_unquoted_query_ranks_every_exact_match_first(corpus) -> None:
     exact = expected(truth, query)
     tiers = [hit.tier for hit in results.hits]
     assert tiers == sorted(tiers, key=lambda t: t != "exact")
-    assert {hit.record["path"] for hit in results.hits if hit.tier == "exact"} == exact
+    assert {hit.document.path for hit in results.hits if hit.tier == "exact"} == exact
     words_only = {path for path, text in truth.items() if "营商" in text and "环境" in text} - exact
-    assert {hit.record["path"] for hit in results.hits if hit.tier == "words"} == words_only
+    assert {hit.document.path for hit in results.hits if hit.tier == "words"} == words_only
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -205,9 +205,9 @@ def test_unquoted_total_and_pages_agree_with_all_hits(corpus, data) -> None:
     while offset < everything.total:
         page = archive.search(query, limit=3, offset=offset)
         assert page.total == everything.total
-        pages += [(hit.record["path"], hit.tier) for hit in page.hits]
+        pages += [(hit.document.path, hit.tier) for hit in page.hits]
         offset += 3
-    assert pages == [(hit.record["path"], hit.tier) for hit in everything.hits]
+    assert pages == [(hit.document.path, hit.tier) for hit in everything.hits]
 
 
 def test_or_not_and_minus(corpus) -> None:
@@ -229,10 +229,10 @@ def test_passages_highlight_the_whole_phrase_with_page(corpus) -> None:
         for passage in hit.passages:
             for start, end in passage.highlights:
                 assert normalise(passage.text[start:end]) == "马克思主义"
-            if hit.record["format"] == "pdf":
-                assert passage.page is not None and 1 <= passage.page <= hit.record["pages"]
+            if hit.document.format == "pdf":
+                assert passage.page is not None and 1 <= passage.page <= hit.document.pages
         count = sum(len(p.highlights) for p in hit.passages)
-        assert count == truth[hit.record["path"]].count("马克思主义")
+        assert count == truth[hit.document.path].count("马克思主义")
 
 
 QUERY_PARTS = st.sampled_from(factory.PHRASES + factory.FILLERS + ["改革", "发展", "会", "同志", "营商环境建设"])
@@ -258,7 +258,7 @@ def test_both_engines_answer_every_query_with_the_same_documents(indexes, corpus
     for archive in indexes.values():
         results = archive.search(query, filters=filters, limit=None, max_passages=1)
         assert results.total == len(results.hits)
-        answers.append(sorted((hit.record["path"], hit.tier) for hit in results.hits))
+        answers.append(sorted((hit.document.path, hit.tier) for hit in results.hits))
     assert answers[0] == answers[1], query
     matches = [sorted(summary["path"] for summary, _ in archive.matches(query, filters=filters))
                for archive in indexes.values()]
@@ -299,4 +299,4 @@ def test_libreoffice_pdfs_find_every_substring_exactly(libreoffice_corpus) -> No
             phrase = text[start : start + length]
             assert found(archive, f'"{phrase}"') == expected(truth, phrase), phrase
     for hit in archive.search('"营商环境"', limit=None, max_passages=None).hits:
-        assert all(p.page and 1 <= p.page <= hit.record["pages"] for p in hit.passages)
+        assert all(p.page and 1 <= p.page <= hit.document.pages for p in hit.passages)

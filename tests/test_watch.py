@@ -59,7 +59,7 @@ def eventually(check: Callable[[], bool], what: str, bound: float = BOUND) -> fl
 def found(index_dir: Path, phrase: str) -> set[str]:
     try:
         with open_index(index_dir) as archive:
-            return {Path(hit.record["path"]).name for hit in archive.search(f'"{phrase}"', limit=None).hits}
+            return {Path(hit.document.path).name for hit in archive.search(f'"{phrase}"', limit=None).hits}
     except Exception:
         return set()
 

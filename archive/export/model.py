@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.document import Document
 from archive.normalize import normalise
 from archive.search import SearchResults
 
@@ -49,7 +50,7 @@ class ExportPassage:
 
 @dataclass
 class ExportDocument:
-    record: dict[str, Any]
+    document: Document
     passages: list[ExportPassage] = field(default_factory=list)
 
 
@@ -82,9 +83,9 @@ def _final_versions_first(hits: list[Any]) -> list[Any]:
     first, so a passage all of them hold is cited from the final version, the others listed after."""
     first_seen: dict[str, int] = {}
     for position, hit in enumerate(hits):
-        first_seen.setdefault(hit.final or hit.record["path"], position)
-    return sorted(hits, key=lambda hit: (first_seen[hit.final or hit.record["path"]],
-                                         hit.record["path"] != (hit.final or hit.record["path"])))
+        first_seen.setdefault(hit.final or hit.document.path, position)
+    return sorted(hits, key=lambda hit: (first_seen[hit.final or hit.document.path],
+                                         hit.document.path != (hit.final or hit.document.path)))
 
 
 def build(results: SearchResults, exported_at: str) -> Export:
@@ -92,11 +93,11 @@ def build(results: SearchResults, exported_at: str) -> Export:
     seen: dict[str, ExportPassage] = {}
     documents: list[ExportDocument] = []
     for hit in _final_versions_first(results.hits):
-        record = hit.record
-        document = ExportDocument(record)
+        speech = hit.document
+        document = ExportDocument(speech)
         for passage in hit.passages:
-            citation = Citation(record.get("title"), record.get("speaker"), record.get("role"), record.get("date"),
-                                record.get("meeting"), passage.page, record["path"])
+            citation = Citation(speech.title, speech.speaker, speech.role, speech.date, speech.meeting, passage.page,
+                                speech.path)
             key = normalise(passage.text)
             if key in seen:
                 if citation not in seen[key].citations:

@@ -27,7 +27,7 @@ def write_markdown(export: Export, stream: BinaryIO) -> None:
              f"导出时间 {export.exported_at} · {len(export.documents)} 篇讲话 · {export.passage_count} 段", ""]
     for document in export.documents:
         first = document.passages[0].citations[0]
-        lines += [f"## 《{document.record.get('title') or '无标题'}》", "",
+        lines += [f"## 《{document.document.title or '无标题'}》", "",
                   "> " + first.text(with_page=False), ""]
         for passage in document.passages:
             for paragraph in _bold(passage.text, passage.highlights).split("\n"):

@@ -60,8 +60,8 @@ def write(export: Export, stream: BinaryIO) -> None:
     set_font(summary.runs[0], CITATION_FONT, 10.5)
 
     for document_part in export.documents:
-        record = document_part.record
-        document.add_heading(xml_safe(f"《{record.get('title') or '无标题'}》"), level=1)
+        speech = document_part.document
+        document.add_heading(xml_safe(f"《{speech.title or '无标题'}》"), level=1)
         citation = document.add_paragraph()
         run = citation.add_run(xml_safe(document_part.passages[0].citations[0].text(with_page=False)))
         set_font(run, CITATION_FONT, 10.5)

@@ -15,12 +15,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from archive.document import Document, doc_id
 from archive.search.engine import Filters, Hit, IndexUpdate, ManifestEntry, SearchResults, SpeechIndex
-from archive.search.passages import Passage
-from archive.search.records import doc_id, paragraphs_of, public
+from archive.search.passages import DocumentText, Passage
 from archive.search.snapshot import Snapshot
 
 __all__ = [
+    "Document",
+    "DocumentText",
     "Filters",
     "Hit",
     "IndexUpdate",
@@ -37,8 +39,6 @@ __all__ = [
     "location_of",
     "open_index",
     "open_update",
-    "paragraphs_of",
-    "public",
     "remove_index",
     "shown_location",
     "state_dir",

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from archive.document import Document, doc_id
 from archive.search import evaluate, phrase, store
 from archive.search import querylang as ql
 from archive.search.analysis import BodyTerms, body_buckets
@@ -23,7 +24,6 @@ from archive.search.compile import filters as compile_filters
 from archive.search.dates import date_key
 from archive.search.engine import Filters, IndexUpdate, ManifestEntry, Ranking, SpeechIndex
 from archive.search.passages import DocumentText
-from archive.search.records import doc_id, paragraphs_of, public
 
 
 def body_terms(normalised: str) -> BodyTerms:
@@ -117,23 +117,22 @@ class WhooshIndex(SpeechIndex[int]):
         dates = searcher.reader().column_reader("date_key")
         return Ranking.by_date([(docnum, score, tier, dates[docnum]) for docnum, score, tier in rows])
 
-    def _texts(self, keys: Sequence[int]) -> list[tuple[dict[str, Any], DocumentText]]:
+    def _texts(self, keys: Sequence[int]) -> list[tuple[Document, DocumentText]]:
         searcher = self._fresh()
         found = []
         for docnum in keys:
-            record = searcher.stored_fields(docnum)["record"]
-            found.append((record, self._text_of(searcher, docnum, record)))
+            document = Document.from_record(searcher.stored_fields(docnum)["record"])
+            found.append((document, self._text_of(searcher, docnum, document)))
         return found
 
     @staticmethod
-    def _text_of(searcher, docnum: int, record: dict[str, Any]) -> DocumentText:
+    def _text_of(searcher: Any, docnum: int, document: Document) -> DocumentText:
         """The document's text for passages, with the normalised text the index keeps."""
-        lengths = record.get("normalised_lengths")
-        if lengths is None:
-            return DocumentText(paragraphs_of(record))
+        if document.normalised_lengths is None:
+            return DocumentText(document.paragraphs)
         # one column reader per searcher: opening one costs milliseconds
         texts = phrase.kept(searcher, "_archive_normalised", lambda: searcher.reader().column_reader("normalised"))
-        return DocumentText(paragraphs_of(record), texts[docnum].decode("utf-8"), lengths)
+        return DocumentText(document.paragraphs, texts[docnum].decode("utf-8"), document.normalised_lengths)
 
     def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
         """The listing metadata is parsed once per segment and kept with it."""
@@ -218,24 +217,25 @@ class WhooshIndex(SpeechIndex[int]):
                         found[path] = texts.blob[texts.offsets[docnum] : texts.offsets[docnum + 1]]
         return found
 
-    def text_of(self, path: str) -> tuple[dict[str, Any], DocumentText] | None:
+    def text_of(self, path: str) -> tuple[Document, DocumentText] | None:
         with self._errors(), self._lock:
             searcher = self._fresh()
             docnum = searcher.document_number(path=path)
             if docnum is None:
                 return None
             record = searcher.stored_fields(docnum)["record"]
-            if "paragraphs" not in record:
+            if "paragraphs" not in record:  # a failed file's
                 return None
-            return record, self._text_of(searcher, docnum, record)
+            document = Document.from_record(record)
+            return document, self._text_of(searcher, docnum, document)
 
-    def _record(self, key: str) -> dict[str, Any] | None:
+    def _document(self, key: str) -> Document | None:
         with self._lock:
             searcher = self._fresh()
             fields = searcher.document(doc_id=key) or searcher.document(path=key)
         if not fields or fields.get("kind") != "doc":
             return None
-        return fields["record"]
+        return Document.from_record(fields["record"])
 
     def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
         with self._lock:
@@ -268,25 +268,27 @@ class WhooshUpdate(IndexUpdate):
     def _errors(self) -> contextlib.AbstractContextManager[None]:
         return store.errors(self.location)
 
-    def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
+    def document_by_content(self, sha256: str, file_format: str) -> Document | None:
         with self._errors():
-            return store.record_by_content(self._ix, sha256, file_format)
+            record = store.record_by_content(self._ix, sha256, file_format)
+        return Document.from_record(record) if record is not None else None
 
     def failure_reasons(self) -> dict[str, str]:
         with self._errors(), self._ix.reader() as reader:
             return {failure["path"]: failure["reason"] for failure in store.summaries(reader, "failed")}
 
-    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, sketch: bytes = b"",
+    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"",
             prepared: Any = None) -> None:
         """`prepared` (body_terms of the text), when a worker process made them, spare the writer
         counting them."""
-        speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
+        speaker_role = "|".join(v for v in (document.speaker, document.role) if v)
         fields: dict[str, Any] = dict(
-            path=record["path"], doc_id=record["id"], kind="doc", sha256=record["sha256"],
-            size=record["size"], mtime_ns=mtime_ns, extractor=record["extractor"],
+            path=document.path, doc_id=document.id, kind="doc", sha256=document.sha256,
+            size=document.size, mtime_ns=mtime_ns, extractor=document.extractor,
             text=prepared if prepared is not None else (normalised,), normalised=normalised.encode("utf-8"),
-            title=record.get("title") or "", people=speaker_role, date_key=date_key(record.get("date")),
-            record=record, summary=json.dumps(public(record), ensure_ascii=False).encode("utf-8"), sketch=sketch,
+            title=document.title or "", people=speaker_role, date_key=date_key(document.date),
+            record=document.to_record(), summary=json.dumps(document.listing(), ensure_ascii=False).encode("utf-8"),
+            sketch=sketch,
         )
         self._put(fields)
 

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from archive.document import Document
 from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search.dates import date_key
 from archive.search.passages import DocumentText, Passage
-from archive.search.records import paragraphs_of, public
 from archive.tokens import words
 
 SORTS = ("relevance", "date")
@@ -67,7 +67,7 @@ class ManifestEntry:
 
 @dataclass
 class Hit:
-    record: dict[str, Any]
+    document: Document
     score: float
     tier: str  # "exact": every term stands in the text as written; "words": only all its words do
     passages: list[Passage]
@@ -75,7 +75,7 @@ class Hit:
     final: str | None = None  # the path of its group's final version (itself, or one of `versions`)
 
     def to_dict(self) -> dict[str, Any]:
-        shown = public(self.record)
+        shown = self.document.listing()
         shown.update(score=round(self.score, 3), match=self.tier, passages=[p.to_dict() for p in self.passages],
                      versions=self.versions, final=self.final)
         return shown
@@ -220,16 +220,16 @@ class SpeechIndex(ABC, Generic[Key]):
     def _rank(self, node: ql.Node, filters: Filters) -> Ranking[Key]: ...
 
     @abstractmethod
-    def _texts(self, keys: Sequence[Key]) -> list[tuple[dict[str, Any], DocumentText]]:
-        """The stored record and text (for passages) of each document, in the order of `keys`."""
+    def _texts(self, keys: Sequence[Key]) -> list[tuple[Document, DocumentText]]:
+        """Each document and its text (for passages), in the order of `keys`."""
 
     @abstractmethod
     def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
         """Every match of either tier, newest first, as (listing metadata, occurrences of `found`)."""
 
     @abstractmethod
-    def _record(self, key: str) -> dict[str, Any] | None:
-        """The stored record of a readable document, by id or path."""
+    def _document(self, key: str) -> Document | None:
+        """A readable document, by id or path."""
 
     @abstractmethod
     def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
@@ -267,8 +267,8 @@ class SpeechIndex(ABC, Generic[Key]):
         """Every readable document's text sketch (archive.versions) and listing metadata, by path."""
 
     @abstractmethod
-    def text_of(self, path: str) -> tuple[dict[str, Any], DocumentText] | None:
-        """A readable document's record and text (paragraphs with the normalised text the index keeps)."""
+    def text_of(self, path: str) -> tuple[Document, DocumentText] | None:
+        """A readable document and its text (paragraphs with the normalised text the index keeps)."""
 
     def warm(self) -> None:
         """Read what every search needs into memory now (an engine that keeps texts in memory)."""
@@ -299,11 +299,11 @@ class SpeechIndex(ABC, Generic[Key]):
             page = ranked.page(offset, limit)
             groups = self._version_entries()
             hits = []
-            for (_, score, tier), (record, text) in zip(page, self._texts([row[0] for row in page]), strict=True):
+            for (_, score, tier), (document, text) in zip(page, self._texts([row[0] for row in page]), strict=True):
                 passages = text.passages(needles(node, loose=tier == "words"), context=context, window=window,
                                          limit=max_passages)
-                entry = groups.get(record["path"])
-                hits.append(Hit(record, float(score), tier, passages, self._other_versions(record["path"], groups),
+                entry = groups.get(document.path)
+                hits.append(Hit(document, float(score), tier, passages, self._other_versions(document.path, groups),
                                 entry["members"][0]["path"] if entry else None))
         return SearchResults(query=query, total=ranked.total, hits=hits, offset=offset)
 
@@ -321,17 +321,17 @@ class SpeechIndex(ABC, Generic[Key]):
         found = self.text_of(path)
         if found is None:
             return None
-        record, text = found
-        return Hit(record, 0.0, "exact", text.passages(needles(node, loose=True), limit=1))
+        document, text = found
+        return Hit(document, 0.0, "exact", text.passages(needles(node, loose=True), limit=1))
 
     def passages_of(self, key: str, query: str) -> list[Passage]:
         """Every passage of one document that matches `query`, whole paragraphs, in document order."""
         node = ql.parse(query)
         with self._errors():
-            record = self._record(key)
-        if record is None:
+            document = self._document(key)
+        if document is None:
             return []
-        return DocumentText(paragraphs_of(record)).passages(needles(node, loose=True))
+        return DocumentText(document.paragraphs).passages(needles(node, loose=True))
 
     def _other_versions(self, path: str, groups: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         entry = (self._version_entries() if groups is None else groups).get(path)
@@ -368,14 +368,14 @@ class SpeechIndex(ABC, Generic[Key]):
     def document(self, key: str) -> dict[str, Any] | None:
         """One document by id or path, with its text and paragraphs."""
         with self._errors():
-            record = self._record(key)
-            if record is None:
+            document = self._document(key)
+            if document is None:
                 return None
             groups = self._version_entries()
-        shown = public(record)
-        paragraphs = paragraphs_of(record)
-        shown["versions"] = self._other_versions(record["path"], groups)
-        entry = groups.get(record["path"])
+        shown = document.listing()
+        paragraphs = document.paragraphs
+        shown["versions"] = self._other_versions(document.path, groups)
+        entry = groups.get(document.path)
         shown["group"] = entry["group"] if entry else None
         shown["text"] = "\n".join(p.text for p in paragraphs)
         shown["paragraphs"] = [{"text": p.text, "page": p.page} for p in paragraphs]
@@ -413,17 +413,16 @@ class IndexUpdate(ABC):
     prepare_text: Callable[[str], Any] | None = None
 
     @abstractmethod
-    def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
-        """The stored record of an indexed document with this content and format, to reuse for a
-        renamed or copied file."""
+    def document_by_content(self, sha256: str, file_format: str) -> Document | None:
+        """An indexed document with this content and format, to reuse for a renamed or copied file."""
 
     @abstractmethod
     def failure_reasons(self) -> dict[str, str]: ...
 
     @abstractmethod
-    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, sketch: bytes = b"",
+    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"",
             prepared: Any = None) -> None:
-        """Add or replace a readable document (its record, see archive.search.records)."""
+        """Add or replace a readable document."""
 
     @abstractmethod
     def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, extractor: int, reason: str) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.document import Document, doc_id
 from archive.errors import ArchiveError, IndexBusy, IndexDamaged, IndexMissing
 from archive.normalize import normalise
 from archive.search import querylang as ql
@@ -47,7 +48,6 @@ from archive.search.engine import (
     year_range,
 )
 from archive.search.passages import DocumentText
-from archive.search.records import doc_id, paragraphs_of, public
 from archive.search.snapshot import Snapshot
 
 SCHEMA_VERSION = 3  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`)
@@ -70,7 +70,7 @@ CREATE TABLE {DOCUMENTS} (
     title text NOT NULL DEFAULT '',        -- normalised title, for title:
     people text NOT NULL DEFAULT '',       -- normalised "speaker|role", for speaker: and --speaker
     date_key integer NOT NULL DEFAULT 0,   -- yyyymmdd, 0 where unknown (archive.search.dates)
-    record json NOT NULL,                  -- metadata and paragraphs (archive.search.records)
+    record json NOT NULL,                  -- archive.document.Document.to_record(): metadata and paragraphs
     summary json NOT NULL,                 -- the listing metadata: list and stats read only this
     sketch bytea NOT NULL DEFAULT ''       -- archive.versions' sketch of the text
 );
@@ -363,11 +363,11 @@ class PostgresIndex(SpeechIndex[str]):
 
         return Ranking(exact, words_total, rank_words)
 
-    def _texts(self, keys: Sequence[str]) -> list[tuple[dict[str, Any], DocumentText]]:
+    def _texts(self, keys: Sequence[str]) -> list[tuple[Document, DocumentText]]:
         if not keys:
             return []
         rows = self._rows(f"SELECT path, record, normalised FROM {DOCUMENTS} WHERE path = ANY(%s)", (list(keys),))
-        found = {path: (record, _document_text(record, normalised)) for path, record, normalised in rows}
+        found = {path: _with_text(record, normalised) for path, record, normalised in rows}
         return [found[key] for key in keys if key in found]
 
     def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
@@ -377,10 +377,10 @@ class PostgresIndex(SpeechIndex[str]):
                           + _filters(filters) + _Clause(" AND ") + loose + _Clause(" ORDER BY date_key DESC, path"))
         return [(summary, int(count)) for summary, count in rows]
 
-    def _record(self, key: str) -> dict[str, Any] | None:
+    def _document(self, key: str) -> Document | None:
         rows = self._rows(f"SELECT record FROM {DOCUMENTS} WHERE kind = 'doc' AND (doc_id = %s OR path = %s) LIMIT 1",
                           (key, key))
-        return rows[0][0] if rows else None
+        return Document.from_record(rows[0][0]) if rows else None
 
     def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
         return [row[0] for row in self._rows(f"SELECT summary FROM {DOCUMENTS} WHERE kind = %s", (kind,))]
@@ -424,19 +424,16 @@ class PostgresIndex(SpeechIndex[str]):
             listing[path] = summary
         return sketches, listing
 
-    def text_of(self, path: str) -> tuple[dict[str, Any], DocumentText] | None:
+    def text_of(self, path: str) -> tuple[Document, DocumentText] | None:
         rows = self._rows(f"SELECT record, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND path = %s", (path,))
-        if not rows:
-            return None
-        record, normalised = rows[0]
-        return record, _document_text(record, normalised)
+        return _with_text(*rows[0]) if rows else None
 
 
-def _document_text(record: dict[str, Any], normalised: str) -> DocumentText:
-    lengths = record.get("normalised_lengths")
-    if lengths is None:
-        return DocumentText(paragraphs_of(record))
-    return DocumentText(paragraphs_of(record), normalised, lengths)
+def _with_text(record: dict[str, Any], normalised: str) -> tuple[Document, DocumentText]:
+    document = Document.from_record(record)
+    if document.normalised_lengths is None:
+        return document, DocumentText(document.paragraphs)
+    return document, DocumentText(document.paragraphs, normalised, document.normalised_lengths)
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -520,12 +517,12 @@ class PostgresUpdate(IndexUpdate):
             f"INSERT INTO {META} (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             (key, Json(value)))
 
-    def record_by_content(self, sha256: str, file_format: str) -> dict[str, Any] | None:
+    def document_by_content(self, sha256: str, file_format: str) -> Document | None:
         with _errors(self.location):
             for (record,) in self._connection.execute(
                     f"SELECT record FROM {DOCUMENTS} WHERE sha256 = %s AND kind = 'doc'", (sha256,)).fetchall():
                 if record.get("format") == file_format:
-                    return dict(record)
+                    return Document.from_record(record)
         return None
 
     def failure_reasons(self) -> dict[str, str]:
@@ -533,16 +530,16 @@ class PostgresUpdate(IndexUpdate):
             return dict(self._connection.execute(
                 f"SELECT path, record->>'reason' FROM {DOCUMENTS} WHERE kind = 'failed'").fetchall())
 
-    def put(self, record: dict[str, Any], normalised: str, *, mtime_ns: int, sketch: bytes = b"",
+    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"",
             prepared: Any = None) -> None:
         from psycopg.types.json import Json
 
         normalised = normalised.replace("\x00", " ")  # PostgreSQL text holds no NUL; one for one keeps offsets
-        speaker_role = "|".join(v for v in (record.get("speaker"), record.get("role")) if v)
-        self._add((record["path"], record["id"], "doc", record["sha256"], record["size"], mtime_ns, record["extractor"],
+        speaker_role = "|".join(v for v in (document.speaker, document.role) if v)
+        self._add((document.path, document.id, "doc", document.sha256, document.size, mtime_ns, document.extractor,
                    normalised, prepared if prepared is not None else text_grams(normalised),
-                   normalise(record.get("title") or ""), normalise(speaker_role), date_key(record.get("date")),
-                   Json(record), Json(public(record)), sketch))
+                   normalise(document.title or ""), normalise(speaker_role), date_key(document.date),
+                   Json(document.to_record()), Json(document.listing()), sketch))
 
     def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, extractor: int, reason: str) -> None:
         from psycopg.types.json import Json
