@@ -179,7 +179,7 @@ def index_command(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Delete the index and build it again from the folders (repairs a damaged index).")] = False,
 ) -> None:
     """Index every supported file under each PATH: new, changed, renamed and deleted files are reflected; unchanged ones are not re-read."""
-    from archive.pipeline import run_index
+    from archive.ingest.pipeline import run_index
     from archive.search import remove_index, verify_index
 
     if check:
@@ -596,7 +596,7 @@ def serve_command(
     index: IndexOption = DEFAULT_INDEX,
 ) -> None:
     """The HTTP API and the web page; `/?q=…` opens the page with that search's results."""
-    from archive.prepare import cpu_count
+    from archive.ingest.prepare import cpu_count
     from archive.web import policy, server
     from archive.web.app import APP_HOSTS, APP_INDEX, APP_TOKEN
 

@@ -113,7 +113,7 @@ class _Paragraphs(Sequence[Paragraph]):
 class Document(Metadata):
     """One readable file as the archive keeps it: its metadata, the file's facts and its paragraphs.
 
-    The worker (archive.prepare) makes it, an index engine stores it (`to_record`, a plain dict that
+    The worker (archive.ingest.prepare) makes it, an index engine stores it (`to_record`, a plain dict that
     whoosh pickles and PostgreSQL keeps as JSON) and gives it back (`from_record`), and the front ends
     show it (`listing`, the JSON shape of `archive list --json`).
     """
@@ -124,7 +124,7 @@ class Document(Metadata):
     size: int
     sha256: str
     modified: str | None = None
-    extractor: int = 0  # the extractor version that read it (archive.prepare.EXTRACTOR_VERSION)
+    extractor: int = 0  # the extractor version that read it (archive.ingest.prepare.EXTRACTOR_VERSION)
     paragraphs: Sequence[Paragraph] = ()
     normalised_lengths: list[int] | None = None  # each paragraph's normalised length (passages skip normalising)
 

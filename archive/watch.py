@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from archive.errors import ArchiveError
+from archive.ingest.scan import resolve_roots
 from archive.kinds import SUPPORTED_SUFFIXES, skip_reason
-from archive.scan import resolve_roots
 from archive.search import Location, state_dir
 
 STATUS_FILE = "watch.json"

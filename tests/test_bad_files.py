@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.search import open_index
 from tests import factory
 

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from archive.check import check, split_sentences
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.search import open_index
 from archive.web import create_app
 from tests import factory

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.search import open_index
 from archive.search.store import data_dir
 from tests import factory

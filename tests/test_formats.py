@@ -12,8 +12,8 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 
 from archive.document import Extracted, Paragraph
+from archive.ingest.pipeline import run_index
 from archive.normalize import normalise
-from archive.pipeline import run_index
 from archive.readers import UnreadableFile, legacy, office, read
 from archive.search import open_index
 from tests import factory

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive.errors import QueryError
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.search import open_index
 from archive.search import querylang as ql
 from tests import factory
@@ -157,7 +157,7 @@ def app_cli():
 def test_a_file_changed_while_it_is_read_is_read_again_next_run(source: Path, index_dir: Path) -> None:
     """The worker hashes what it reads; a file whose bytes are not the planned ones is not stored
     under the planned hash, and the next run reads it. Simulated by planning with a stale hash."""
-    from archive.prepare import CHANGED_WHILE_READ, file_facts, prepare
+    from archive.ingest.prepare import CHANGED_WHILE_READ, file_facts, prepare
     from archive.readers import UnreadableFile
 
     path = factory.write_docx(source / "a.docx", LINES)

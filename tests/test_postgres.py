@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.search import open_index, postgres, state_dir
 from tests import factory, postgres_server
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archive.ingest.pipeline import run_index
 from archive.normalize import normalise
-from archive.pipeline import run_index
 from archive.search import Filters, SpeechIndex, open_index
 from tests import factory, postgres_server
 from tests.conftest import ENGINES

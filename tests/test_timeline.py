@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 from fastapi.testclient import TestClient
 
+from archive.ingest.pipeline import run_index
 from archive.normalize import normalise
-from archive.pipeline import run_index
 from archive.search import open_index
 from archive.timeline import timeline
 from archive.web import create_app

@@ -10,7 +10,7 @@ import docx
 import pytest
 from fastapi.testclient import TestClient
 
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.web import create_app
 from tests import factory
 

@@ -25,7 +25,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.web import create_app
 from tests import factory
 

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from archive.errors import NO_SPACE, ArchiveError
 from archive.export import text, word
 from archive.export.model import Citation, Export, ExportDocument, ExportPassage, build
-from archive.scan import under
+from archive.ingest.scan import under
 from archive.search import Filters, SpeechIndex
 
 __all__ = ["FORMATS", "Citation", "Export", "ExportDocument", "ExportPassage", "collect", "format_for", "save", "write"]

@@ -1,6 +1,6 @@
 """A reader that legitimately needs more memory than one file's usual bound asks for it here.
 
-Worker processes run under a soft address-space bound (archive.prepare.init_worker) so a hostile
+Worker processes run under a soft address-space bound (archive.ingest.prepare.init_worker) so a hostile
 file fails alone. OCR's neural networks map about 1 GB of address space that stays mapped while the
 worker lives (lowering the bound under it again would make every later allocation fail), so loading
 them raises the worker's soft bound once, by that much; the hard bound never moves.

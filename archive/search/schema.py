@@ -2,7 +2,7 @@
 
 SCHEMA_VERSION is stored with the index (in the name of its folder). A change to fields or analyzers
 bumps it; an index of another version is then rebuilt by the next `archive index`, never misread.
-(The extractor version, stored with every document, is archive.prepare.EXTRACTOR_VERSION.)
+(The extractor version, stored with every document, is archive.ingest.prepare.EXTRACTOR_VERSION.)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def build_schema() -> Schema:
         title=BigramText(),
         people=BigramText(),  # speaker and role
         date_key=NUMERIC(int, 32, sortable=True),  # yyyymmdd, 0 where unknown, month/day 0 when not given
-        record=STORED(),  # metadata and paragraphs, see archive.search.records
+        record=STORED(),  # archive.document.Document.to_record(): metadata and paragraphs
         summary=COLUMN(VarBytesColumn()),  # the listing metadata as JSON: list and stats read only this
         sketch=COLUMN(VarBytesColumn()),  # the text's shingle sketch (archive.versions): finds versions of a speech
     )

@@ -30,7 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.search import location_of
 from tests.factory import FILLERS, PHRASES, make_folder, office_phrase
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import contextlib
 
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from tests.factory import make_folder
 
 

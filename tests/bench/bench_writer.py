@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from archive import versions
 from archive.check import check
-from archive.pipeline import run_index
+from archive.ingest.pipeline import run_index
 from archive.search import open_index
 from archive.suggest import suggestions
 from archive.timeline import timeline

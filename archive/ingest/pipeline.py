@@ -19,14 +19,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import archive.prepare as reading
+import archive.ingest.prepare as reading
 from archive import versions
 from archive.document import Document
 from archive.errors import NO_SPACE, ArchiveError
-from archive.prepare import CHANGED_WHILE_READ, Prepared, cpu_count, file_facts, init_worker, prepare, sha256_of
+from archive.ingest.prepare import CHANGED_WHILE_READ, Prepared, cpu_count, file_facts, init_worker, prepare, sha256_of
+from archive.ingest.scan import FoundFile, Scan, os_path_of, readable_name, resolve_roots, scan, under
 from archive.readers import UnreadableFile, deadline, file_format
 from archive.readers.ocr import OCR_PAGE_SECONDS
-from archive.scan import FoundFile, Scan, os_path_of, readable_name, resolve_roots, scan, under
 from archive.search import (
     IndexUpdate,
     Location,

@@ -17,9 +17,9 @@ from typing import Any
 
 from archive import readers, versions
 from archive.document import Document, Metadata, doc_id
+from archive.ingest.scan import os_path_of
 from archive.normalize import normalise
 from archive.readers import UnreadableFile, deadline, ocr
-from archive.scan import os_path_of
 
 # Stored with every document; a change to readers or metadata extraction bumps it, and the next
 # `archive index` reads again the documents an older one extracted.
