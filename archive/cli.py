@@ -277,13 +277,15 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """Ranked matches with passages: exact matches first, then documents holding all the words."""
-    from archive.suggest import suggestions
-
     query = _query(words)
     with _open(index) as archive:
         results = archive.search(query, filters=_filters(speaker, since, until, year, sort), limit=limit,
                                  offset=offset, max_passages=passages)
-        suggested = suggestions(archive, query) if not results.total else []
+        suggested = []
+        if not results.total:
+            from archive.suggest import suggestions  # only a search that found nothing needs it
+
+            suggested = suggestions(archive, query)
     if as_json:
         print_json({**results.to_dict(), **({"suggestions": suggested} if not results.total else {})})
         return

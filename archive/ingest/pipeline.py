@@ -26,7 +26,6 @@ from archive.errors import NO_SPACE, ArchiveError
 from archive.ingest.prepare import CHANGED_WHILE_READ, Prepared, cpu_count, file_facts, init_worker, prepare, sha256_of
 from archive.ingest.scan import FoundFile, Scan, os_path_of, readable_name, resolve_roots, scan, under
 from archive.readers import UnreadableFile, deadline, file_format
-from archive.readers.ocr import OCR_PAGE_SECONDS
 from archive.search import (
     IndexUpdate,
     Location,
@@ -262,6 +261,8 @@ def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport,
         _record_failure(update, item, f"took longer than {timeout:g} s to read (a file that makes the reader spin?)", report)
     except ProcessExpired as error:
         if error.exitcode == deadline.EXIT_CODE:
+            from archive.readers.ocr import OCR_PAGE_SECONDS
+
             _record_failure(update, item, f"took longer than {timeout:g} s to read, or an OCR page longer than "
                             f"{OCR_PAGE_SECONDS:g} s (pages read are kept: `--retry-failed` goes on)", report)
         else:

@@ -19,7 +19,7 @@ from archive import readers, versions
 from archive.document import Document, Metadata, doc_id
 from archive.ingest.scan import os_path_of
 from archive.normalize import normalise
-from archive.readers import UnreadableFile, deadline, ocr
+from archive.readers import UnreadableFile, deadline
 
 # Stored with every document; a change to readers or metadata extraction bumps it, and the next
 # `archive index` reads again the documents an older one extracted.
@@ -34,6 +34,8 @@ def init_worker(ocr_cache: str | None = None, ocr_pages: Any = None) -> None:
 
     Only the soft bound is set: a converter the worker starts (LibreOffice) may lift it for itself.
     """
+    from archive.readers import ocr  # the worker's; a run with nothing to read never loads it
+
     ocr.set_cache_folder(Path(ocr_cache) if ocr_cache else None, ocr_pages)
     deadline.watch()
     normalise("會")  # load the script fold before the bound
