@@ -133,6 +133,21 @@ def test_second_index_run_is_refused_while_one_runs(source: Path, index_dir: Pat
     assert run_index([source], index_dir).unchanged == 1
 
 
+def _kill_all(process: subprocess.Popen) -> None:
+    """kill -9 the run and its worker processes, and wait until every one is gone: a worker forked
+    from the run holds the index's lock (it shares the run's open files) until it has died."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.time() + 30
+    while True:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        assert time.time() < deadline, "the killed run's workers did not go"
+        time.sleep(0.05)
+
+
 def _start_index(source: Path, index_dir: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "archive", "index", str(source), "--index", str(index_dir)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
@@ -145,8 +160,7 @@ def test_killed_run_leaves_last_index_searchable_and_next_run_finishes(source: P
     for delay in (0.5, 1.5, 3.0):  # kill it at several moments of the run
         process = _start_index(source, index_dir)
         time.sleep(delay)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        _kill_all(process)
         assert str(first) in paths_found(index_dir, "安全生产")  # the last good index answers
     final = run_index([source], index_dir)
     assert not final.failed
