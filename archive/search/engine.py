@@ -102,31 +102,31 @@ class Ranking(Generic[Key]):
     """
 
     def __init__(self, exact: list[tuple[Key, float]], words_total: int = 0,
-                 rank_words: Callable[[], list[tuple[Key, float]]] | None = None) -> None:
-        self._exact = [(key, score, "exact") for key, score in exact]
-        self._words_total = words_total
+                 rank_words: Callable[[], list[tuple[Key, float]]] | None = None,
+                 ranked: list[tuple[Key, float, str]] | None = None) -> None:
+        """`ranked`: rows of both tiers already in order (then `exact` and the words tier are not used)."""
+        self._ranked = ranked if ranked is not None else [(key, score, "exact") for key, score in exact]
+        self._words_total = 0 if ranked is not None else words_total
         self._rank_words = rank_words
         self._words: list[tuple[Key, float, str]] | None = None
 
     @classmethod
     def by_date(cls, rows: list[tuple[Key, float, str, int]]) -> Ranking[Key]:
         """Both tiers together, newest first (then best first): rows are (key, score, tier, date key)."""
-        ranking: Ranking[Key] = cls([])
         rows = sorted(rows, key=lambda row: (row[3], row[1]), reverse=True)
-        ranking._exact = [(key, score, tier) for key, score, tier, _ in rows]
-        return ranking
+        return cls([], ranked=[(key, score, tier) for key, score, tier, _ in rows])
 
     @property
     def total(self) -> int:
-        return len(self._exact) + self._words_total
+        return len(self._ranked) + self._words_total
 
     def page(self, offset: int, limit: int | None) -> list[tuple[Key, float, str]]:
         end = self.total if limit is None else offset + limit
-        page = self._exact[offset:end]
-        if end > len(self._exact) and self._words_total and self._rank_words is not None:
+        page = self._ranked[offset:end]
+        if end > len(self._ranked) and self._words_total and self._rank_words is not None:
             if self._words is None:
                 self._words = [(key, score, "words") for key, score in self._rank_words()]
-            page += self._words[max(0, offset - len(self._exact)) : end - len(self._exact)]
+            page += self._words[max(0, offset - len(self._ranked)) : end - len(self._ranked)]
         return page
 
 
@@ -198,10 +198,10 @@ class SpeechIndex(ABC, Generic[Key]):
 
     location: Path | str
 
-    def __init__(self) -> None:
+    def __init__(self, cached_rankings: int = 64) -> None:
         # held while a request uses the engine; an engine that answers requests at once replaces it
         self._lock: contextlib.AbstractContextManager[Any] = threading.RLock()
-        self._ranked = _LRU(64)  # ranked results of recent searches: paging and repeats cost nothing
+        self._ranked = _LRU(cached_rankings)  # recent searches' rankings: paging and repeats cost nothing
 
     # --- what an engine supplies ---------------------------------------------------------------
 
