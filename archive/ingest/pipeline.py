@@ -12,7 +12,7 @@ import contextlib
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
@@ -29,6 +29,7 @@ from archive.readers import UnreadableFile, deadline, file_format
 from archive.search import (
     IndexUpdate,
     Location,
+    ManifestEntry,
     Snapshot,
     is_database,
     last_snapshot,
@@ -124,19 +125,31 @@ def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT
     return report
 
 
+def _same_file(entry: ManifestEntry | None, found_file: FoundFile) -> bool:
+    """Whether a file is as the index remembers it: same size, modification time and extractor."""
+    return (entry is not None and entry.size == found_file.size and entry.mtime_ns == found_file.mtime_ns
+            and entry.extractor == reading.EXTRACTOR_VERSION)
+
+
+def _gone(indexed: Iterable[str], roots: list[str], files: list[FoundFile], keep: list[str]) -> list[str]:
+    """Indexed paths under `roots` whose files are no longer there. Documents under a folder that could
+    not be listed this time (`keep`: permissions changed for a moment, a share that dropped) stay: a
+    folder we cannot see is not a folder emptied."""
+    present = {f.path for f in files}
+    return [path for path in indexed if under(path, roots) and path not in present and not under(path, keep)]
+
+
 def _nothing_changed(known: Snapshot, roots: list[str], found: Scan, report: IndexReport) -> bool:
     """Whether the folders are as the last commit left them (no file added, removed or changed, by
     size and modification time); if so, the report says so without the index being opened."""
     if not known.version_groups or any(root not in known.folders for root in roots):
         return False
-    present = {f.path for f in found.files}
-    if any(under(path, roots) and path not in present and not under(path, found.unreadable) for path in known.entries):
+    if _gone(known.entries, roots, found.files, found.unreadable):
         return False
     failed = []
     for found_file in found.files:
         entry = known.entries.get(found_file.path)
-        if (entry is None or entry.size != found_file.size or entry.mtime_ns != found_file.mtime_ns
-                or entry.extractor != reading.EXTRACTOR_VERSION):
+        if entry is None or not _same_file(entry, found_file):
             return False
         if entry.kind == "failed":
             failed.append({"path": found_file.path, "reason": known.reasons.get(found_file.path, "could not be read")})
@@ -162,23 +175,17 @@ def _cancel(update: IndexUpdate) -> None:
 
 def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report: IndexReport,
           retry_failed: bool, keep: list[str]) -> list[_Work]:
-    """Sort files into unchanged, removed and work to do; hash only what may have changed.
-
-    Documents under a folder that could not be listed this time (`keep`: permissions changed for a
-    moment, a share that dropped) stay in the index: a folder we cannot see is not a folder emptied."""
+    """Sort files into unchanged, removed (see _gone) and work to do; hash only what may have changed."""
     manifest = update.manifest
-    present = {f.path for f in files}
-    for path in manifest:
-        if under(path, roots) and path not in present and not under(path, keep):
-            update.delete(path)
-            report.removed += 1
+    for path in _gone(manifest, roots, files, keep):
+        update.delete(path)
+        report.removed += 1
 
     failure_reasons: dict[str, str] | None = None
     by_content: dict[tuple[str, str], _Work] = {}
     for found_file in files:
         entry = manifest.get(found_file.path)
-        same_file = (entry is not None and entry.size == found_file.size and entry.mtime_ns == found_file.mtime_ns
-                     and entry.extractor == reading.EXTRACTOR_VERSION)
+        same_file = _same_file(entry, found_file)
         kind = entry.kind if entry is not None else None
         if same_file and kind == "failed" and not retry_failed:
             if failure_reasons is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from whoosh import query as wq
 
 from archive.search import querylang as ql
-from archive.search.dates import parse_bound, parse_range
+from archive.search.dates import parse_range
 from archive.search.engine import Filters, needle_of, only_negative, query_words, year_range
 from archive.search.phrase import AllWords, ExactPhrase
 from archive.tokens import phrase_bigrams
@@ -77,12 +77,5 @@ def filters(given: Filters) -> wq.Query | None:
     found: list[wq.Query] = []
     if given.speaker:
         found.append(phrase("people", given.speaker))
-    if given.since or given.until:
-        found.append(wq.NumericRange(
-            "date_key",
-            parse_bound(given.since, end=False) if given.since else None,
-            parse_bound(given.until, end=True) if given.until else None,
-        ))
-    if given.year is not None:
-        found.append(wq.NumericRange("date_key", given.year * 10000, given.year * 10000 + 9999))
+    found.extend(wq.NumericRange("date_key", low, high) for low, high in given.date_ranges())
     return wq.And(found) if found else None

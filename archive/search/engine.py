@@ -28,7 +28,7 @@ from archive.document import Document
 from archive.errors import QueryError
 from archive.normalize import normalise
 from archive.search import querylang as ql
-from archive.search.dates import date_key
+from archive.search.dates import date_key, parse_bound
 from archive.search.passages import DocumentText, Passage
 from archive.tokens import words
 
@@ -52,6 +52,16 @@ class Filters:
 
     def key(self) -> tuple[Any, ...]:
         return (self.speaker, self.since, self.until, self.year, self.sort)
+
+    def date_ranges(self) -> list[tuple[int | None, int | None]]:
+        """The date-key ranges a document's date must fall in (--since/--until, --year); None: open."""
+        ranges: list[tuple[int | None, int | None]] = []
+        if self.since or self.until:
+            ranges.append((parse_bound(self.since, end=False) if self.since else None,
+                           parse_bound(self.until, end=True) if self.until else None))
+        if self.year is not None:
+            ranges.append(year_keys(self.year))
+        return ranges
 
 
 @dataclass(frozen=True)
@@ -177,12 +187,16 @@ def only_negative(node: ql.Node) -> bool:
     return isinstance(node, ql.Not) or (isinstance(node, ql.And) and all(isinstance(i, ql.Not) for i in node.items))
 
 
+def year_keys(year: int) -> tuple[int, int]:
+    """The first and last date keys of a year (archive.search.dates)."""
+    return year * 10000, year * 10000 + 9999
+
+
 def year_range(value: str) -> tuple[int, int]:
     """The date keys of `year:2020`."""
     if not value.isdigit() or len(value) != 4:
         raise QueryError(f"year: takes a year like 2020, not {value!r}")
-    year = int(value)
-    return year * 10000, year * 10000 + 9999
+    return year_keys(int(value))
 
 
 def needle_of(text: str) -> str:

@@ -36,7 +36,7 @@ from archive.document import Document, doc_id
 from archive.errors import ArchiveError, IndexBusy, IndexDamaged, IndexMissing
 from archive.normalize import normalise
 from archive.search import querylang as ql
-from archive.search.dates import date_key, parse_bound, parse_range
+from archive.search.dates import date_key, parse_range
 from archive.search.engine import (
     Filters,
     IndexUpdate,
@@ -275,11 +275,7 @@ def _filters(given: Filters) -> _Clause:
     parts = [_Clause("kind = 'doc'")]
     if given.speaker:
         parts.append(_Clause("strpos(people, %s) > 0", [needle_of(given.speaker)]))
-    if given.since or given.until:
-        parts.append(_dates(parse_bound(given.since, end=False) if given.since else None,
-                            parse_bound(given.until, end=True) if given.until else None))
-    if given.year is not None:
-        parts.append(_dates(given.year * 10000, given.year * 10000 + 9999))
+    parts.extend(_dates(low, high) for low, high in given.date_ranges())
     return _join(parts, " AND ")
 
 

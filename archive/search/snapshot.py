@@ -81,6 +81,10 @@ def _being_written(location: Path) -> bool:
         os.close(handle)
 
 
+def has_version_groups(location: Path) -> bool:
+    return (location / VERSIONS_FILE).exists()
+
+
 def load(location: Path) -> Snapshot | None:
     """The snapshot of the newest commit, or None (none written, stale, unreadable, or a run is
     writing the index now: it is then for open_update to say so)."""
@@ -94,4 +98,4 @@ def load(location: Path) -> Snapshot | None:
         reasons = {row[0]: row[6] for row in saved["files"] if row[6] is not None}
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return None
-    return Snapshot(entries, reasons, indexed_folders(location), (location / VERSIONS_FILE).exists())
+    return Snapshot(entries, reasons, indexed_folders(location), has_version_groups(location))

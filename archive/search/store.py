@@ -171,10 +171,6 @@ def version_groups(location: Path) -> dict[str, Any]:
     return cached[1]
 
 
-def has_version_groups(location: Path) -> bool:
-    return (location / VERSIONS_FILE).exists()
-
-
 def save_version_groups(location: Path, groups: dict[str, Any]) -> None:
     temporary = location / f"{VERSIONS_FILE}.{os.getpid()}.tmp"
     temporary.write_text(json.dumps(groups, ensure_ascii=False), "utf-8")
@@ -227,6 +223,7 @@ def verify(location: Path) -> int:
 
 
 indexed_folders = snapshot.indexed_folders  # the folders `archive index` was given
+has_version_groups = snapshot.has_version_groups
 
 
 def remember_folders(location: Path, roots: list[str]) -> None:
