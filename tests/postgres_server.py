@@ -37,13 +37,13 @@ def start_cluster() -> str:
         shutil.chown(folder, "postgres")
     data = os.path.join(folder, "data")
     subprocess.run(_as_postgres([f"{bin_dir}/initdb", "-D", data, "--locale=C.UTF-8", "--encoding=UTF8", "-A", "trust",
-                                 "-U", "postgres"]), check=True, capture_output=True)
+                                 "-U", "postgres"]), check=True, capture_output=True, cwd="/")
     subprocess.run(_as_postgres([f"{bin_dir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(folder, "log"),
                                  "-o", f"-k {folder} -c listen_addresses='' -c max_connections=300 -c fsync=off",
-                                 "start"]), check=True, capture_output=True)
+                                 "start"]), check=True, capture_output=True, cwd="/")
 
     def stop() -> None:
-        subprocess.run(_as_postgres([f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True)
+        subprocess.run(_as_postgres([f"{bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True, cwd="/")
         shutil.rmtree(folder, ignore_errors=True)
 
     atexit.register(stop)
