@@ -64,6 +64,7 @@ class WhooshIndex(SpeechIndex[int]):
         with self._errors():
             self._ix = store.open_for_reading(location)
             self._searcher = self._ix.searcher()
+        self._told = False
 
     def close(self) -> None:
         self._searcher.close()
@@ -78,9 +79,16 @@ class WhooshIndex(SpeechIndex[int]):
             phrase.warm(self._fresh().reader())
 
     def _fresh(self) -> Any:
-        """The searcher, reopened if a newer commit exists (cheap when nothing changed)."""
-        self._searcher = store.refreshed(self._ix, self._searcher)
-        return self._searcher
+        """The searcher, reopened if a newer commit exists (cheap when nothing changed); each
+        segment reader is told where its suffix file is (archive.search.suffixes)."""
+        searcher = store.refreshed(self._ix, self._searcher)
+        if searcher is not self._searcher or not self._told:
+            folder = store.data_dir(self.location)
+            for reader, _ in searcher.reader().leaf_readers():
+                reader.__dict__.setdefault(phrase.FOLDER, folder)
+            self._told = True
+        self._searcher = searcher
+        return searcher
 
     def _generation(self) -> Any:
         return self._fresh().reader().generation()
@@ -138,19 +146,23 @@ class WhooshIndex(SpeechIndex[int]):
         """The listing metadata is parsed once per segment and kept with it."""
         searcher = self._fresh()
         rows = self._rank(node, Filters(filters.speaker, filters.since, filters.until, filters.year, "date")).page(0, None)
+        leaves = list(searcher.leaf_searchers())
+        starts = [offset for _, offset in leaves]
+        by_segment: dict[int, list[int]] = {}
+        for docnum, _, _ in rows:
+            by_segment.setdefault(bisect_right(starts, docnum) - 1, []).append(docnum)
         segments = []
-        for segment, offset in searcher.leaf_searchers():
+        for number, (segment, offset) in enumerate(leaves):
             reader = segment.reader()
-            segments.append((offset, phrase.kept(reader, "_archive_listing", partial(_Listing, reader)),
-                             phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)))
-        starts = [offset for offset, _, _ in segments]
+            texts = phrase.SegmentTexts.of(reader, segment.schema["text"].confirm_column)
+            local = [docnum - offset for docnum in by_segment.get(number, [])]
+            counts = [texts.counts(needle, local) for needle in found] if local else []
+            segments.append((offset, phrase.kept(reader, "_archive_listing", partial(_Listing, reader)), counts))
         counted = []
         for docnum, _, _ in rows:
-            offset, listing, texts = segments[bisect_right(starts, docnum) - 1]
-            local = docnum - offset
-            start, end = texts.offsets[local], texts.offsets[local + 1]
-            blob = texts.blob
-            counted.append((listing[local], sum(blob.count(needle, start, end) for needle in found)))
+            offset, listing, counts = segments[bisect_right(starts, docnum) - 1]
+            local_docnum = docnum - offset
+            counted.append((listing[local_docnum], sum(each.get(local_docnum, 0) for each in counts)))
         return counted
 
     def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
@@ -168,8 +180,7 @@ class WhooshIndex(SpeechIndex[int]):
                     looked += 1
                     if looked > limit:
                         return found
-                    start, end = texts.offsets[docnum], texts.offsets[docnum + 1]
-                    for match in pattern.finditer(texts.blob, start, end):
+                    for match in pattern.finditer(texts.text(docnum)):
                         found.setdefault(match.group(0), set()).add(paths[docnum])
         return found
 
@@ -214,7 +225,7 @@ class WhooshIndex(SpeechIndex[int]):
                 for path in wanted:
                     docnum = where.get(path)
                     if docnum is not None and not reader.is_deleted(docnum):
-                        found[path] = texts.blob[texts.offsets[docnum] : texts.offsets[docnum + 1]]
+                        found[path] = texts.text(docnum)
         return found
 
     def text_of(self, path: str) -> tuple[Document, DocumentText] | None:
@@ -315,6 +326,7 @@ class WhooshUpdate(IndexUpdate):
 
     def commit(self, folders: Sequence[str] = ()) -> None:
         self._writer.commit()
+        store.write_suffixes(self.location, self._ix)
         store.record_checksums(self.location)
         store.remember_folders(self.location, list(folders))
         store.save_snapshot(self.location, self._ix)

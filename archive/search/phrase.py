@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import struct
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Phrase, Prefix
 
+from archive.search import suffixes
 from archive.search.analysis import bigram_bucket
 
 T = TypeVar("T")
@@ -181,13 +183,36 @@ def body_candidates(reader, fieldname: str, bigrams: set[str]) -> list[int] | No
     return docnums_of(candidates) if candidates is not None else []
 
 
-class SegmentTexts:
-    """The normalised texts of one segment's documents, read once into one string.
+FOLDER = "_archive_folder"  # set on a segment reader by the engine: where its suffix file is
 
-    A phrase is counted between a document's offsets: no per-document read or copy, and str.count
-    runs in C over two-byte characters (a third faster than over UTF-8, and a third smaller). Kept
-    with the segment reader, which a searcher reuses until its segment changes. Costs the segment's
-    text size in memory: about 60 MB per 10,000 speeches of 3,000 characters.
+
+def suffix_file(reader) -> suffixes.SuffixFile | None:
+    """The segment's suffix file (archive.search.suffixes), None when it has none (yet), or when
+    the one there does not belong to this segment (then it is ignored, and the next index run
+    writes it again)."""
+
+    def opened() -> suffixes.SuffixFile | bool:
+        folder = reader.__dict__.get(FOLDER)
+        if folder is None or reader.segment() is None:
+            return False
+        try:
+            found = suffixes.SuffixFile(suffixes.path_for(folder, reader.segment().segment_id()))
+        except (OSError, ValueError, struct.error):
+            return False
+        return found if found.doc_count == reader.doc_count_all() else False
+
+    return kept(reader, "_archive_suffixes", opened) or None
+
+
+class SegmentTexts:
+    """The normalised texts of one segment's documents.
+
+    From the segment's memory-mapped suffix file when it has one: a phrase is found by a binary
+    search, and the texts stay in the page cache every process shares. Otherwise read once into one
+    string: a phrase is counted between a document's offsets (str.count runs in C over two-byte
+    characters); that costs the segment's text size in memory in each process, about 60 MB per
+    10,000 speeches of 3,000 characters. Kept with the segment reader, which a searcher reuses until
+    its segment changes.
     """
 
     # Until the texts are read, a search with few candidates reads just theirs: a command run once (a
@@ -195,8 +220,10 @@ class SegmentTexts:
     FEW = 8  # candidates are few when fewer than one document in this many
 
     def __init__(self, reader, column: str) -> None:
+        self._reader = reader
         self._values = reader.column_reader(column)
         self.doc_count = reader.doc_count_all()
+        self.suffixes = suffix_file(reader)
         self._blob: str | None = None
         self._offsets: array[int] | None = None
 
@@ -205,19 +232,19 @@ class SegmentTexts:
         self._blob = "".join(texts)
         self._offsets = array("Q", itertools.accumulate(map(len, texts), initial=0))
 
-    @property
-    def blob(self) -> str:
-        if self._blob is None:
+    def warm(self) -> None:
+        """Read the texts now, unless the suffix file serves them."""
+        if self.suffixes is None and self._blob is None:
             self._load()
-        assert self._blob is not None
-        return self._blob
 
-    @property
-    def offsets(self) -> array[int]:
-        if self._offsets is None:
-            self._load()
+    def text(self, docnum: int) -> str:
+        """One document's normalised text."""
+        if self.suffixes is not None:
+            return self.suffixes.text(docnum)
+        if self._blob is None:
+            return self._values[docnum].decode("utf-8")
         assert self._offsets is not None
-        return self._offsets
+        return self._blob[self._offsets[docnum] : self._offsets[docnum + 1]]
 
     @classmethod
     def of(cls, reader, column: str) -> SegmentTexts:
@@ -228,41 +255,58 @@ class SegmentTexts:
         return self._blob is None and candidates is not None and len(candidates) * self.FEW < self.doc_count
 
     def counts(self, needle: str, candidates: Iterable[int] | None) -> dict[int, int]:
-        """docnum -> occurrences of `needle`, for the candidates (None: every document) holding it."""
+        """docnum -> occurrences of `needle`, for the candidates (None: every live document) holding
+        it. With a suffix file the candidates are not needed: every live document holding it."""
+        if self.suffixes is not None:
+            found = self.suffixes.counts(needle)
+            if self._reader.has_deletions():
+                found = {docnum: count for docnum, count in found.items() if not self._reader.is_deleted(docnum)}
+            return found
         listed = None if candidates is None else list(candidates)
         counts = {}
         if self._read_each(listed):
             assert listed is not None
             for docnum in listed:
-                found = self._values[docnum].decode("utf-8").count(needle)
-                if found:
-                    counts[docnum] = found
+                found_here = self._values[docnum].decode("utf-8").count(needle)
+                if found_here:
+                    counts[docnum] = found_here
             return counts
-        blob, offsets = self.blob, self.offsets
+        self.warm()
+        blob, offsets = self._blob, self._offsets
+        assert blob is not None and offsets is not None
         for docnum in range(self.doc_count) if listed is None else listed:
-            found = blob.count(needle, offsets[docnum], offsets[docnum + 1])
-            if found:
-                counts[docnum] = found
+            found_here = blob.count(needle, offsets[docnum], offsets[docnum + 1])
+            if found_here:
+                counts[docnum] = found_here
+        if listed is None and self._reader.has_deletions():
+            counts = {docnum: count for docnum, count in counts.items() if not self._reader.is_deleted(docnum)}
         return counts
 
     def holding(self, needle: str, candidates: Iterable[int] | None) -> list[int]:
-        """The candidates (None: every document) whose text holds `needle`: a search that stops at
-        the first occurrence, cheaper than counting for a common word."""
+        """The candidates (None: every live document) whose text holds `needle`: without a suffix
+        file, a search that stops at the first occurrence, cheaper than counting a common word."""
+        if self.suffixes is not None:
+            return sorted(self.counts(needle, None))
         listed = None if candidates is None else list(candidates)
         if self._read_each(listed):
             assert listed is not None
             return [docnum for docnum in listed if needle in self._values[docnum].decode("utf-8")]
-        blob, offsets = self.blob, self.offsets
+        self.warm()
+        blob, offsets = self._blob, self._offsets
+        assert blob is not None and offsets is not None
         docnums = range(self.doc_count) if listed is None else listed
-        return [docnum for docnum in docnums if blob.find(needle, offsets[docnum], offsets[docnum + 1]) >= 0]
+        found = [docnum for docnum in docnums if blob.find(needle, offsets[docnum], offsets[docnum + 1]) >= 0]
+        if listed is None and self._reader.has_deletions():
+            found = [docnum for docnum in found if not self._reader.is_deleted(docnum)]
+        return found
 
 
 def warm(reader) -> None:
-    """Load every segment's texts of every body field (see SegmentTexts)."""
+    """Make every segment's texts of every body field ready (see SegmentTexts)."""
     columns = {field.confirm_column for field in reader.schema if hasattr(field, "confirm_column")}
     for segment, _ in reader.leaf_readers():
         for column in columns:
-            SegmentTexts.of(segment, column)
+            SegmentTexts.of(segment, column).warm()
 
 
 class _ScoreCache:
@@ -321,13 +365,9 @@ def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
     found = cache.get((fieldname, text))
     if found is not None:
         return found
-    candidates = _text_candidates(reader, fieldname, text)
-    if candidates is not None and not candidates:
-        counts = {}
-    else:
-        counts = SegmentTexts.of(reader, field.confirm_column).counts(text, candidates)
-        if candidates is None and reader.has_deletions():
-            counts = {docnum: count for docnum, count in counts.items() if not reader.is_deleted(docnum)}
+    texts = SegmentTexts.of(reader, field.confirm_column)
+    candidates = None if texts.suffixes is not None else _text_candidates(reader, fieldname, text)
+    counts = {} if candidates is not None and not candidates else texts.counts(text, candidates)
     found = {docnum: saturate(count) for docnum, count in counts.items()}
     cache.put((fieldname, text), found, reader.doc_count_all())
     return found
@@ -344,14 +384,10 @@ def text_bits(reader, fieldname: str, field, text: str) -> int:
     key = (fieldname, text)
     bits = cache.get(key)
     if bits is None:
-        candidates = _text_candidates(reader, fieldname, text)
-        if candidates is not None and not candidates:
-            bits = 0
-        else:
-            found = SegmentTexts.of(reader, field.confirm_column).holding(text, candidates)
-            bits = as_bits(found, reader.doc_count_all())
-            if candidates is None:
-                bits &= live_bits(reader)
+        texts = SegmentTexts.of(reader, field.confirm_column)
+        candidates = None if texts.suffixes is not None else _text_candidates(reader, fieldname, text)
+        found = [] if candidates is not None and not candidates else texts.holding(text, candidates)
+        bits = as_bits(found, reader.doc_count_all())
         cache[key] = bits
         if len(cache) > max(256, _DOC_BITS_BUDGET // (reader.doc_count_all() // 8 + 1)):
             cache.popitem(last=False)

@@ -28,7 +28,7 @@ from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
 
 from archive.errors import IndexBusy, IndexDamaged, IndexMissing
-from archive.search import snapshot
+from archive.search import snapshot, suffixes
 from archive.search.bulkwriter import BulkSegmentWriter
 from archive.search.engine import ManifestEntry
 from archive.search.schema import build_schema
@@ -124,13 +124,14 @@ CHECKSUMS = "checksums.json"
 
 
 def record_checksums(location: Path) -> None:
-    """After a commit: the SHA-256 of every segment file. whoosh never rewrites a segment file (a
-    deletion goes into the table of contents), so only new segments are hashed; `verify` then finds
-    damage that decodes without an error (a zeroed block inside postings or text)."""
+    """After a commit: the SHA-256 of every segment file and suffix file. whoosh never rewrites a
+    segment file (a deletion goes into the table of contents), nor is a suffix file rewritten, so
+    only new files are hashed; `verify` then finds damage that decodes without an error (a zeroed
+    block inside postings, text or suffixes)."""
     folder = data_dir(location)
     known = _checksums(location)
     current = {}
-    for segment in sorted(folder.glob(f"{INDEX_NAME}_*.seg")):
+    for segment in sorted([*folder.glob(f"{INDEX_NAME}_*.seg"), *folder.glob(f"{INDEX_NAME}_*{suffixes.SUFFIX}")]):
         current[segment.name] = known.get(segment.name) or _sha256(segment)
     temporary = folder / f"{CHECKSUMS}.tmp"
     temporary.write_text(json.dumps(current, indent=0), "utf-8")
@@ -233,6 +234,25 @@ def remember_folders(location: Path, roots: list[str]) -> None:
         temporary = location / f"{ROOTS_FILE}.tmp"
         temporary.write_text(json.dumps(merged, ensure_ascii=False, indent=1), "utf-8")
         os.replace(temporary, location / ROOTS_FILE)
+
+
+def write_suffixes(location: Path, ix: whoosh_index.Index) -> None:
+    """After a commit: a suffix file (archive.search.suffixes) for each segment that has no whole
+    one, and none for segments merged away. A run killed while one is written leaves a temporary file (removed
+    here next time); searching meanwhile confirms candidates without it."""
+    folder = data_dir(location)
+    with ix.reader() as reader:
+        segments = {leaf.segment().segment_id(): leaf for leaf, _ in reader.leaf_readers() if leaf.segment() is not None}
+        for segment_id, leaf in segments.items():
+            path = suffixes.path_for(folder, segment_id)
+            if not suffixes.is_whole(path, leaf.doc_count_all()):
+                column = leaf.column_reader("normalised")
+                suffixes.write(path, (column[docnum].decode("utf-8") for docnum in range(leaf.doc_count_all())))
+    for path in folder.iterdir():
+        stale = path.name.endswith(suffixes.SUFFIX + ".tmp") or (
+            path.suffix == suffixes.SUFFIX and path.stem not in segments)
+        if stale:
+            path.unlink(missing_ok=True)
 
 
 def drop_other_versions(location: Path) -> None:

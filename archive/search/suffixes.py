@@ -1,0 +1,180 @@
+"""A segment's normalised texts and their suffix arrays, in one memory-mapped file.
+
+Why: finding which documents hold a phrase by confirming candidates reads every candidate's text,
+and in speeches a common formulation stands in half of them; and each server process kept every
+text in memory (60 MB per 10,000 speeches, per process). A suffix array answers "where does this
+string stand" with a binary search, whatever the string (one character, a rare name, a formulation
+in every speech), and a memory-mapped file is read from the page cache that every process shares.
+
+Format (`<segment id>.sfx`, next to the segment's files; index/README.md): the texts as UTF-16LE
+code units, each document followed by one NUL unit (normalised text holds none: it is replaced, so
+no match spans two documents), cut into chunks of whole documents of at most CHUNK_UNITS units so
+building one needs bounded memory; per chunk, its text and the sorted start positions (uint32,
+units) of its suffixes. A header and a table at the end say where each part is. The file is written
+to a temporary name and renamed, so a reader sees a whole file or none, and a reader that finds
+none (an older index, a run killed before it was written) confirms candidates the old way
+(archive.search.phrase).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from pathlib import Path
+
+MAGIC = b"ARCHSFX1"
+SUFFIX = ".sfx"
+CHUNK_UNITS = 16 * 1024 * 1024  # 32 MB of text per chunk: building one holds ~200 MB at most
+_HEADER = struct.Struct("<8sQQQ")  # magic, documents, chunks, offset of the table
+_CHUNK = struct.Struct("<QQQQQ")  # first document, end document, first unit, units, offset of text
+NUMPY_FROM = 4096  # occurrences: fewer are mapped to documents in Python (no numpy import)
+
+
+def path_for(folder: Path, segment_id: str) -> Path:
+    return folder / f"{segment_id}{SUFFIX}"
+
+
+def _encoded(text: str) -> bytes:
+    return text.replace("\x00", "\x01").encode("utf-16-le") + b"\x00\x00"
+
+
+def _sorted_suffixes(text: bytes) -> bytes:
+    """The start positions (in code units) of the text's suffixes, sorted by their bytes."""
+    import numpy as np
+    from pydivsufsort import divsufsort
+
+    positions = divsufsort(np.frombuffer(bytearray(text), dtype=np.uint8))
+    return (positions[(positions & 1) == 0] >> 1).astype("<u4").tobytes()
+
+
+def write(path: Path, texts: Iterable[str], *, chunk_units: int = CHUNK_UNITS) -> None:
+    """Write the file for a segment whose documents' normalised texts are `texts`, in docnum order."""
+    temporary = path.with_name(path.name + ".tmp")
+    starts = array("Q", [0])
+    table: list[tuple[int, int, int, int, int]] = []
+    with open(temporary, "wb") as out:
+        out.write(_HEADER.pack(MAGIC, 0, 0, 0))
+        pending: list[bytes] = []
+        first_doc = first_unit = 0
+
+        def flush() -> None:
+            nonlocal first_doc, first_unit
+            if not pending:
+                return
+            text = b"".join(pending)
+            units = len(text) // 2
+            offset = out.tell()
+            out.write(text)
+            out.write(_sorted_suffixes(text))
+            table.append((first_doc, len(starts) - 1, first_unit, units, offset))
+            first_doc, first_unit = len(starts) - 1, first_unit + units
+            pending.clear()
+
+        size = 0
+        for text in texts:
+            encoded = _encoded(text)
+            if pending and size + len(encoded) > 2 * chunk_units:
+                flush()
+                size = 0
+            pending.append(encoded)
+            size += len(encoded)
+            starts.append(starts[-1] + len(encoded) // 2)
+        flush()
+        table_offset = out.tell()
+        for row in table:
+            out.write(_CHUNK.pack(*row))
+        out.write(starts.tobytes())
+        out.seek(0)
+        out.write(_HEADER.pack(MAGIC, len(starts) - 1, len(table), table_offset))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+
+
+def is_whole(path: Path, doc_count: int) -> bool:
+    """Whether `path` is a whole suffix file of `doc_count` documents."""
+    try:
+        return SuffixFile(path).doc_count == doc_count
+    except (OSError, ValueError, struct.error):
+        return False
+
+
+class _Chunk:
+    __slots__ = ("end_doc", "first_doc", "first_unit", "suffixes", "suffixes_offset", "text_offset", "units")
+
+    def __init__(self, view: memoryview, first_doc: int, end_doc: int, first_unit: int, units: int, offset: int):
+        self.first_doc, self.end_doc, self.first_unit, self.units = first_doc, end_doc, first_unit, units
+        self.text_offset = offset
+        self.suffixes_offset = offset + 2 * units
+        self.suffixes = view[self.suffixes_offset : self.suffixes_offset + 4 * units].cast("I")
+
+
+class SuffixFile:
+    """One segment's file, mapped read-only. Raises ValueError when it is not a whole file."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as file:
+            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        magic, self.doc_count, chunks, table_offset = _HEADER.unpack_from(self._map, 0)
+        end = table_offset + chunks * _CHUNK.size + 8 * (self.doc_count + 1)
+        rows = [_CHUNK.unpack_from(self._map, table_offset + n * _CHUNK.size) for n in range(chunks)] \
+            if magic == MAGIC and end == len(self._map) else None
+        if rows is None or any(offset + 6 * units > table_offset for _, _, _, units, offset in rows):
+            self._map.close()
+            raise ValueError(f"{path.name} is not a whole suffix file")
+        view = memoryview(self._map)
+        self._chunks = [_Chunk(view, *row) for row in rows]
+        self._starts_offset = table_offset + chunks * _CHUNK.size
+        self.starts = view[self._starts_offset : end].cast("Q")
+
+    def text(self, docnum: int) -> str:
+        """The document's normalised text."""
+        start, end = self.starts[docnum], self.starts[docnum + 1] - 1
+        chunk = self._chunks[self._chunk_of(docnum)]
+        offset = chunk.text_offset + 2 * (start - chunk.first_unit)
+        return self._map[offset : offset + 2 * (end - start)].decode("utf-16-le")
+
+    def _chunk_of(self, docnum: int) -> int:
+        return bisect_right([chunk.first_doc for chunk in self._chunks], docnum) - 1
+
+    def _range(self, chunk: _Chunk, needle: bytes) -> tuple[int, int]:
+        """The suffixes of the chunk that start with `needle`: a slice of its sorted suffixes."""
+        text, base, length, suffixes = self._map, chunk.text_offset, len(needle), chunk.suffixes
+
+        def key(index: int) -> bytes:
+            start = base + 2 * suffixes[index]
+            return text[start : start + length]
+
+        low = bisect_left(range(chunk.units), needle, key=key)
+        high = bisect_right(range(low, chunk.units), needle, key=key) + low
+        return low, high
+
+    def counts(self, needle: str) -> dict[int, int]:
+        """docnum -> occurrences of `needle` (not empty, no NUL), for every document holding it."""
+        encoded = needle.encode("utf-16-le")
+        found: dict[int, int] = {}
+        for chunk in self._chunks:
+            low, high = self._range(chunk, encoded)
+            if high - low >= NUMPY_FROM:
+                found.update(self._counted_in_bulk(chunk, low, high))
+                continue
+            starts, first, last = self.starts, chunk.first_doc, chunk.end_doc + 1
+            for position in chunk.suffixes[low:high]:
+                docnum = bisect_right(starts, chunk.first_unit + position, first, last) - 1
+                found[docnum] = found.get(docnum, 0) + 1
+        return found
+
+    def _counted_in_bulk(self, chunk: _Chunk, low: int, high: int) -> dict[int, int]:
+        import numpy as np
+
+        positions = np.frombuffer(self._map, dtype="<u4", count=high - low, offset=chunk.suffixes_offset + 4 * low)
+        starts = np.frombuffer(self._map, dtype="<u8", count=chunk.end_doc - chunk.first_doc + 1,
+                               offset=self._starts_offset + 8 * chunk.first_doc)
+        docs = np.searchsorted(starts, positions.astype("<u8") + chunk.first_unit, side="right") - 1
+        counts = np.bincount(docs, minlength=len(starts) - 1)
+        held = np.flatnonzero(counts)
+        return dict(zip((held + chunk.first_doc).tolist(), counts[held].tolist(), strict=True))

@@ -1,0 +1,130 @@
+"""Suffix files: every occurrence of any string, exactly; written after each commit, never trusted
+when not whole, rewritten by the next run, and dropped with the segments they belong to."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archive.ingest.pipeline import run_index
+from archive.normalize import normalise
+from archive.search import open_index, suffixes
+from archive.search.store import data_dir
+from tests import factory
+
+WORDS = ["高质量发展", "营商环境", "乡村振兴", "的", "了", "，", "。", "改革", "a1", "𠀋𠀍", "發展"]
+TEXTS = st.lists(st.lists(st.sampled_from(WORDS), max_size=40).map("".join), min_size=1, max_size=30)
+
+
+def truth(texts: list[str], needle: str) -> dict[int, int]:
+    return {docnum: text.count(needle) for docnum, text in enumerate(texts) if needle in text}
+
+
+@settings(max_examples=120, deadline=None)
+@given(texts=TEXTS, data=st.data(), chunk_units=st.sampled_from([1, 7, 64, suffixes.CHUNK_UNITS]),
+       bulk_from=st.sampled_from([0, 3, suffixes.NUMPY_FROM]))
+def test_counts_every_occurrence_of_any_string_in_every_document(tmp_path_factory, texts, data, chunk_units,
+                                                                bulk_from) -> None:
+    """Documents cut into chunks of any size, occurrences mapped to documents in Python or numpy:
+    the counts are the texts' own, for strings that stand in them and strings that do not."""
+    path = tmp_path_factory.mktemp("sfx") / "segment.sfx"
+    suffixes.write(path, texts, chunk_units=chunk_units)
+    opened = suffixes.SuffixFile(path)
+    assert opened.doc_count == len(texts)
+    assert [opened.text(docnum) for docnum in range(len(texts))] == texts
+    joined = "".join(texts) or "的"
+    start = data.draw(st.integers(0, len(joined) - 1))
+    needles = [joined[start : start + data.draw(st.integers(1, 12))], data.draw(st.sampled_from(WORDS)),
+               "环境乡", "𠀋", "不在其中"]
+    original = suffixes.NUMPY_FROM
+    suffixes.NUMPY_FROM = bulk_from
+    try:
+        for needle in needles:
+            assert opened.counts(needle) == truth(texts, needle), needle
+    finally:
+        suffixes.NUMPY_FROM = original
+
+
+def test_a_file_that_is_not_whole_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "segment.sfx"
+    suffixes.write(path, ["营商环境建设", "高质量发展"])
+    whole = path.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole[:-1], b"", b"x" * len(whole)):
+        path.write_bytes(damaged)
+        with pytest.raises((ValueError, OSError)):
+            suffixes.SuffixFile(path)
+
+
+def _folder(source: Path, count: int, seed: int = 5) -> dict[str, str]:
+    rng = random.Random(seed)
+    texts = {}
+    for number in range(count):
+        item = factory.speech(rng, chars=600)
+        path = factory.write_saved_page(source / f"{number}.txt", item.title, item.lines())
+        texts[str(path)] = normalise("".join(item.lines()))
+    return texts
+
+
+def _sfx(index_dir: Path) -> list[Path]:
+    return sorted(data_dir(index_dir).glob(f"*{suffixes.SUFFIX}"))
+
+
+def _segments(index_dir: Path) -> set[str]:
+    return {path.stem for path in data_dir(index_dir).glob("*.seg")}
+
+
+def _found(index_dir: Path, needle: str) -> set[str]:
+    with open_index(index_dir) as archive:
+        return {hit.document.path for hit in archive.search(f'"{needle}"', limit=None, max_passages=0).hits}
+
+
+def test_each_segment_gets_one_and_merged_ones_lose_theirs(source: Path, index_dir: Path) -> None:
+    texts = _folder(source, 12)
+    run_index([source], index_dir)
+    assert {path.stem for path in _sfx(index_dir)} == _segments(index_dir)
+    for round_ in range(4):  # small runs add segments; whoosh merges them
+        texts.update(_folder(source / f"more{round_}", 3, seed=round_))
+        run_index([source], index_dir)
+        assert {path.stem for path in _sfx(index_dir)} == _segments(index_dir)
+    needle = next(iter(texts.values()))[10:16]
+    assert _found(index_dir, needle) == {path for path, text in texts.items() if needle in text}
+
+
+def test_a_damaged_or_half_written_file_is_not_used_and_the_next_run_writes_it_again(source: Path,
+                                                                                       index_dir: Path, cli) -> None:
+    texts = _folder(source, 10)
+    run_index([source], index_dir)
+    [sfx] = _sfx(index_dir)
+    needle = next(iter(texts.values()))[20:25]
+    expected = {path for path, text in texts.items() if needle in text}
+    whole = sfx.read_bytes()
+    sfx.write_bytes(whole[: len(whole) // 2])  # a disk that filled up, a copy cut short
+    sfx.with_name(sfx.name + ".tmp").write_bytes(whole[:100])  # a run killed while writing one
+    assert _found(index_dir, needle) == expected  # confirmed from the postings instead
+    assert cli("index", "--check", expect=1)  # the checksum names it
+    texts.update(_folder(source / "new", 1, seed=9))
+    run_index([source], index_dir)
+    assert [path.name for path in _sfx(index_dir)] == [f"{segment}{suffixes.SUFFIX}" for segment in sorted(_segments(index_dir))]
+    assert not list(data_dir(index_dir).glob("*.tmp"))
+    for path in _sfx(index_dir):
+        suffixes.SuffixFile(path)  # whole again
+    assert _found(index_dir, needle) == {path for path, text in texts.items() if needle in text}
+
+
+def test_deleted_documents_are_not_found_through_their_segments_file(source: Path, index_dir: Path) -> None:
+    texts = _folder(source, 8)
+    run_index([source], index_dir)
+    gone = sorted(texts)[:3]
+    for path in gone:
+        Path(path).unlink()
+        del texts[path]
+    run_index([source], index_dir)
+    for text in list(texts.values())[:2]:
+        needle = text[30:34]
+        assert _found(index_dir, needle) == {path for path, t in texts.items() if needle in t}
+    common = normalise("，")
+    assert _found(index_dir, common) == {path for path, t in texts.items() if common in t}
