@@ -109,8 +109,9 @@ def test_a_full_disk_during_a_run_is_one_line_and_the_next_run_finishes(source: 
     report = run_index([source], index_dir)
     assert report.added == 30 and not report.failed
     kept = {"MAIN_WRITELOCK", "checksums.json", "manifest.json"}
-    leftovers = [p for p in data_dir(index_dir).iterdir() if p.suffix not in (".toc", ".seg") and p.name not in kept]
+    leftovers = [p for p in data_dir(index_dir).iterdir() if p.suffix not in (".toc", ".seg", ".sfx") and p.name not in kept]
     assert leftovers == []
-    with open_index(index_dir) as archive:  # every segment file left is one the index uses
-        used = {f"{segment.segment_id()}.seg" for segment in archive._ix._segments()}
-    assert {p.name for p in data_dir(index_dir).glob("*.seg")} == used
+    with open_index(index_dir) as archive:  # every segment and suffix file left is one the index uses
+        used = {segment.segment_id() for segment in archive._ix._segments()}
+    assert {p.stem for p in data_dir(index_dir).glob("*.seg")} == used
+    assert {p.stem for p in data_dir(index_dir).glob("*.sfx")} == used

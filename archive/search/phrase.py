@@ -1,6 +1,8 @@
 """Exact phrases over bigram fields, evaluated in bulk, one segment at a time.
 
-Body text (bigram buckets, no positions; see archive.search.analysis): a phrase's candidates are
+Body text: a segment with a suffix file (archive.search.suffixes) finds every document holding a
+phrase, and how often, by a binary search over its texts' suffixes; nothing to confirm. Without one
+(bigram buckets, no positions; see archive.search.analysis): a phrase's candidates are
 the documents holding its bigrams' buckets, read from the postings as bitmaps (cached per segment)
 and intersected, rarest first; once the candidates are few, reading a common bucket's long list
 costs more than it saves, so the rest are left unread. Each candidate is then confirmed by counting
@@ -233,8 +235,11 @@ class SegmentTexts:
         self._offsets = array("Q", itertools.accumulate(map(len, texts), initial=0))
 
     def warm(self) -> None:
-        """Read the texts now, unless the suffix file serves them."""
-        if self.suffixes is None and self._blob is None:
+        """Read the texts now, unless the suffix file serves them (then only load what maps many
+        occurrences to documents)."""
+        if self.suffixes is not None:
+            suffixes.warm()
+        elif self._blob is None:
             self._load()
 
     def text(self, docnum: int) -> str:
