@@ -39,7 +39,7 @@ def test_counts_every_occurrence_of_any_string_in_every_document(tmp_path_factor
     joined = "".join(texts) or "的"
     start = data.draw(st.integers(0, len(joined) - 1))
     needles = [joined[start : start + data.draw(st.integers(1, 12))], data.draw(st.sampled_from(WORDS)),
-               "环境乡", "𠀋", "不在其中"]
+               "环境乡", "𠀋", "不在其中", "改革改", "的的"]
     original = suffixes.NUMPY_FROM
     suffixes.NUMPY_FROM = bulk_from
     try:

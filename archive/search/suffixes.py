@@ -100,6 +100,11 @@ def write(path: Path, texts: Iterable[str], *, chunk_units: int = CHUNK_UNITS) -
     os.replace(temporary, path)
 
 
+def _overlaps_itself(needle: str) -> bool:
+    """Whether two occurrences of `needle` can overlap: some proper prefix is also a suffix."""
+    return any(needle[:size] == needle[-size:] for size in range(1, len(needle)))
+
+
 def warm() -> None:
     """Import numpy now (a tenth of a second), not in a server's first search with many occurrences."""
     import numpy  # noqa: F401
@@ -164,8 +169,11 @@ class SuffixFile:
         return low, high
 
     def counts(self, needle: str) -> dict[int, int]:
-        """docnum -> occurrences of `needle` (not empty, no NUL), for every document holding it."""
+        """docnum -> occurrences of `needle` (not empty, no NUL), for every document holding it,
+        counted as str.count does: occurrences that overlap an earlier one are not counted."""
         encoded = needle.encode("utf-16-le")
+        if _overlaps_itself(needle):
+            return self._counted_apart(encoded)
         found: dict[int, int] = {}
         for chunk in self._chunks:
             low, high = self._range(chunk, encoded)
@@ -176,6 +184,26 @@ class SuffixFile:
             for position in chunk.suffixes[low:high]:
                 docnum = bisect_right(starts, chunk.first_unit + position, first, last) - 1
                 found[docnum] = found.get(docnum, 0) + 1
+        return found
+
+    def _counted_apart(self, encoded: bytes) -> dict[int, int]:
+        """Counts of a needle that can overlap itself (改革改 in 改革改革改革): its occurrences in
+        text order, each counted only if it starts after the last counted one ends."""
+        length = len(encoded) // 2
+        positions: dict[int, list[int]] = {}
+        for chunk in self._chunks:
+            low, high = self._range(chunk, encoded)
+            for position in chunk.suffixes[low:high]:
+                unit = chunk.first_unit + position
+                docnum = bisect_right(self.starts, unit, chunk.first_doc, chunk.end_doc + 1) - 1
+                positions.setdefault(docnum, []).append(unit)
+        found = {}
+        for docnum, units in positions.items():
+            count, free = 0, -1
+            for unit in sorted(units):
+                if unit >= free:
+                    count, free = count + 1, unit + length
+            found[docnum] = count
         return found
 
     def _counted_in_bulk(self, chunk: _Chunk, low: int, high: int) -> dict[int, int]:
