@@ -74,7 +74,7 @@ def _sfx(index_dir: Path) -> list[Path]:
 
 
 def _segments(index_dir: Path) -> set[str]:
-    return {path.stem for path in data_dir(index_dir).glob("*.seg")}
+    return {path.stem for path in data_dir(index_dir).glob("*.trm")}
 
 
 def _found(index_dir: Path, needle: str) -> set[str]:

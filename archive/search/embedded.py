@@ -135,12 +135,14 @@ class WhooshIndex(SpeechIndex[int]):
 
     @staticmethod
     def _text_of(searcher: Any, docnum: int, document: Document) -> DocumentText:
-        """The document's text for passages, with the normalised text the index keeps."""
+        """The document's text for passages, with the normalised text the index keeps (from the
+        segment's suffix file when it has one)."""
         if document.normalised_lengths is None:
             return DocumentText(document.paragraphs)
-        # one column reader per searcher: opening one costs milliseconds
-        texts = phrase.kept(searcher, "_archive_normalised", lambda: searcher.reader().column_reader("normalised"))
-        return DocumentText(document.paragraphs, texts[docnum].decode("utf-8"), document.normalised_lengths)
+        leaves = phrase.kept(searcher, "_archive_leaves", lambda: list(searcher.leaf_searchers()))
+        segment, offset = leaves[bisect_right([offset for _, offset in leaves], docnum) - 1]
+        texts = phrase.SegmentTexts.of(segment.reader(), segment.schema["text"].confirm_column)
+        return DocumentText(document.paragraphs, texts.text(docnum - offset), document.normalised_lengths)
 
     def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
         """The listing metadata is parsed once per segment and kept with it."""

@@ -120,6 +120,7 @@ def main() -> None:
             httpx.get(f"{base}/api/search", params={"q": query}, timeout=30)
         latencies: list[float] = []
         quoted: list[float] = []
+        unquoted: list[float] = []
         lock = threading.Lock()
         cursor = iter(work_items)
 
@@ -144,6 +145,8 @@ def main() -> None:
                     latencies.append(elapsed)
                     if query.startswith('"') and query.count('"') == 2:
                         quoted.append(elapsed)
+                    elif '"' not in query:
+                        unquoted.append(elapsed)
 
         started = time.perf_counter()
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
@@ -160,6 +163,9 @@ def main() -> None:
         quoted.sort()
         print(f"  quoted phrases alone ({len(quoted)}): p50 {statistics.median(quoted) * 1000:.1f} ms, "
               f"p95 {quoted[int(0.95 * (len(quoted) - 1))] * 1000:.1f} ms")
+        unquoted.sort()
+        print(f"  unquoted words alone ({len(unquoted)}): p50 {statistics.median(unquoted) * 1000:.1f} ms, "
+              f"p95 {unquoted[int(0.95 * (len(unquoted) - 1))] * 1000:.1f} ms")
         for pid, rss, pss in memory(server.pid):
             print(f"  server process {pid}: resident {rss:.0f} MB, proportional {pss:.0f} MB")
     finally:
