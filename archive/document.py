@@ -124,7 +124,7 @@ class Document(Metadata):
     size: int
     sha256: str
     modified: str | None = None
-    extractor: int = 0  # the extractor version that read it (archive.ingest.prepare.EXTRACTOR_VERSION)
+    extractor: int = 0  # the extractor version that read it (archive.ingest.extractor.EXTRACTOR_VERSION)
     paragraphs: Sequence[Paragraph] = ()
     normalised_lengths: list[int] | None = None  # each paragraph's normalised length (passages skip normalising)
 

@@ -190,13 +190,13 @@ def test_search_answers_while_an_index_run_is_under_way(source: Path, index_dir:
 
 def test_new_extractor_version_re_reads_documents_without_deleting_the_index(source: Path, index_dir: Path,
                                                                              monkeypatch) -> None:
-    import archive.ingest.prepare
+    import archive.ingest.extractor
 
     path = factory.write_docx(source / "a.docx", lines("安全生产"))
     factory.write_docx(source / "b.docx", lines("乡村振兴"))
     assert run_index([source], index_dir).added == 2
     # the writer (this process) stamps the version, so this holds whatever start method workers use
-    monkeypatch.setattr(archive.ingest.prepare, "EXTRACTOR_VERSION", archive.ingest.prepare.EXTRACTOR_VERSION + 1)
+    monkeypatch.setattr(archive.ingest.extractor, "EXTRACTOR_VERSION", archive.ingest.extractor.EXTRACTOR_VERSION + 1)
     report = run_index([source], index_dir)
     assert (report.updated, report.unchanged, report.reused) == (2, 0, 0)
     assert run_index([source], index_dir).unchanged == 2

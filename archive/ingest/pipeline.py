@@ -9,23 +9,16 @@ one writer adds the results, committing every few thousand documents so a killed
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, wait
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import archive.ingest.prepare as reading
-from archive import versions
-from archive.document import Document
 from archive.errors import NO_SPACE, ArchiveError
-from archive.ingest.prepare import CHANGED_WHILE_READ, Prepared, cpu_count, file_facts, init_worker, prepare, sha256_of
+from archive.ingest import extractor
 from archive.ingest.scan import FoundFile, Scan, os_path_of, readable_name, resolve_roots, scan, under
-from archive.readers import UnreadableFile, deadline, file_format
 from archive.search import (
     IndexUpdate,
     Location,
@@ -38,6 +31,13 @@ from archive.search import (
     shown_location,
     state_dir,
 )
+
+if TYPE_CHECKING:
+    from archive.document import Document
+    from archive.ingest.prepare import Prepared
+
+# An unchanged re-run (the usual one) imports none of what reads files: the readers, the worker
+# pool, archive.ingest.prepare and archive.versions are imported by the functions that use them.
 
 DEFAULT_TIMEOUT = 120.0  # seconds one file may take to read
 CHECKPOINT_DOCS = 2000
@@ -104,6 +104,8 @@ def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT
     report.rebuilt = update.rebuilt
     try:
         work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
+        from archive.ingest.prepare import cpu_count
+
         _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress,
                  ocr_cache=local / "ocr-cache")
         update.commit(roots)
@@ -128,7 +130,7 @@ def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT
 def _same_file(entry: ManifestEntry | None, found_file: FoundFile) -> bool:
     """Whether a file is as the index remembers it: same size, modification time and extractor."""
     return (entry is not None and entry.size == found_file.size and entry.mtime_ns == found_file.mtime_ns
-            and entry.extractor == reading.EXTRACTOR_VERSION)
+            and entry.extractor == extractor.EXTRACTOR_VERSION)
 
 
 def _gone(indexed: Iterable[str], roots: list[str], files: list[FoundFile], keep: list[str]) -> list[str]:
@@ -163,6 +165,8 @@ def _group_versions(location: Location, update: IndexUpdate) -> None:
     changed something."""
     with open_index(location) as index:
         sketches, listing = index.sketches()
+    from archive import versions
+
     update.save_version_groups(versions.group(sketches, listing))
 
 
@@ -176,6 +180,9 @@ def _cancel(update: IndexUpdate) -> None:
 def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report: IndexReport,
           retry_failed: bool, keep: list[str]) -> list[_Work]:
     """Sort files into unchanged, removed (see _gone) and work to do; hash only what may have changed."""
+    from archive.ingest.prepare import sha256_of
+    from archive.readers import file_format
+
     manifest = update.manifest
     for path in _gone(manifest, roots, files, keep):
         update.delete(path)
@@ -207,7 +214,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
             by_content[key] = _Work(sha, key[1], [], None)
         by_content[key].files.append(found_file)
 
-    indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == reading.EXTRACTOR_VERSION}
+    indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == extractor.EXTRACTOR_VERSION}
     for item in by_content.values():
         if item.sha256 in indexed:
             item.reuse = update.document_by_content(item.sha256, item.file_format)
@@ -223,7 +230,12 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
         progress(0, total, 0)
     if not work:
         return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     from pebble import ProcessPool  # only a run with files to read needs the pool
+
+    from archive.ingest.prepare import file_facts, init_worker, prepare
 
     ocr_pages = multiprocessing.Value("i", 0)
     with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker,
@@ -255,7 +267,12 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
 
 def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport, timeout: float) -> int:
     """Store a finished file's document, or its failure with a one-line reason; the characters stored."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
     from pebble import ProcessExpired
+
+    from archive.ingest.prepare import CHANGED_WHILE_READ
+    from archive.readers import UnreadableFile, deadline
 
     try:
         prepared = future.result()
@@ -281,9 +298,11 @@ def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport,
 
 
 def _store(update: IndexUpdate, item: _Work, prepared: Prepared, report: IndexReport) -> None:
+    from archive.ingest.prepare import file_facts
+
     for found_file in item.files:
         facts = file_facts(Path(found_file.path), found_file.size, found_file.mtime_ns, item.sha256)
-        this = replace(prepared.document, **facts, extractor=reading.EXTRACTOR_VERSION)  # stamped here, not in the worker
+        this = replace(prepared.document, **facts, extractor=extractor.EXTRACTOR_VERSION)  # stamped here, not in the worker
         if this.title_source == "filename":
             this.title = Path(readable_name(found_file.path)).stem
         known = update.manifest.get(found_file.path)
@@ -293,7 +312,7 @@ def _store(update: IndexUpdate, item: _Work, prepared: Prepared, report: IndexRe
             report.added += 1
             if item.reuse is not None:
                 report.reused += 1
-        elif known.sha256 == item.sha256 and known.kind == "doc" and known.extractor == reading.EXTRACTOR_VERSION:
+        elif known.sha256 == item.sha256 and known.kind == "doc" and known.extractor == extractor.EXTRACTOR_VERSION:
             report.unchanged += 1  # touched, same content
         else:
             report.updated += 1
@@ -302,5 +321,5 @@ def _store(update: IndexUpdate, item: _Work, prepared: Prepared, report: IndexRe
 def _record_failure(update: IndexUpdate, item: _Work, reason: str, report: IndexReport) -> None:
     for found_file in item.files:
         update.put_failed(found_file.path, size=found_file.size, mtime_ns=found_file.mtime_ns,
-                          sha256=item.sha256, extractor=reading.EXTRACTOR_VERSION, reason=reason)
+                          sha256=item.sha256, extractor=extractor.EXTRACTOR_VERSION, reason=reason)
         report.failed.append({"path": found_file.path, "reason": reason})

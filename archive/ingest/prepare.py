@@ -21,10 +21,6 @@ from archive.ingest.scan import os_path_of
 from archive.normalize import normalise
 from archive.readers import UnreadableFile, deadline
 
-# Stored with every document; a change to readers or metadata extraction bumps it, and the next
-# `archive index` reads again the documents an older one extracted.
-EXTRACTOR_VERSION = 2  # 2: .doc/.wps/.ofd/scans/images, encodings, pinyin notes, extraction spaces
-
 MEMORY_PER_FILE = 600 * 1024 * 1024  # address space a worker may grow by while reading one file
 
 

@@ -204,7 +204,8 @@ def suffix_file(reader) -> suffixes.SuffixFile | None:
             return False
         return found if found.doc_count == reader.doc_count_all() else False
 
-    return kept(reader, "_archive_suffixes", opened) or None
+    found = kept(reader, "_archive_suffixes", opened)
+    return found if isinstance(found, suffixes.SuffixFile) else None
 
 
 class SegmentTexts:

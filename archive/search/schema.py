@@ -2,7 +2,7 @@
 
 SCHEMA_VERSION is stored with the index (in the name of its folder). A change to fields or analyzers
 bumps it; an index of another version is then rebuilt by the next `archive index`, never misread.
-(The extractor version, stored with every document, is archive.ingest.prepare.EXTRACTOR_VERSION.)
+(The extractor version, stored with every document, is archive.ingest.extractor.EXTRACTOR_VERSION.)
 """
 
 from __future__ import annotations
