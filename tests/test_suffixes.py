@@ -16,7 +16,9 @@ from archive.search import open_index, suffixes
 from archive.search.store import data_dir
 from tests import factory
 
-WORDS = ["高质量发展", "营商环境", "乡村振兴", "的", "了", "，", "。", "改革", "a1", "𠀋𠀍", "發展"]
+# 乡 is U+4E61 and 䡡 U+4861: in UTF-16LE 乡䡡 is 61 4E 61 48, which holds 4E 61, the bytes of U+614E
+# (慎) at an odd offset: a match that straddles two characters must not count.
+WORDS = ["高质量发展", "营商环境", "乡村振兴", "的", "了", "，", "。", "改革", "a1", "𠀋𠀍", "發展", "乡䡡"]
 TEXTS = st.lists(st.lists(st.sampled_from(WORDS), max_size=40).map("".join), min_size=1, max_size=30)
 
 
@@ -39,12 +41,18 @@ def test_counts_every_occurrence_of_any_string_in_every_document(tmp_path_factor
     joined = "".join(texts) or "的"
     start = data.draw(st.integers(0, len(joined) - 1))
     needles = [joined[start : start + data.draw(st.integers(1, 12))], data.draw(st.sampled_from(WORDS)),
-               "环境乡", "𠀋", "不在其中", "改革改", "的的"]
+               "环境乡", "𠀋", "不在其中", "改革改", "的的", "慎"]
     original = suffixes.NUMPY_FROM
     suffixes.NUMPY_FROM = bulk_from
     try:
         for needle in needles:
-            assert opened.counts(needle) == truth(texts, needle), needle
+            held = truth(texts, needle)
+            assert opened.counts(needle) == held, needle
+            assert opened.documents(needle) == sum(1 << docnum for docnum in held), needle
+            assert [opened.holds(needle, docnum) for docnum in range(len(texts))] == [
+                docnum in held for docnum in range(len(texts))], needle
+            assert opened.occurrences(needle) == sum(
+                text[start:].startswith(needle) for text in texts for start in range(len(text))), needle
     finally:
         suffixes.NUMPY_FROM = original
 

@@ -26,6 +26,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 MAGIC = b"ARCHSFX1"
 SUFFIX = ".sfx"
@@ -143,6 +144,7 @@ class SuffixFile:
             raise ValueError(f"{path.name} is not a whole suffix file")
         view = memoryview(self._map)
         self._chunks = [_Chunk(view, *row) for row in rows]
+        self._first_docs = [chunk.first_doc for chunk in self._chunks]
         self._starts_offset = table_offset + chunks * _CHUNK.size
         self.starts = view[self._starts_offset : end].cast("Q")
 
@@ -154,7 +156,7 @@ class SuffixFile:
         return self._map[offset : offset + 2 * (end - start)].decode("utf-16-le")
 
     def _chunk_of(self, docnum: int) -> int:
-        return bisect_right([chunk.first_doc for chunk in self._chunks], docnum) - 1
+        return bisect_right(self._first_docs, docnum) - 1
 
     def _range(self, chunk: _Chunk, needle: bytes) -> tuple[int, int]:
         """The suffixes of the chunk that start with `needle`: a slice of its sorted suffixes."""
@@ -167,6 +169,46 @@ class SuffixFile:
         low = bisect_left(range(chunk.units), needle, key=key)
         high = bisect_right(range(low, chunk.units), needle, key=key) + low
         return low, high
+
+    def occurrences(self, needle: str) -> int:
+        """How many times `needle` stands in the segment (overlaps included): two binary searches
+        per chunk, no occurrence read."""
+        encoded = needle.encode("utf-16-le")
+        return sum(high - low for low, high in (self._range(chunk, encoded) for chunk in self._chunks))
+
+    def holds(self, needle: str, docnum: int) -> bool:
+        """Whether one document's text holds `needle`: searched in the mapped bytes, not decoded (a
+        match at an odd byte offset straddles two characters and is passed over)."""
+        chunk = self._chunks[self._chunk_of(docnum)]
+        start = chunk.text_offset + 2 * (self.starts[docnum] - chunk.first_unit)
+        end = chunk.text_offset + 2 * (self.starts[docnum + 1] - chunk.first_unit)
+        encoded = needle.encode("utf-16-le")
+        found = self._map.find(encoded, start, end)
+        while found >= 0 and (found - start) & 1:
+            found = self._map.find(encoded, found + 1, end)
+        return found >= 0
+
+    def documents(self, needle: str) -> int:
+        """The documents holding `needle`, as a bitmap (bit n: docnum n)."""
+        encoded = needle.encode("utf-16-le")
+        ranges = [(chunk, *self._range(chunk, encoded)) for chunk in self._chunks]
+        total = sum(high - low for _, low, high in ranges)
+        if total < (NUMPY_FROM if "numpy" in sys.modules else NUMPY_IMPORT_FROM):
+            flags = bytearray(self.doc_count // 8 + 1)
+            starts = self.starts
+            for chunk, low, high in ranges:
+                first, last = chunk.first_doc, chunk.end_doc + 1
+                for position in chunk.suffixes[low:high]:
+                    docnum = bisect_right(starts, chunk.first_unit + position, first, last) - 1
+                    flags[docnum >> 3] |= 1 << (docnum & 7)
+            return int.from_bytes(flags, "little")
+        import numpy as np
+
+        held = np.zeros(self.doc_count + 8, dtype=bool)
+        for chunk, low, high in ranges:
+            if high > low:
+                held[self._documents_of(chunk, low, high)] = True
+        return int.from_bytes(np.packbits(held, bitorder="little").tobytes(), "little")
 
     def counts(self, needle: str) -> dict[int, int]:
         """docnum -> occurrences of `needle` (not empty, no NUL), for every document holding it,
@@ -206,13 +248,21 @@ class SuffixFile:
             found[docnum] = count
         return found
 
-    def _counted_in_bulk(self, chunk: _Chunk, low: int, high: int) -> dict[int, int]:
+    def _documents_of(self, chunk: _Chunk, low: int, high: int) -> Any:
+        """The docnum of each occurrence of a slice of the chunk's sorted suffixes (numpy)."""
         import numpy as np
 
         positions = np.frombuffer(self._map, dtype="<u4", count=high - low, offset=chunk.suffixes_offset + 4 * low)
         starts = np.frombuffer(self._map, dtype="<u8", count=chunk.end_doc - chunk.first_doc + 1,
                                offset=self._starts_offset + 8 * chunk.first_doc)
-        docs = np.searchsorted(starts, positions.astype("<u8") + chunk.first_unit, side="right") - 1
-        counts = np.bincount(docs, minlength=len(starts) - 1)
+        # positions within the chunk against starts within it: 32-bit, not 64-bit, comparisons
+        local = (starts - chunk.first_unit).astype("<u4")
+        return np.searchsorted(local, positions, side="right") - 1 + chunk.first_doc
+
+    def _counted_in_bulk(self, chunk: _Chunk, low: int, high: int) -> dict[int, int]:
+        import numpy as np
+
+        docs = self._documents_of(chunk, low, high) - chunk.first_doc
+        counts = np.bincount(docs, minlength=chunk.end_doc - chunk.first_doc)
         held = np.flatnonzero(counts)
         return dict(zip((held + chunk.first_doc).tolist(), counts[held].tolist(), strict=True))
