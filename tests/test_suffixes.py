@@ -3,6 +3,7 @@ when not whole, rewritten by the next run, and dropped with the segments they be
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -136,3 +137,20 @@ def test_deleted_documents_are_not_found_through_their_segments_file(source: Pat
         assert _found(index_dir, needle) == {path for path, t in texts.items() if needle in t}
     common = normalise("，")
     assert _found(index_dir, common) == {path for path, t in texts.items() if common in t}
+
+
+def test_an_index_from_before_suffix_files_gets_them_from_the_next_run_over_an_unchanged_folder(
+        source: Path, index_dir: Path) -> None:
+    texts = _folder(source, 6)
+    run_index([source], index_dir)
+    for path in _sfx(index_dir):  # as an older version left it: no suffix files, its snapshot says nothing of them
+        path.unlink()
+    snapshot = data_dir(index_dir) / "manifest.json"
+    saved = json.loads(snapshot.read_text("utf-8"))
+    del saved["suffix_files"]
+    snapshot.write_text(json.dumps(saved), "utf-8")
+    report = run_index([source], index_dir)
+    assert report.unchanged == 6 and not report.added
+    assert {path.stem for path in _sfx(index_dir)} == _segments(index_dir)
+    needle = next(iter(texts.values()))[40:45]
+    assert _found(index_dir, needle) == {path for path, text in texts.items() if needle in text}

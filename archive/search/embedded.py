@@ -323,7 +323,7 @@ class WhooshUpdate(IndexUpdate):
     def checkpoint(self) -> None:
         self._writer.commit(merge=False)
         store.record_checksums(self.location)
-        store.save_snapshot(self.location, self._ix)
+        store.save_snapshot(self.location, self._ix, suffix_files=False)  # written at the run's end
         self._writer = store.writer(self._ix)
 
     def commit(self, folders: Sequence[str] = ()) -> None:
@@ -331,7 +331,7 @@ class WhooshUpdate(IndexUpdate):
         store.write_suffixes(self.location, self._ix)
         store.record_checksums(self.location)
         store.remember_folders(self.location, list(folders))
-        store.save_snapshot(self.location, self._ix)
+        store.save_snapshot(self.location, self._ix, suffix_files=True)
         store.drop_other_versions(self.location)
 
     def cancel(self) -> None:

@@ -48,10 +48,15 @@ def newest_generation(location: Path) -> int | None:
     return max(found) if found else None
 
 
-def save(location: Path, generation: int, entries: dict[str, ManifestEntry], reasons: dict[str, str]) -> None:
+def save(location: Path, generation: int, entries: dict[str, ManifestEntry], reasons: dict[str, str], *,
+         suffix_files: bool) -> None:
+    """`suffix_files`: every segment has its suffix file (archive.search.suffixes). A snapshot
+    without them (a checkpoint's, or one an older version wrote) is not used, so the next run
+    commits, and writes them."""
     rows = [[path, e.kind, e.sha256, e.size, e.mtime_ns, e.extractor, reasons.get(path)] for path, e in entries.items()]
     temporary = data_dir(location) / f"{SNAPSHOT_FILE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps({"generation": generation, "files": rows}, ensure_ascii=False), "utf-8")
+    saved = {"generation": generation, "suffix_files": suffix_files, "files": rows}
+    temporary.write_text(json.dumps(saved, ensure_ascii=False), "utf-8")
     os.replace(temporary, data_dir(location) / SNAPSHOT_FILE)
 
 
@@ -86,13 +91,13 @@ def has_version_groups(location: Path) -> bool:
 
 
 def load(location: Path) -> Snapshot | None:
-    """The snapshot of the newest commit, or None (none written, stale, unreadable, or a run is
-    writing the index now: it is then for open_update to say so)."""
+    """The snapshot of the newest commit, or None (none written, stale, unreadable, written before
+    the suffix files, or a run is writing the index now: it is then for open_update to say so)."""
     if _being_written(location):
         return None
     try:
         saved = json.loads((data_dir(location) / SNAPSHOT_FILE).read_text("utf-8"))
-        if saved["generation"] != newest_generation(location):
+        if saved["generation"] != newest_generation(location) or saved.get("suffix_files") is not True:
             return None
         entries = {row[0]: ManifestEntry(row[1], row[2], row[3], row[4], row[5]) for row in saved["files"]}
         reasons = {row[0]: row[6] for row in saved["files"] if row[6] is not None}

@@ -303,11 +303,12 @@ def manifest(ix: whoosh_index.Index) -> dict[str, ManifestEntry]:
     return entries
 
 
-def save_snapshot(location: Path, ix: whoosh_index.Index) -> None:
-    """After a commit: the manifest of what it holds, for the next run (archive.search.snapshot)."""
+def save_snapshot(location: Path, ix: whoosh_index.Index, *, suffix_files: bool) -> None:
+    """After a commit: the manifest of what it holds, for the next run (archive.search.snapshot);
+    `suffix_files`: written after write_suffixes."""
     with ix.reader() as reader:
         reasons = {failure["path"]: failure["reason"] for failure in summaries(reader, "failed")}
-    snapshot.save(location, ix.latest_generation(), manifest(ix), reasons)
+    snapshot.save(location, ix.latest_generation(), manifest(ix), reasons, suffix_files=suffix_files)
 
 
 def summaries(reader, kind: str) -> list[dict[str, Any]]:
