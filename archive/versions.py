@@ -77,18 +77,47 @@ def _negated(value: str | None) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in (value or ""))
 
 
+def _similar_pairs(sketches: dict[str, bytes]) -> list[tuple[str, str]]:
+    """Pairs of documents whose sketches share at least SIMILAR * SKETCH / 2 hashes, counting only
+    hashes that stand in 2 to COMMON documents (a hash in more is a stock phrase, not evidence).
+
+    Counted one document at a time, over the documents that share its hashes: memory grows with the
+    archive (its sketches, as arrays), not with the pairs of documents (tens of millions, in an
+    office where every speech shares stock phrases with thousands of others).
+    """
+    import numpy as np
+
+    paths = list(sketches)
+    hashes = [np.frombuffer(sketches[path], dtype="<u8") for path in paths]
+    if not paths or not any(len(value) for value in hashes):
+        return []
+    documents = np.repeat(np.arange(len(paths), dtype=np.int64), [len(value) for value in hashes])
+    flat = np.concatenate(hashes)
+    order = np.argsort(flat, kind="stable")
+    flat, documents = flat[order], documents[order]  # grouped by hash, documents ascending in each
+    _, starts, counts = np.unique(flat, return_index=True, return_counts=True)
+    group_of = np.repeat(np.arange(len(starts)), counts)  # each (hash, document) entry's hash group
+    evidence = (counts[group_of] > 1) & (counts[group_of] <= COMMON)
+    by_document = np.argsort(documents, kind="stable")
+    first_entry = np.searchsorted(documents[by_document], np.arange(len(paths) + 1))
+    needed = SIMILAR * SKETCH / 2
+    found: list[tuple[str, str]] = []
+    for document in range(len(paths)):
+        entries = by_document[first_entry[document] : first_entry[document + 1]]
+        groups = group_of[entries[evidence[entries]]]
+        if len(groups) < needed:
+            continue
+        others = np.concatenate([documents[starts[g] : starts[g] + counts[g]] for g in groups])
+        others = others[others > document]
+        if len(others) < needed:
+            continue
+        candidates, shared = np.unique(others, return_counts=True)
+        found.extend((paths[document], paths[other]) for other in candidates[shared >= needed].tolist())
+    return found
+
+
 def group(sketches: dict[str, bytes], listing: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """path -> {"group", "similarity", "members"} for every document that has other versions."""
-    holders: dict[bytes, list[str]] = defaultdict(list)
-    for path, value in sketches.items():
-        for index in range(0, len(value), 8):
-            holders[value[index : index + 8]].append(path)
-    shared: dict[tuple[str, str], int] = defaultdict(int)
-    for paths in holders.values():
-        if 1 < len(paths) <= COMMON:
-            for i, first in enumerate(paths):
-                for second in paths[i + 1 :]:
-                    shared[(first, second) if first < second else (second, first)] += 1
     parent: dict[str, str] = {}
 
     def root(path: str) -> str:
@@ -99,9 +128,7 @@ def group(sketches: dict[str, bytes], listing: dict[str, dict[str, Any]]) -> dic
         return path
 
     closest: dict[str, float] = {}
-    for (first, second), count in shared.items():
-        if count < SIMILAR * SKETCH / 2:
-            continue
+    for first, second in _similar_pairs(sketches):
         estimate = similarity(sketches[first], sketches[second])
         if estimate >= SIMILAR:
             parent[root(first)] = root(second)

@@ -93,3 +93,38 @@ def test_an_export_cites_the_final_version_and_lists_the_others(folder, source: 
     assert shared and all(row["path"] == str(versions[2]) for row in shared)  # 定稿
     others = {str(p) for p in versions} - {str(versions[2])}
     assert any(others <= {c["path"] for c in row["also_in"]} for row in shared)  # the other versions listed
+
+
+def test_similar_pairs_are_those_a_pairwise_count_finds(monkeypatch) -> None:
+    """The pairs counted document by document are the pairs every two documents' sketches give
+    when compared directly: at least SIMILAR * SKETCH / 2 shared hashes, each held by 2..COMMON
+    documents."""
+    import numpy as np
+
+    from archive import versions
+
+    monkeypatch.setattr(versions, "COMMON", 6)  # so that some shared hashes are stock phrases
+    rng = random.Random(7)
+    speeches = [sorted(rng.sample(range(1, 10**12), versions.SKETCH)) for _ in range(30)]
+    sketches = {}
+    for number in range(160):  # revisions: a speech's sketch with some of its hashes replaced
+        hashes = list(speeches[rng.randrange(len(speeches))])
+        for index in rng.sample(range(versions.SKETCH), rng.randrange(versions.SKETCH)):
+            hashes[index] = rng.randrange(1, 10**12)
+        sketches[f"/讲话稿/{number}.docx"] = np.array(sorted(hashes), dtype="<u8").tobytes()
+    sketches["/讲话稿/短.docx"] = b""
+    held: dict[bytes, set[str]] = {}
+    for path, value in sketches.items():
+        for index in range(0, len(value), 8):
+            held.setdefault(value[index : index + 8], set()).add(path)
+    evidence = {value for value, paths in held.items() if 1 < len(paths) <= versions.COMMON}
+    expected = set()
+    for first in sketches:
+        for second in sketches:
+            if first < second:
+                mine = {sketches[first][i : i + 8] for i in range(0, len(sketches[first]), 8)}
+                theirs = {sketches[second][i : i + 8] for i in range(0, len(sketches[second]), 8)}
+                if len(mine & theirs & evidence) >= versions.SIMILAR * versions.SKETCH / 2:
+                    expected.add((first, second))
+    found = {tuple(sorted(pair)) for pair in versions._similar_pairs(sketches)}
+    assert found == expected and expected

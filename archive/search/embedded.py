@@ -321,13 +321,13 @@ class WhooshUpdate(IndexUpdate):
         self._writer.delete_by_term("path", path)
 
     def checkpoint(self) -> None:
-        self._writer.commit(merge=False)
+        self._writer.commit(mergetype=store.merge_small)
         store.record_checksums(self.location)
         store.save_snapshot(self.location, self._ix, suffix_files=False)  # written at the run's end
         self._writer = store.writer(self._ix)
 
     def commit(self, folders: Sequence[str] = ()) -> None:
-        self._writer.commit()
+        self._writer.commit(mergetype=store.merge_small)
         store.write_suffixes(self.location, self._ix)
         store.record_checksums(self.location)
         store.remember_folders(self.location, list(folders))
