@@ -130,6 +130,10 @@ class Ranking(Generic[Key]):
     def total(self) -> int:
         return len(self._ranked) + self._words_total
 
+    def rows(self) -> int:
+        """The rows held now (the words tier's once a page reached it)."""
+        return len(self._ranked) + len(self._words or ())
+
     def page(self, offset: int, limit: int | None) -> list[tuple[Key, float, str]]:
         end = self.total if limit is None else offset + limit
         page = self._ranked[offset:end]
@@ -141,26 +145,33 @@ class Ranking(Generic[Key]):
 
 
 class _LRU:
-    """A small least-recently-used cache (keys include the index generation, so never stale)."""
+    """A small least-recently-used cache (keys include the index generation, so never stale),
+    bounded in entries and, when `weight` is given, in their summed weight too."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, budget: int | None = None, weight: Callable[[Any], int] | None = None) -> None:
         self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._budget, self._weight = budget, weight
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._held = 0
         self._lock = threading.Lock()  # an engine may answer several requests at once
 
     def get(self, key: Any) -> Any:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
+                return self._items[key][0]
             return None
 
     def put(self, key: Any, value: Any) -> None:
+        weight = self._weight(value) if self._weight is not None else 0
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            if key in self._items:
+                self._held -= self._items.pop(key)[1]
+            self._items[key] = (value, weight)
+            self._held += weight
+            while len(self._items) > self.size or (
+                    self._budget is not None and self._held > self._budget and len(self._items) > 1):
+                self._held -= self._items.popitem(last=False)[1][1]
 
 
 def needles(node: ql.Node, loose: bool) -> list[str]:
@@ -212,10 +223,15 @@ class SpeechIndex(ABC, Generic[Key]):
 
     location: Path | str
 
+    # Rankings kept: paging and repeated searches cost nothing. Bounded in rows too (a row is about
+    # 100 bytes), so a process's memory does not grow with the archive: at 100,000 speeches one
+    # ranking of a common phrase holds 50,000 rows.
+    CACHED_ROWS = 200_000
+
     def __init__(self, cached_rankings: int = 64) -> None:
         # held while a request uses the engine; an engine that answers requests at once replaces it
         self._lock: contextlib.AbstractContextManager[Any] = threading.RLock()
-        self._ranked = _LRU(cached_rankings)  # recent searches' rankings: paging and repeats cost nothing
+        self._ranked = _LRU(cached_rankings, budget=self.CACHED_ROWS, weight=Ranking.rows)
 
     # --- what an engine supplies ---------------------------------------------------------------
 
@@ -310,7 +326,10 @@ class SpeechIndex(ABC, Generic[Key]):
             if ranked is None:
                 ranked = self._rank(node, filters)
                 self._ranked.put(key, ranked)
+            rows = ranked.rows()
             page = ranked.page(offset, limit)
+            if ranked.rows() != rows:  # the words tier was ranked: weigh the ranking again
+                self._ranked.put(key, ranked)
             groups = self._version_entries()
             hits = []
             for (_, score, tier), (document, text) in zip(page, self._texts([row[0] for row in page]), strict=True):

@@ -7,8 +7,8 @@ Makes (or reuses) an N-document folder, indexes it (into a folder, or a database
 starts `archive serve` on a loopback port, sends --warmup searches one by one (a server in use has
 seen its office's words before; --warmup 0 measures a cold start), then sends the measured searches
 from several client threads at once. Prints p50/p95 of all searches and of quoted phrases alone,
-and each server process's memory (resident, and proportional: shared pages divided among the
-processes that map them). Not part of the test run.
+and each server process's memory (resident; proportional: shared pages divided among the
+processes that map them; anonymous: the process's own heap). Not part of the test run.
 """
 
 from __future__ import annotations
@@ -41,8 +41,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def memory(parent: int) -> list[tuple[int, float, float]]:
-    """(pid, resident MB, proportional MB) of the server's worker processes (its children)."""
+def memory(parent: int) -> list[tuple[int, float, float, float]]:
+    """(pid, resident MB, proportional MB, anonymous MB) of the server's worker processes (its
+    children). Anonymous memory is each process's own (its heap); the rest of resident memory is
+    mapped files (the index's suffix files and segments), pages of the cache that every process
+    shares: proportional memory divides those among the processes that map them."""
     found = []
     children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
     for pid in children or [str(parent)]:
@@ -50,7 +53,7 @@ def memory(parent: int) -> list[tuple[int, float, float]]:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
             name, value, *_ = line.split()
             fields[name.rstrip(":")] = int(value) / 1024
-        found.append((int(pid), fields.get("Rss", 0.0), fields.get("Pss", 0.0)))
+        found.append((int(pid), fields.get("Rss", 0.0), fields.get("Pss", 0.0), fields.get("Anonymous", 0.0)))
     return found
 
 
@@ -166,8 +169,9 @@ def main() -> None:
         unquoted.sort()
         print(f"  unquoted words alone ({len(unquoted)}): p50 {statistics.median(unquoted) * 1000:.1f} ms, "
               f"p95 {unquoted[int(0.95 * (len(unquoted) - 1))] * 1000:.1f} ms")
-        for pid, rss, pss in memory(server.pid):
-            print(f"  server process {pid}: resident {rss:.0f} MB, proportional {pss:.0f} MB")
+        for pid, rss, pss, anonymous in memory(server.pid):
+            print(f"  server process {pid}: resident {rss:.0f} MB, proportional {pss:.0f} MB, "
+                  f"its own (anonymous) {anonymous:.0f} MB")
     finally:
         server.terminate()
         server.wait(timeout=10)
