@@ -36,7 +36,7 @@ _CHUNK = struct.Struct("<QQQQQ")  # first document, end document, first unit, un
 # Occurrences are mapped to documents in Python (a fraction of a microsecond each) or with numpy
 # (a hundredth of that, but importing numpy costs a command 70 ms): numpy from this many occurrences
 # once it is imported (a server imports it when it starts), from the second number before.
-NUMPY_FROM = 4096
+NUMPY_FROM = 256
 NUMPY_IMPORT_FROM = 200_000
 
 
