@@ -35,9 +35,11 @@ _HEADER = struct.Struct("<8sQQQ")  # magic, documents, chunks, offset of the tab
 _CHUNK = struct.Struct("<QQQQQ")  # first document, end document, first unit, units, offset of text
 # Occurrences are mapped to documents in Python (a fraction of a microsecond each) or with numpy
 # (a hundredth of that, but importing numpy costs a command 70 ms): numpy from this many occurrences
-# once it is imported (a server imports it when it starts), from the second number before.
+# once it is imported (a server imports it when it starts), from the second number before (a
+# hundred thousand occurrences take about as long in Python as the import).
 NUMPY_FROM = 256
-NUMPY_IMPORT_FROM = 200_000
+NUMPY_IMPORT_FROM = 100_000
+_BLOCK_BITS = 10  # occurrences are mapped to documents through the document at every 2**10th unit
 
 
 def path_for(folder: Path, segment_id: str) -> Path:
@@ -145,6 +147,7 @@ class SuffixFile:
         view = memoryview(self._map)
         self._chunks = [_Chunk(view, *row) for row in rows]
         self._first_docs = [chunk.first_doc for chunk in self._chunks]
+        self._lookups: dict[int, tuple[Any, Any]] = {}  # chunk's first docnum -> (starts, table), numpy
         self._starts_offset = table_offset + chunks * _CHUNK.size
         self.starts = view[self._starts_offset : end].cast("Q")
 
@@ -249,15 +252,32 @@ class SuffixFile:
         return found
 
     def _documents_of(self, chunk: _Chunk, low: int, high: int) -> Any:
-        """The docnum of each occurrence of a slice of the chunk's sorted suffixes (numpy)."""
+        """The docnum of each occurrence of a slice of the chunk's sorted suffixes (numpy): looked
+        up in a table of the document at every 1,024th unit, then corrected where a document
+        starts between (a speech is longer than that: one comparison each); 4x a binary search."""
         import numpy as np
 
         positions = np.frombuffer(self._map, dtype="<u4", count=high - low, offset=chunk.suffixes_offset + 4 * low)
-        starts = np.frombuffer(self._map, dtype="<u8", count=chunk.end_doc - chunk.first_doc + 1,
-                               offset=self._starts_offset + 8 * chunk.first_doc)
-        # positions within the chunk against starts within it: 32-bit, not 64-bit, comparisons
-        local = (starts - chunk.first_unit).astype("<u4")
-        return np.searchsorted(local, positions, side="right") - 1 + chunk.first_doc
+        starts, table = self._lookup(chunk)
+        docs = table[positions >> _BLOCK_BITS]
+        later = np.flatnonzero(starts[docs + 1] <= positions)
+        if len(later):
+            docs[later] = np.searchsorted(starts, positions[later], side="right") - 1
+        return docs + chunk.first_doc
+
+    def _lookup(self, chunk: _Chunk) -> tuple[Any, Any]:
+        """The chunk's document starts (units within it) and the document at every 1,024th unit."""
+        found = self._lookups.get(chunk.first_doc)
+        if found is None:
+            import numpy as np
+
+            starts = np.frombuffer(self._map, dtype="<u8", count=chunk.end_doc - chunk.first_doc + 1,
+                                   offset=self._starts_offset + 8 * chunk.first_doc)
+            local = (starts - chunk.first_unit).astype("<u4")
+            every = np.arange(0, chunk.units, 1 << _BLOCK_BITS, dtype="<u4")
+            table = (np.searchsorted(local, every, side="right") - 1).astype(np.int64)
+            found = self._lookups[chunk.first_doc] = (local, table)
+        return found
 
     def _counted_in_bulk(self, chunk: _Chunk, low: int, high: int) -> dict[int, int]:
         import numpy as np
