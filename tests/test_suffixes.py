@@ -35,6 +35,7 @@ def test_counts_every_occurrence_of_any_string_in_every_document(tmp_path_factor
     """Documents cut into chunks of any size, occurrences mapped to documents in Python or numpy:
     the counts are the texts' own, for strings that stand in them and strings that do not."""
     path = tmp_path_factory.mktemp("sfx") / "segment.sfx"
+    texts = [text * data.draw(st.sampled_from([1, 60])) for text in texts]  # and speeches of thousands of units
     suffixes.write(path, texts, chunk_units=chunk_units)
     opened = suffixes.SuffixFile(path)
     assert opened.doc_count == len(texts)
