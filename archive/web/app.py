@@ -161,15 +161,16 @@ def create_app(location: Location, token: str | None = None, allowed_hosts: tupl
     index = _Index(location)
 
     def warm() -> None:
-        # jieba's dictionary takes a second to load, the index's texts a few hundred ms per 10,000
-        # speeches: load them now, not on the first searches
+        # jieba's dictionary takes most of a second to load: a process loads it before it takes
+        # requests, not while it answers its first ones (loading it beside them held the
+        # interpreter, and a just-started server's searches waited behind it)
         warm_up()
         with contextlib.suppress(ArchiveError):
             index.get().warm()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI):
-        threading.Thread(target=warm, daemon=True).start()
+        warm()
         yield
         index.close()
 
