@@ -57,6 +57,25 @@ def memory(parent: int) -> list[tuple[int, float, float, float]]:
     return found
 
 
+def wait_until_started(parent: int, quiet: float = 0.3, limit: float = 60.0) -> None:
+    """Until every server process has finished starting (its CPU time stops growing): a process
+    still loading when the clients connect leaves all their kept-alive connections to the other."""
+
+    def cpu() -> dict[str, int]:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split() or [str(parent)]
+        return {pid: sum(map(int, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]))
+                for pid in children}
+
+    deadline = time.time() + limit
+    before = cpu()
+    while time.time() < deadline:
+        time.sleep(quiet)
+        now = cpu()
+        if now == before:
+            return
+        before = now
+
+
 def queries(rng: random.Random, count: int) -> list[str]:
     """Phrases people remember, drawn as often as they are used: quoted, unquoted, with exclusions."""
     made = []
@@ -118,6 +137,7 @@ def main() -> None:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.2)
+        wait_until_started(server.pid)
         work_items = queries(random.Random(3), args.requests)
         for query in queries(random.Random(4), args.warmup):
             httpx.get(f"{base}/api/search", params={"q": query}, timeout=30)
