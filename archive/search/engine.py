@@ -115,7 +115,9 @@ class Ranking(Generic[Key]):
                  rank_words: Callable[[], list[tuple[Key, float]]] | None = None,
                  ranked: list[tuple[Key, float, str]] | None = None) -> None:
         """`ranked`: rows of both tiers already in order (then `exact` and the words tier are not used)."""
-        self._ranked = ranked if ranked is not None else [(key, score, "exact") for key, score in exact]
+        # the exact tier is kept as given and labelled per page: a common phrase has 50,000 rows
+        self._exact = exact if ranked is None else []
+        self._ranked = ranked
         self._words_total = 0 if ranked is not None else words_total
         self._rank_words = rank_words
         self._words: list[tuple[Key, float, str]] | None = None
@@ -126,21 +128,28 @@ class Ranking(Generic[Key]):
         rows = sorted(rows, key=lambda row: (row[3], row[1]), reverse=True)
         return cls([], ranked=[(key, score, tier) for key, score, tier, _ in rows])
 
+    def _first(self) -> int:
+        return len(self._ranked) if self._ranked is not None else len(self._exact)
+
     @property
     def total(self) -> int:
-        return len(self._ranked) + self._words_total
+        return self._first() + self._words_total
 
     def rows(self) -> int:
         """The rows held now (the words tier's once a page reached it)."""
-        return len(self._ranked) + len(self._words or ())
+        return self._first() + len(self._words or ())
 
     def page(self, offset: int, limit: int | None) -> list[tuple[Key, float, str]]:
         end = self.total if limit is None else offset + limit
-        page = self._ranked[offset:end]
-        if end > len(self._ranked) and self._words_total and self._rank_words is not None:
+        if self._ranked is not None:
+            page = self._ranked[offset:end]
+        else:
+            page = [(key, score, "exact") for key, score in self._exact[offset:end]]
+        first = self._first()
+        if end > first and self._words_total and self._rank_words is not None:
             if self._words is None:
                 self._words = [(key, score, "words") for key, score in self._rank_words()]
-            page += self._words[max(0, offset - len(self._ranked)) : end - len(self._ranked)]
+            page += self._words[max(0, offset - first) : end - first]
         return page
 
 
