@@ -15,7 +15,16 @@ from operator import itemgetter
 
 from whoosh import query as wq
 
-from archive.search.phrase import AllWords, ExactPhrase, as_bits, body_text, live_bits, text_bits, text_scores
+from archive.search.phrase import (
+    AllWords,
+    ExactPhrase,
+    as_bits,
+    body_text,
+    docnums_of,
+    live_bits,
+    text_bits,
+    text_scores,
+)
 
 Scores = dict[int, float]
 
@@ -139,8 +148,8 @@ def _all_of(segment, queries: list[wq.Query]) -> Scores:
             return {}
     if result is None:  # only exclusions: from every document
         result = dict.fromkeys(segment.reader().all_doc_ids(), 0.0)
-    for query in unwanted:
-        for docnum in scores_of(segment, query):
+    for query in unwanted:  # which documents, not how often: no counting
+        for docnum in docnums_of(docs_of(segment, query)):
             result.pop(docnum, None)
         if not result:
             break
