@@ -20,7 +20,6 @@ from archive.errors import NO_SPACE, ArchiveError
 from archive.ingest import extractor
 from archive.ingest.scan import FoundFile, Scan, os_path_of, readable_name, resolve_roots, scan, under
 from archive.search import (
-    IndexUpdate,
     Location,
     ManifestEntry,
     Snapshot,
@@ -35,6 +34,7 @@ from archive.search import (
 if TYPE_CHECKING:
     from archive.document import Document
     from archive.ingest.prepare import Prepared
+    from archive.search import IndexUpdate
 
 # An unchanged re-run (the usual one) imports none of what reads files: the readers, the worker
 # pool, archive.ingest.prepare and archive.versions are imported by the functions that use them.

@@ -13,12 +13,31 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archive.document import Document, doc_id
-from archive.search.engine import Filters, Hit, IndexUpdate, ManifestEntry, SearchResults, SpeechIndex
-from archive.search.passages import DocumentText, Passage
-from archive.search.snapshot import Snapshot
+from archive.search.snapshot import ManifestEntry, Snapshot
+
+if TYPE_CHECKING:
+    from archive.document import Document, doc_id
+    from archive.search.engine import Filters, Hit, IndexUpdate, SearchResults, SpeechIndex
+    from archive.search.passages import DocumentText, Passage
+
+# Imported when first asked for: an `archive index` run over an unchanged folder needs only the
+# snapshot, and the query language, passages and documents cost a cold command tens of ms.
+_LAZY = {"Document": "archive.document", "doc_id": "archive.document", "Filters": "archive.search.engine",
+         "Hit": "archive.search.engine", "IndexUpdate": "archive.search.engine",
+         "SearchResults": "archive.search.engine", "SpeechIndex": "archive.search.engine",
+         "DocumentText": "archive.search.passages", "Passage": "archive.search.passages"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Document",

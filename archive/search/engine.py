@@ -30,6 +30,7 @@ from archive.normalize import normalise
 from archive.search import querylang as ql
 from archive.search.dates import date_key, parse_bound
 from archive.search.passages import DocumentText, Passage
+from archive.search.snapshot import ManifestEntry  # defined beside the snapshot, which must stay light
 from archive.tokens import words
 
 SORTS = ("relevance", "date")
@@ -62,17 +63,6 @@ class Filters:
         if self.year is not None:
             ranges.append(year_keys(self.year))
         return ranges
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    """What the index remembers of a file to decide, without opening it, whether it changed."""
-
-    kind: str  # "doc", or "failed" for a file that could not be read
-    sha256: str
-    size: int
-    mtime_ns: int
-    extractor: int
 
 
 @dataclass

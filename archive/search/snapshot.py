@@ -16,14 +16,23 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.search.engine import ManifestEntry
-
 SCHEMA_VERSION = 4  # the embedded index's schema (archive.search.schema): 4 folds traditional to simplified
 INDEX_NAME = "MAIN"
 SNAPSHOT_FILE = "manifest.json"
 ROOTS_FILE = "folders.json"  # beside the index: the folders `archive index` was given
 VERSIONS_FILE = "versions.json"  # beside the index: archive.versions' groups
 _TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """What the index remembers of a file to decide, without opening it, whether it changed."""
+
+    kind: str  # "doc", or "failed" for a file that could not be read
+    sha256: str
+    size: int
+    mtime_ns: int
+    extractor: int
 
 
 @dataclass

@@ -30,9 +30,8 @@ from whoosh.searching import Searcher
 from archive.errors import IndexBusy, IndexDamaged, IndexMissing
 from archive.search import snapshot, suffixes
 from archive.search.bulkwriter import BulkSegmentWriter
-from archive.search.engine import ManifestEntry
 from archive.search.schema import build_schema
-from archive.search.snapshot import INDEX_NAME, ROOTS_FILE, VERSIONS_FILE, data_dir
+from archive.search.snapshot import INDEX_NAME, ROOTS_FILE, VERSIONS_FILE, ManifestEntry, data_dir
 
 _VERSION_DIR = re.compile(r"^whoosh-v(\d+)$")
 
