@@ -2,7 +2,9 @@
 
     python tests/bench/bench_cold.py --folder DIR [--runs 7]
 
-Indexes DIR with `archive index` and `recollindex` once (not timed), then times, as separate
+Run it with the Python of an installation (`pip install .` in a fresh venv: no editable-install
+hooks at start-up); it times that installation's `archive` console script. Indexes DIR with
+`archive index` and `recollindex` once (not timed), then times, as separate
 processes, medians of --runs: `archive --version`; `archive search` of a quoted phrase asked for the
 first time in that process (`--json`, nothing drawn) beside `recollq`; `archive index` over the
 unchanged folder beside `recollindex` (incremental). Not part of the test run.
@@ -47,7 +49,8 @@ def main() -> None:
                    capture_output=True)
     subprocess.run(["recollindex", "-c", str(config), "-z"], check=True, capture_output=True)
     phrases = [office_phrase(random.Random(seed)) for seed in range(args.runs)]
-    archive = [sys.executable, "-m", "archive"]
+    script = Path(sys.executable).parent / "archive"  # the console script, as a person types it
+    archive = [str(script)] if script.exists() else [sys.executable, "-m", "archive"]
     print(f"{args.folder}: medians of {args.runs} runs, whole processes")
     print(f"  archive --version                 {timed([*archive, '--version'], args.runs):6.0f} ms")
     print(f"  python -c pass                    {timed([sys.executable, '-c', 'pass'], args.runs):6.0f} ms")
