@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import struct
 import sys
 from array import array
 from collections import OrderedDict
@@ -206,11 +205,8 @@ def suffix_file(reader) -> suffixes.SuffixFile | None:
         folder = reader.__dict__.get(FOLDER)
         if folder is None or reader.segment() is None:
             return False
-        try:
-            found = suffixes.SuffixFile(suffixes.path_for(folder, reader.segment().segment_id()))
-        except (OSError, ValueError, struct.error):
-            return False
-        return found if found.doc_count == reader.doc_count_all() else False
+        path = suffixes.path_for(folder, reader.segment().segment_id())
+        return suffixes.whole(path, reader.doc_count_all()) or False
 
     found = kept(reader, "_archive_suffixes", opened)
     return found if isinstance(found, suffixes.SuffixFile) else None
@@ -279,10 +275,7 @@ class SegmentTexts:
         """docnum -> occurrences of `needle`, for the candidates (None: every live document) holding
         it. With a suffix file the candidates are not needed: every live document holding it."""
         if self.suffixes is not None:
-            found = self.suffixes.counts(needle)
-            if self._reader.has_deletions():
-                found = {docnum: count for docnum, count in found.items() if not self._reader.is_deleted(docnum)}
-            return found
+            return self._live(self.suffixes.counts(needle))
         listed = None if candidates is None else list(candidates)
         counts = {}
         if self._read_each(listed):
@@ -299,15 +292,12 @@ class SegmentTexts:
             found_here = blob.count(needle, offsets[docnum], offsets[docnum + 1])
             if found_here:
                 counts[docnum] = found_here
-        if listed is None and self._reader.has_deletions():
-            counts = {docnum: count for docnum, count in counts.items() if not self._reader.is_deleted(docnum)}
-        return counts
+        return self._live(counts) if listed is None else counts
 
     def holding(self, needle: str, candidates: Iterable[int] | None) -> list[int]:
-        """The candidates (None: every live document) whose text holds `needle`: without a suffix
-        file, a search that stops at the first occurrence, cheaper than counting a common word."""
-        if self.suffixes is not None:
-            return sorted(self.counts(needle, None))
+        """The candidates (None: every live document) whose text holds `needle`, read from the texts
+        (a segment with a suffix file asks it instead: text_bits): a search that stops at the first
+        occurrence, cheaper than counting a common word."""
         listed = None if candidates is None else list(candidates)
         if self._read_each(listed):
             assert listed is not None
@@ -317,9 +307,13 @@ class SegmentTexts:
         assert blob is not None and offsets is not None
         docnums = range(self.doc_count) if listed is None else listed
         found = [docnum for docnum in docnums if blob.find(needle, offsets[docnum], offsets[docnum + 1]) >= 0]
-        if listed is None and self._reader.has_deletions():
-            found = [docnum for docnum in found if not self._reader.is_deleted(docnum)]
-        return found
+        return list(self._live(dict.fromkeys(found))) if listed is None else found
+
+    def _live(self, found: dict[int, T]) -> dict[int, T]:
+        """`found` without the segment's deleted documents (candidates from postings have none)."""
+        if not self._reader.has_deletions():
+            return found
+        return {docnum: value for docnum, value in found.items() if not self._reader.is_deleted(docnum)}
 
 
 def warm(reader) -> None:

@@ -247,7 +247,7 @@ def write_suffixes(location: Path, ix: whoosh_index.Index) -> None:
         segments = {leaf.segment().segment_id(): leaf for leaf, _ in reader.leaf_readers() if leaf.segment() is not None}
         for segment_id, leaf in segments.items():
             path = suffixes.path_for(folder, segment_id)
-            if not suffixes.is_whole(path, leaf.doc_count_all()):
+            if suffixes.whole(path, leaf.doc_count_all()) is None:
                 column = leaf.column_reader("normalised")
                 suffixes.write(path, (column[docnum].decode("utf-8") for docnum in range(leaf.doc_count_all())))
     for path in folder.iterdir():

@@ -113,12 +113,14 @@ def warm() -> None:
     import numpy  # noqa: F401
 
 
-def is_whole(path: Path, doc_count: int) -> bool:
-    """Whether `path` is a whole suffix file of `doc_count` documents."""
+def whole(path: Path, doc_count: int) -> SuffixFile | None:
+    """The suffix file at `path` if it is a whole one of `doc_count` documents, else None (none
+    there, cut short, damaged, or another segment's)."""
     try:
-        return SuffixFile(path).doc_count == doc_count
+        found = SuffixFile(path)
     except (OSError, ValueError, struct.error):
-        return False
+        return None
+    return found if found.doc_count == doc_count else None
 
 
 class _Chunk:
