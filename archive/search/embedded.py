@@ -64,7 +64,7 @@ class WhooshIndex(SpeechIndex[int]):
         with self._errors():
             self._ix = store.open_for_reading(location)
             self._searcher = self._ix.searcher()
-        self._told = False
+        self._folder = store.data_dir(location)
 
     def close(self) -> None:
         self._searcher.close()
@@ -81,14 +81,10 @@ class WhooshIndex(SpeechIndex[int]):
     def _fresh(self) -> Any:
         """The searcher, reopened if a newer commit exists (cheap when nothing changed); each
         segment reader is told where its suffix file is (archive.search.suffixes)."""
-        searcher = store.refreshed(self._ix, self._searcher)
-        if searcher is not self._searcher or not self._told:
-            folder = store.data_dir(self.location)
-            for reader, _ in searcher.reader().leaf_readers():
-                reader.__dict__.setdefault(phrase.FOLDER, folder)
-            self._told = True
-        self._searcher = searcher
-        return searcher
+        self._searcher = store.refreshed(self._ix, self._searcher)
+        for reader, _ in self._searcher.reader().leaf_readers():  # a dozen segments at 100,000 speeches
+            reader.__dict__.setdefault(phrase.FOLDER, self._folder)
+        return self._searcher
 
     def _generation(self) -> Any:
         return self._fresh().reader().generation()
