@@ -118,16 +118,17 @@ class Ranking(Generic[Key]):
         rows = sorted(rows, key=lambda row: (row[3], row[1]), reverse=True)
         return cls([], ranked=[(key, score, tier) for key, score, tier, _ in rows])
 
-    def _first(self) -> int:
+    def _before_words(self) -> int:
+        """The rows ranked before the words tier."""
         return len(self._ranked) if self._ranked is not None else len(self._exact)
 
     @property
     def total(self) -> int:
-        return self._first() + self._words_total
+        return self._before_words() + self._words_total
 
     def rows(self) -> int:
         """The rows held now (the words tier's once a page reached it)."""
-        return self._first() + len(self._words or ())
+        return self._before_words() + len(self._words or ())
 
     def page(self, offset: int, limit: int | None) -> list[tuple[Key, float, str]]:
         end = self.total if limit is None else offset + limit
@@ -135,7 +136,7 @@ class Ranking(Generic[Key]):
             page = self._ranked[offset:end]
         else:
             page = [(key, score, "exact") for key, score in self._exact[offset:end]]
-        first = self._first()
+        first = self._before_words()
         if end > first and self._words_total and self._rank_words is not None:
             if self._words is None:
                 self._words = [(key, score, "words") for key, score in self._rank_words()]
