@@ -155,3 +155,21 @@ def test_an_index_from_before_suffix_files_gets_them_from_the_next_run_over_an_u
     assert {path.stem for path in _sfx(index_dir)} == _segments(index_dir)
     needle = next(iter(texts.values()))[40:45]
     assert _found(index_dir, needle) == {path for path, text in texts.items() if needle in text}
+
+
+def test_a_character_in_every_line_of_a_few_documents_is_found_in_each(source: Path, index_dir: Path) -> None:
+    """More occurrences than 64 per document: too many to map one by one for so few documents, but
+    nothing narrows them down first, so every document is still asked about."""
+    texts = {}
+    for number in range(3):
+        lines = [f"第{number}份讲话", *["我们的工作，我们的责任，我们的担当。"] * 40]
+        path = factory.write_saved_page(source / f"{number}.txt", lines[0], lines)
+        texts[str(path)] = normalise("".join(lines))
+    factory.write_saved_page(source / "other.txt", "通知", ["请各单位按时参加会议。"] * 5)
+    run_index([source], index_dir)
+    assert _found(index_dir, "的") == set(texts)
+    with open_index(index_dir) as archive:
+        for query in ('"会议" -"的"', '"份" -"的"', "第1份 的"):
+            results = archive.search(query, limit=None, max_passages=0)
+            assert {hit.document.path for hit in results.hits} == (
+                {str(source / "other.txt")} if "会议" in query else set() if "-" in query else {str(source / "1.txt")})

@@ -412,8 +412,7 @@ def text_bits(reader, fieldname: str, field, text: str, within: int = -1) -> int
     if bits is None:
         texts = SegmentTexts.of(reader, field.confirm_column)
         if texts.suffixes is not None:
-            asked = within.bit_count() if within >= 0 else reader.doc_count_all()
-            if asked * _CONFIRM_RATIO < texts.suffixes.occurrences(text):
+            if within >= 0 and within.bit_count() * _CONFIRM_RATIO < texts.suffixes.occurrences(text):
                 held = [docnum for docnum in docnums_of(within) if texts.suffixes.holds(text, docnum)]
                 return as_bits(held, reader.doc_count_all())  # not kept: an answer for these documents only
             bits = texts.suffixes.documents(text)
