@@ -103,6 +103,11 @@ def write(path: Path, texts: Iterable[str], *, chunk_units: int = CHUNK_UNITS) -
     os.replace(temporary, path)
 
 
+def _in_bulk(occurrences: int) -> bool:
+    """Whether to map this many occurrences to documents with numpy rather than in Python."""
+    return occurrences >= (NUMPY_FROM if "numpy" in sys.modules else NUMPY_IMPORT_FROM)
+
+
 def _overlaps_itself(needle: str) -> bool:
     """Whether two occurrences of `needle` can overlap: some proper prefix is also a suffix."""
     return any(needle[:size] == needle[-size:] for size in range(1, len(needle)))
@@ -198,13 +203,11 @@ class SuffixFile:
         encoded = needle.encode("utf-16-le")
         ranges = [(chunk, *self._range(chunk, encoded)) for chunk in self._chunks]
         total = sum(high - low for _, low, high in ranges)
-        if total < (NUMPY_FROM if "numpy" in sys.modules else NUMPY_IMPORT_FROM):
+        if not _in_bulk(total):
             flags = bytearray(self.doc_count // 8 + 1)
-            starts = self.starts
             for chunk, low, high in ranges:
-                first, last = chunk.first_doc, chunk.end_doc + 1
                 for position in chunk.suffixes[low:high]:
-                    docnum = bisect_right(starts, chunk.first_unit + position, first, last) - 1
+                    docnum = self._docnum(chunk, position)
                     flags[docnum >> 3] |= 1 << (docnum & 7)
             return int.from_bytes(flags, "little")
         import numpy as np
@@ -224,14 +227,17 @@ class SuffixFile:
         found: dict[int, int] = {}
         for chunk in self._chunks:
             low, high = self._range(chunk, encoded)
-            if high - low >= (NUMPY_FROM if "numpy" in sys.modules else NUMPY_IMPORT_FROM):
+            if _in_bulk(high - low):
                 found.update(self._counted_in_bulk(chunk, low, high))
                 continue
-            starts, first, last = self.starts, chunk.first_doc, chunk.end_doc + 1
             for position in chunk.suffixes[low:high]:
-                docnum = bisect_right(starts, chunk.first_unit + position, first, last) - 1
+                docnum = self._docnum(chunk, position)
                 found[docnum] = found.get(docnum, 0) + 1
         return found
+
+    def _docnum(self, chunk: _Chunk, position: int) -> int:
+        """The document a position of the chunk's text falls in (in Python: see _in_bulk)."""
+        return bisect_right(self.starts, chunk.first_unit + position, chunk.first_doc, chunk.end_doc + 1) - 1
 
     def _counted_apart(self, encoded: bytes) -> dict[int, int]:
         """Counts of a needle that can overlap itself (改革改 in 改革改革改革): its occurrences in
@@ -241,9 +247,7 @@ class SuffixFile:
         for chunk in self._chunks:
             low, high = self._range(chunk, encoded)
             for position in chunk.suffixes[low:high]:
-                unit = chunk.first_unit + position
-                docnum = bisect_right(self.starts, unit, chunk.first_doc, chunk.end_doc + 1) - 1
-                positions.setdefault(docnum, []).append(unit)
+                positions.setdefault(self._docnum(chunk, position), []).append(chunk.first_unit + position)
         found = {}
         for docnum, units in positions.items():
             count, free = 0, -1
