@@ -4,7 +4,6 @@ Library errors (ArchiveError) become one-line messages on stderr with exit statu
 the traceback instead. With `--json`, stdout holds exactly one JSON document.
 """
 
-from __future__ import annotations
 
 import contextlib
 import functools
@@ -17,9 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from archive import __version__
 from archive.errors import ArchiveError
@@ -40,24 +36,35 @@ def safe(text: str) -> str:
     return _CONTROL.sub("\ufffd", text)
 
 
-class _SafeConsole(Console):
-    """A console that never sends a document's control characters to the terminal, and never reads
-    a document's brackets as rich markup."""
-
-    def print(self, *objects: Any, **kwargs: Any) -> None:
-        shown = []
-        for item in objects:
-            if isinstance(item, str):
-                item = Text(safe(item))
-            elif isinstance(item, Text):
-                item = item.copy()
-                item.plain = safe(item.plain)
-            shown.append(item)
-        super().print(*shown, **kwargs)
+class _Styled(str):
+    """Text already made safe and styled: `say` passes it on as it is."""
 
 
-out = _SafeConsole(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = _SafeConsole(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
+def styled(text: str, **style: Any) -> _Styled:
+    """`text` made safe, in a style (typer.style's bold=, dim=, fg=, reverse=…). Styles are ANSI codes
+    that typer.echo drops when the stream is not a terminal (a pipe, a log, CliRunner)."""
+    return _Styled(typer.style(safe(text), **style) if style else safe(text))
+
+
+def say(*parts: str, err: bool = False) -> None:
+    """One line on stdout (stderr with err=True): plain parts are made safe, `styled` ones kept.
+
+    Plain typer.echo rather than rich: a search prints a few dozen lines, and rich's console costs a
+    cold command 30 ms to import and render them; rich stays for the table of `list` and the
+    progress bar."""
+    typer.echo("".join(part if isinstance(part, _Styled) else safe(part) for part in parts), err=err)
+
+
+def say_err(*parts: str) -> None:
+    say(*parts, err=True)
+
+
+def _rich_console(stderr: bool = False) -> Any:
+    """rich's console for a table or a progress bar (imported only by the commands that draw one)."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, highlight=False, soft_wrap=not stderr, width=None if stream.isatty() else 200)
 _state = {"debug": False}
 
 IndexOption = Annotated[
@@ -71,7 +78,7 @@ DEFAULT_INDEX = "index"
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    say_err(styled("error:", bold=True, fg="red"), " ", message)
     return typer.Exit(1)
 
 
@@ -89,7 +96,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             raise _fail(str(error)) from None
         except KeyboardInterrupt:
-            err.print("interrupted")
+            say_err("interrupted")
             raise typer.Exit(130) from None
         except Exception as error:
             if _state["debug"]:
@@ -105,7 +112,7 @@ def print_json(data: Any) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"archive {__version__}")
+        say(f"archive {__version__}")
         raise typer.Exit()
 
 
@@ -187,7 +194,7 @@ def index_command(
         if as_json:
             print_json({"ok": True, "documents": documents, "index": _shown(index)})
         else:
-            err.print(Text(f"the index at {_shown(index)} is whole: {documents} entries read"))
+            say_err(f"the index at {_shown(index)} is whole: {documents} entries read")
         return
 
     paths = _folders(paths, index, "archive index FOLDER")
@@ -204,24 +211,24 @@ def index_command(
                f"{len(report.failed)} failed, {len(report.skipped)} skipped in {report.seconds:.1f} s")
     if report.ocr_pages:
         summary += f"; {report.ocr_pages} scanned pages read by OCR"
-    err.print(summary)
+    say_err(summary)
     for item in report.failed:
-        err.print(Text(f"  failed  {item['path']}: {item['reason']}"))
+        say_err(f"  failed  {item['path']}: {item['reason']}")
     for item in report.skipped:
-        err.print(Text(f"  skipped {item['path']}: {item['reason']}"))
+        say_err(f"  skipped {item['path']}: {item['reason']}")
 
 
 class _progress_bar:
     """A rich progress bar on stderr when it is a terminal; silent otherwise (logs, CI, --json pipes)."""
 
     def __enter__(self):
-        if not err.is_terminal:
+        if not sys.stderr.isatty():
             self._progress = None
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress("reading", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                  TextColumn("{task.fields[pages]}"), console=err, transient=True)
+                                  TextColumn("{task.fields[pages]}"), console=_rich_console(stderr=True), transient=True)
         self._progress.start()
         self._task = self._progress.add_task("index", total=None, pages="")
 
@@ -290,12 +297,12 @@ def search_command(
         print_json({**results.to_dict(), **({"suggestions": suggested} if not results.total else {})})
         return
     if not results.total:
-        err.print(f"no documents match {query}")
+        say_err(f"no documents match {query}")
         if suggested:
-            err.print("did you mean: " + "  ".join(f"{s['query']} ({s['total']})" for s in suggested))
+            say_err("did you mean: " + "  ".join(f"{s['query']} ({s['total']})" for s in suggested))
         return
     shown_to = results.offset + len(results.hits)
-    out.print(f"{results.total} documents match {query}" + (f" (showing {results.offset + 1}–{shown_to})" if results.hits else ""))
+    say(f"{results.total} documents match {query}" + (f" (showing {results.offset + 1}–{shown_to})" if results.hits else ""))
     # One entry per speech on this page: its versions fold under it, and the final version (定稿,
     # 印发稿…) stands for the group where it is on the page.
     on_page = {hit.document.path: hit for hit in results.hits}
@@ -307,27 +314,33 @@ def search_command(
         shown_groups.add(group)
         hit = on_page.get(group, found)
         document = hit.document
-        out.print()
-        heading = Text(f"{number}. ")
-        heading.append(f"《{document.title or '?'}》", style="bold")
+        say()
+        heading = [f"{number}. ", styled(f"《{document.title or '?'}》", bold=True)]
         details = "  ".join(v for v in (document.speaker, document.role, document.date) if v)
         if details:
-            heading.append("  " + details, style="cyan")
+            heading.append(styled("  " + details, fg="cyan"))
         if hit.tier == "words":
-            heading.append("  (all words, not the exact phrase)", style="dim")
+            heading.append(styled("  (all words, not the exact phrase)", dim=True))
         if hit.versions:
-            heading.append(f"  另有 {len(hit.versions)} 个版本", style="magenta")
-        out.print(heading)
-        out.print(Text("   " + document.path, style="dim"))
+            heading.append(styled(f"  另有 {len(hit.versions)} 个版本", fg="magenta"))
+        say(*heading)
+        say(styled("   " + document.path, dim=True))
         for passage in hit.passages:
-            line = Text("   ")
-            if passage.page:
-                line.append(f"p.{passage.page} ", style="magenta")
-            body = Text(passage.text.replace("\n", " "))
-            for start, end in passage.highlights:
-                body.stylize("bold reverse", start, end)
-            line.append_text(body)
-            out.print(line)
+            page = styled(f"p.{passage.page} ", fg="magenta") if passage.page else ""
+            say("   ", page, *_highlighted(passage.text.replace("\n", " "), passage.highlights))
+
+
+def _highlighted(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    """`text` in parts, the spans (start, end; they may overlap) in bold reverse."""
+    parts: list[str] = []
+    shown = 0
+    for start, end in sorted(spans):
+        start = max(start, shown)
+        if end <= start:
+            continue
+        parts += [text[shown:start], styled(text[start:end], bold=True, reverse=True)]
+        shown = end
+    return [*parts, text[shown:]]
 
 
 # --- list, show, stats ---------------------------------------------------------------------------
@@ -348,17 +361,20 @@ def list_command(
         if as_json:
             print_json(groups)
             return
-        out.print(Text(f"{len(groups)} speeches kept in more than one version", style="bold"))
+        say(styled(f"{len(groups)} speeches kept in more than one version", bold=True))
         for group in groups:
-            out.print()
+            say()
             for number, member in enumerate(group["members"]):
                 mark = "定稿 → " if number == 0 else "        "
-                out.print(Text(f"{mark}《{member['title'] or '?'}》 {member['date'] or ''}  {member['path']}  "
-                               f"（相似度 {member['similarity']:.0%}）"))
+                say(f"{mark}《{member['title'] or '?'}》 {member['date'] or ''}  {member['path']}  "
+                               f"（相似度 {member['similarity']:.0%}）")
         return
     if as_json:
         print_json(documents)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table("title", "date", "speaker", "role", "pages", "file", title=f"{len(documents)} documents")
     for doc in documents:
         pages = "" if doc["pages"] is None else f"{'~' if doc['pages_estimated'] else ''}{doc['pages']}"
@@ -367,13 +383,13 @@ def list_command(
         title += " †" if doc.get("title_source") == "filename" else ""
         table.add_row(Text(safe(title)), doc["date"] or "", Text(safe(doc["speaker"] or "")),
                       Text(safe(doc["role"] or "")), pages, Text(safe(doc["path"])))
-    out.print(table)
+    _rich_console().print(table)
     if any(doc["pages_estimated"] for doc in documents):
-        err.print("~ pages estimated from the layout (the file does not state them)")
+        say_err("~ pages estimated from the layout (the file does not state them)")
     if any(doc.get("title_source") == "filename" for doc in documents):
-        err.print("† the file's name: the text states no title")
+        say_err("† the file's name: the text states no title")
     if any(doc.get("ocr") for doc in documents):
-        err.print("OCR: text read from page images (a scan): a character may be misread")
+        say_err("OCR: text read from page images (a scan): a character may be misread")
 
 
 @app.command("show")
@@ -391,15 +407,15 @@ def show_command(
     if as_json:
         print_json(doc)
         return
-    out.print(Text(f"《{doc['title']}》", style="bold"))
+    say(styled(f"《{doc['title']}》", bold=True))
     for key in ("speaker", "role", "date", "meeting", "pages", "format", "ocr", "path", "published", "uploader"):
         if doc.get(key) is not None and doc.get(key) is not False:
-            out.print(Text(f"{key:>10}: {'yes: read from page images, a character may be misread' if doc[key] is True else doc[key]}"))
+            say(f"{key:>10}: {'yes: read from page images, a character may be misread' if doc[key] is True else doc[key]}")
     for other in doc.get("versions") or []:
-        out.print(Text(f"  另一版本: 《{other['title'] or '?'}》 {other['date'] or ''}  {other['path']}", style="dim"))
-    out.print()
+        say(styled(f"  另一版本: 《{other['title'] or '?'}》 {other['date'] or ''}  {other['path']}", dim=True))
+    say()
     for paragraph in doc["paragraphs"]:
-        out.print(Text(paragraph["text"]))
+        say(paragraph["text"])
 
 
 @app.command("stats")
@@ -411,15 +427,15 @@ def stats_command(index: IndexOption = DEFAULT_INDEX, as_json: JsonOption = Fals
     if as_json:
         print_json(stats)
         return
-    out.print(f"{stats['documents']} documents, {stats['failed']} files that could not be read")
+    say(f"{stats['documents']} documents, {stats['failed']} files that could not be read")
     for title, counts in (("by year", stats["by_year"]), ("by speaker", stats["by_speaker"]),
                           ("by format", stats["by_format"])):
-        out.print()
-        out.print(Text(title, style="bold"))
+        say()
+        say(styled(title, bold=True))
         largest = max(counts.values(), default=1)
         for key, count in counts.items():
             bar = "█" * max(1, round(30 * count / largest))
-            out.print(Text(f"  {key:<12} {bar} {count}"))
+            say(f"  {key:<12} {bar} {count}")
 
 
 def main() -> None:
@@ -460,7 +476,7 @@ def export_command(
     if as_json:
         print_json(summary)
     else:
-        err.print(Text(f"wrote {export.passage_count} passages from {len(export.documents)} documents to {written}"))
+        say_err(f"wrote {export.passage_count} passages from {len(export.documents)} documents to {written}")
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -486,22 +502,22 @@ def timeline_command(
         print_json(result.to_dict())
         return
     if not result.total:
-        err.print(Text(f"no documents match {query}"))
+        say_err(f"no documents match {query}")
         return
-    out.print(Text(f"{query}: {result.total} speeches", style="bold"))
+    say(styled(f"{query}: {result.total} speeches", bold=True))
     widest = max(row["documents"] for row in result.years)
     for row in result.years:
         bar = "█" * max(1, round(30 * row["documents"] / widest))
-        out.print(Text(f"  {row['year'] or '无日期':>6} {bar} {row['documents']} 篇 · {row['occurrences']} 处"))
+        say(f"  {row['year'] or '无日期':>6} {bar} {row['documents']} 篇 · {row['occurrences']} 处")
     if result.speakers:
-        out.print(Text("  用得最多：" + "，".join(f"{s['speaker']}（{s['documents']}）" for s in result.speakers[:5])))
+        say("  用得最多：" + "，".join(f"{s['speaker']}（{s['documents']}）" for s in result.speakers[:5]))
     for label, hit in (("最早", result.first), ("最近", result.latest)):
         if hit:
             passage = hit["passages"][0]["text"] if hit["passages"] else ""
             who = "  ".join(v for v in (hit.get("speaker"), hit.get("date")) if v)
-            out.print(Text(f"  {label}：《{hit.get('title') or '?'}》 {who}", style="cyan"))
+            say(styled(f"  {label}：《{hit.get('title') or '?'}》 {who}", fg="cyan"))
             if passage:
-                out.print(Text(f"        {passage}"))
+                say(f"        {passage}")
 
 
 @app.command("check")
@@ -532,18 +548,16 @@ def check_command(
         return
     for match in report.matches:
         mark = "原文照用" if match.exact else f"相似 {match.similarity:.0%}"
-        line = Text(f"[{mark}] ", style="bold yellow" if match.exact else "bold cyan")
-        line.append(match.sentence.replace("\n", " "))
-        out.print(line)
+        say(styled(f"[{mark}] ", bold=True, fg="yellow" if match.exact else "cyan"), match.sentence.replace("\n", " "))
         for source in match.sources:
             who = "  ".join(v for v in (source.speaker, source.date, f"p.{source.page}" if source.page else None) if v)
-            out.print(Text(f"    《{source.title or '?'}》  {who}", style="dim"))
-            out.print(Text(f"      {source.text}"))
+            say(styled(f"    《{source.title or '?'}》  {who}", dim=True))
+            say(f"      {source.text}")
         if match.documents > len(match.sources):
-            out.print(Text(f"    …and {match.documents - len(match.sources)} more past speeches", style="dim"))
-    out.print(Text(report.summary(), style="bold"))
+            say(styled(f"    …and {match.documents - len(match.sources)} more past speeches", dim=True))
+    say(styled(report.summary(), bold=True))
     if output is not None:
-        err.print(Text(f"wrote the report to {output}"))
+        say_err(f"wrote the report to {output}")
 
 
 @app.command("watch")
@@ -570,8 +584,8 @@ def watch_command(
             sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
             sys.stdout.flush()
         elif report["added"] or report["updated"] or report["removed"] or report["failed"]:
-            err.print(Text(f"{report['added']} added, {report['updated']} updated, {report['removed']} removed, "
-                           f"{len(report['failed'])} failed in {report['seconds']:.1f} s"))
+            say_err(f"{report['added']} added, {report['updated']} updated, {report['removed']} removed, "
+                           f"{len(report['failed'])} failed in {report['seconds']:.1f} s")
 
     watcher = Watcher(paths, _location(index), settle=settle, rescan=rescan, on_run=report_run, timeout=timeout,
                       workers=workers)
@@ -581,7 +595,7 @@ def watch_command(
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop_now)
-    err.print(Text(f"following {', '.join(watcher.roots)} into {_shown(index)}  (Ctrl-C to stop)"))
+    say_err(f"following {', '.join(watcher.roots)} into {_shown(index)}  (Ctrl-C to stop)")
     watcher.run_forever()
 
 
@@ -604,7 +618,7 @@ def serve_command(
 
     settings = policy.decide(host, port, token, no_auth, allow_host)
     location = _location(index)
-    err.print(Text(f"serving {_shown(index)} at {settings.address}  (Ctrl-C to stop)"))
+    say_err(f"serving {_shown(index)} at {settings.address}  (Ctrl-C to stop)")
     # Each worker process builds the app from these (uvicorn starts workers from an import string).
     os.environ[APP_INDEX] = str(location)
     if token:

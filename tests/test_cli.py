@@ -125,6 +125,17 @@ def test_human_output(cli, indexed) -> None:
     assert "张三" in cli("list").stdout
 
 
+def test_a_terminal_sees_the_phrase_highlighted_and_a_pipe_sees_plain_text(cli, indexed) -> None:
+    """Styles go to a terminal only; a document's own control characters never do."""
+    piped = cli("search", '"营商环境"').stdout
+    assert "\x1b" not in piped
+    result = CliRunner().invoke(app, ["search", '"营商环境"', "--index", str(cli.index_dir)], color=True)
+    assert result.exit_code == 0
+    highlighted = re.findall(r"\x1b\[1m\x1b\[7m(.*?)\x1b\[0m", result.stdout)
+    assert highlighted and set(highlighted) == {"营商环境"}
+    assert re.sub(r"\x1b\[[0-9;]*m", "", result.stdout) == piped
+
+
 @pytest.mark.parametrize("args, message", [
     (["search", '"unclosed'], "unclosed quote"),
     (["search", "x", "--since", "March"], "not a date"),

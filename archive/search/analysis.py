@@ -25,6 +25,7 @@ import operator
 from array import array
 from collections import defaultdict
 from collections.abc import Set
+from functools import cache
 
 from whoosh.analysis import Analyzer
 from whoosh.fields import TEXT
@@ -41,21 +42,30 @@ def _text_of(value) -> str:
 
 
 BUCKETS = 1 << 16
-_BUCKET_TERMS = [f"{bucket:04x}" for bucket in range(BUCKETS)]
 
 
-def bigram_bucket(gram: str) -> str:
-    """The body term a bigram falls under: a fixed hash (never Python's per-process hash())."""
-    return _BUCKET_TERMS[((ord(gram[0]) * 0x9E3779B1) ^ (ord(gram[1]) * 0x85EBCA77)) >> 7 & 0xFFFF]
+@cache
+def _bucket_terms() -> list[str]:
+    """Every bucket's term, made on first use (10 ms: a search answered from suffix files needs none)."""
+    return [f"{bucket:04x}" for bucket in range(BUCKETS)]
 
 
 def body_buckets(text: str) -> set[str]:
-    """The body's terms of normalised `text`: the buckets its bigrams fall in.
+    """The body's terms of normalised `text`: the buckets its bigrams fall in, by a fixed hash of
+    each bigram (never Python's per-process hash()).
 
     Only which buckets a document holds is indexed, not how often: candidates are confirmed and
     scored against the text itself.
     """
-    return set(map(bigram_bucket, set(map(operator.add, text, text[1:]))))
+    terms = _bucket_terms()
+    return {terms[((ord(gram[0]) * 0x9E3779B1) ^ (ord(gram[1]) * 0x85EBCA77)) >> 7 & 0xFFFF]
+            for gram in set(map(operator.add, text, text[1:]))}
+
+
+def bigram_bucket(gram: str) -> str:
+    """The body term one bigram falls under."""
+    (bucket,) = body_buckets(gram)
+    return bucket
 
 
 class BodyTerms(frozenset):
