@@ -98,6 +98,10 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             say_err("interrupted")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # `archive search … | head`: the reader has what it wanted
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so closing stdout at exit does not fail again
+            raise typer.Exit(1) from None
         except Exception as error:
             if _state["debug"]:
                 raise

@@ -181,6 +181,19 @@ def test_python_dash_m_and_json_stdout_is_one_document(tmp_path: Path, source: P
     assert re.match(r"^error: ", result.stderr)
 
 
+def test_output_cut_short_by_a_pipe_is_no_error(tmp_path: Path, source: Path) -> None:
+    """`archive show … | head -1`: the reader leaves after one line; no error, no traceback."""
+    factory.write_docx(source / "long.docx", [LINES[0], *(LINES[4] * 3 for _ in range(800))])
+    run, index = [sys.executable, "-m", "archive"], ["--index", str(tmp_path / "ix")]
+    subprocess.run([*run, "index", str(source), *index], check=True, capture_output=True, cwd=ROOT)
+    shown = subprocess.Popen([*run, "show", str(source / "long.docx"), *index], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=ROOT)
+    assert shown.stdout is not None and shown.stderr is not None
+    assert "在全市优化营商环境大会上的讲话" in shown.stdout.readline().decode("utf-8")
+    shown.stdout.close()
+    assert shown.wait(timeout=60) == 1 and shown.stderr.read() == b""
+
+
 def test_index_without_folders_reindexes_the_known_ones(cli, source: Path) -> None:
     assert "give the folder" in cli("index", expect=1).stderr
     factory.write_docx(source / "a.docx", LINES)

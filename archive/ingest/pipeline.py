@@ -9,6 +9,7 @@ one writer adds the results, committing every few thousand documents so a killed
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -46,6 +47,9 @@ CHECKPOINT_SECONDS = 120.0
 
 OCR_FORMATS = frozenset({"pdf", "image"})  # formats whose reading may include OCR, page by page
 OCR_BACKSTOP_SECONDS = 4 * 3600.0
+# Files handed to the pool ahead of the workers: enough that none waits for the next, few enough that
+# a run over 100,000 files neither holds 100,000 futures nor pays for each finished one in all of them.
+IN_FLIGHT_PER_WORKER = 8
 PROGRESS_SECONDS = 1.0  # how often the progress bar hears of OCR'd pages while a long scan is read
 
 Progress = Callable[[int, int, int], None]  # (files done, files in all, pages read by OCR so far)
@@ -231,28 +235,41 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
     if not work:
         return
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, wait
+    import queue
 
     from pebble import ProcessPool  # only a run with files to read needs the pool
 
     from archive.ingest.prepare import file_facts, init_worker, prepare
 
     ocr_pages = multiprocessing.Value("i", 0)
+    finished: queue.SimpleQueue[Any] = queue.SimpleQueue()  # futures, as they finish
+    waiting = iter(work)
     with ProcessPool(max_workers=workers, max_tasks=500, initializer=init_worker,
                      initargs=(str(ocr_cache), ocr_pages)) as pool:
         pending: dict[Any, _Work] = {}
-        for item in work:
+
+        def schedule(item: _Work) -> None:
             first = item.files[0]
             facts = file_facts(Path(first.path), first.size, first.mtime_ns, item.sha256)
             # The worker keeps the real bounds (the file's, and one per OCR'd page); the pool's own
             # time-out is only a backstop for a worker that hangs where the watchdog cannot see it.
             backstop = timeout + OCR_BACKSTOP_SECONDS if item.file_format in OCR_FORMATS else timeout
-            pending[pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout, update.prepare_text),
-                                  timeout=backstop)] = item
+            future = pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout, update.prepare_text),
+                                   timeout=backstop)
+            pending[future] = item
+            future.add_done_callback(finished.put)
+
+        for item in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * workers):
+            schedule(item)
         while pending:
-            finished, _ = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
-            for future in finished:
+            try:
+                future = finished.get(timeout=PROGRESS_SECONDS)
+            except queue.Empty:
+                future = None
+            if future is not None:
                 item = pending.pop(future)
+                if (following := next(waiting, None)) is not None:
+                    schedule(following)
                 chars_since += _collect(update, item, future, report, timeout)
                 done += len(item.files)
                 since_checkpoint += len(item.files)

@@ -108,6 +108,8 @@ def _reverse_fold(original: list[str], folded: list[str]) -> dict[str, str]:
     """Simplified character → the character this document wrote (lengths match one for one)."""
     back: dict[str, str] = {}
     for line, simple in zip(original, folded, strict=True):
+        if line == simple:  # most lines of most speeches: nothing folded
+            continue
         for char, fold in zip(line, simple, strict=True):
             if char != fold:
                 back.setdefault(fold, char)

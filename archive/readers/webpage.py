@@ -11,7 +11,7 @@ import html
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -38,9 +38,13 @@ class ChromeRules:
     inline: tuple[re.Pattern[str], ...]
     fields: tuple[tuple[str, re.Pattern[str]], ...]
 
+    @cached_property
+    def _any_line(self) -> re.Pattern[str]:
+        """The line rules as one pattern: one match per line of a page, not one per rule."""
+        return re.compile("|".join(f"(?:{p.pattern})" for p in self.line), re.IGNORECASE)
+
     def is_chrome(self, piece: str) -> bool:
-        piece = to_simplified(piece)
-        return any(p.fullmatch(piece) for p in self.line)
+        return bool(self.line) and self._any_line.fullmatch(to_simplified(piece)) is not None
 
     def starts_tail(self, piece: str) -> bool:
         piece = to_simplified(piece)

@@ -18,17 +18,11 @@ from typing import Any
 from archive.document import Document, doc_id
 from archive.search import evaluate, phrase, store
 from archive.search import querylang as ql
-from archive.search.analysis import BodyTerms, body_buckets
 from archive.search.compile import NOT_DOCUMENTS, compile_query
 from archive.search.compile import filters as compile_filters
 from archive.search.dates import date_key
 from archive.search.engine import Filters, IndexUpdate, ManifestEntry, Ranking, SpeechIndex
 from archive.search.passages import DocumentText
-
-
-def body_terms(normalised: str) -> BodyTerms:
-    """A document's body terms, made where the text is (a worker process), not by the one writer."""
-    return BodyTerms(body_buckets(normalised))
 
 
 class _Listing:
@@ -263,7 +257,6 @@ class WhooshIndex(SpeechIndex[int]):
 class WhooshUpdate(IndexUpdate):
     """Write access to an embedded index: whoosh's write lock is taken when it is opened."""
 
-    prepare_text = staticmethod(body_terms)
     location: Path
 
     def __init__(self, location: Path) -> None:
@@ -288,13 +281,13 @@ class WhooshUpdate(IndexUpdate):
 
     def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"",
             prepared: Any = None) -> None:
-        """`prepared` (body_terms of the text), when a worker process made them, spare the writer
-        counting them."""
+        """The body gets no postings (the segment's suffix file, written at commit, finds phrases
+        in `normalised`); `prepared` is unused here."""
         speaker_role = "|".join(v for v in (document.speaker, document.role) if v)
         fields: dict[str, Any] = dict(
             path=document.path, doc_id=document.id, kind="doc", sha256=document.sha256,
             size=document.size, mtime_ns=mtime_ns, extractor=document.extractor,
-            text=prepared if prepared is not None else (normalised,), normalised=normalised.encode("utf-8"),
+            normalised=normalised.encode("utf-8"),
             title=document.title or "", people=speaker_role, date_key=date_key(document.date),
             record=document.to_record(), summary=json.dumps(document.listing(), ensure_ascii=False).encode("utf-8"),
             sketch=sketch,

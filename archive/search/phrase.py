@@ -1,14 +1,11 @@
 """Exact phrases over bigram fields, evaluated in bulk, one segment at a time.
 
 Body text: a segment with a suffix file (archive.search.suffixes) finds every document holding a
-phrase, and how often, by a binary search over its texts' suffixes; nothing to confirm. Without one
-(bigram buckets, no positions; see archive.search.analysis): a phrase's candidates are
-the documents holding its bigrams' buckets, read from the postings as bitmaps (cached per segment)
-and intersected, rarest first; once the candidates are few, reading a common bucket's long list
-costs more than it saves, so the rest are left unread. Each candidate is then confirmed by counting
-the phrase in the document's normalised text (kept in a column; a segment's texts are read once
-into one string, so a check is one `str.count` in C). Exact by construction: any document holding
-the phrase holds all its bigrams, so all their buckets. Confirmed words are cached per segment.
+phrase, and how often, by a binary search over its texts' suffixes; nothing to confirm. A segment
+without one (committed by a checkpoint of a run still going, or by a run killed before it wrote
+them; the next run's commit writes them) is searched by counting the phrase in every document's
+normalised text (kept in a column; the segment's texts are read once into one string, so a count is
+one `str.count` in C): slower, still exact. Found words are cached per segment.
 Short fields with positions (title, speaker): the bigrams of a covering set (every other one, and
 the last) must stand at p + their offsets for some p.
 whoosh's own Phrase walks a tree of matchers document by document and checks spans with general
@@ -22,18 +19,15 @@ from __future__ import annotations
 
 import functools
 import itertools
-import operator
 import sys
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sized
 from typing import Any, TypeVar
 
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Phrase, Prefix
 
 from archive.search import suffixes
-from archive.search.analysis import bigram_bucket
 
 T = TypeVar("T")
 
@@ -46,36 +40,9 @@ def cover(length: int) -> list[int]:
     return offsets
 
 
-def _block_matcher(reader, fieldname: str, term: str):
-    """The term's matcher and the deleted docnums it would skip (W3 postings read block by block)."""
-    matcher = reader.postings(fieldname, term)
-    excluded: frozenset[int] | set[int] = frozenset()
-    if isinstance(matcher, FilterMatcher) and matcher._exclude:  # deleted documents of the segment
-        excluded, matcher = matcher._ids, matcher.child
-    blocks = hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block")
-    return matcher, excluded, blocks
-
-
 def postings(reader, fieldname: str, term: str) -> dict[int, bytes | None]:
-    """docnum -> encoded value (positions, or a count) of every live posting of a term.
-
-    Reads whole blocks of whoosh's W3 postings at once (their ids and values tuples); any other
-    matcher (inlined postings, several segments) is read posting by posting.
-    """
-    matcher, excluded, blocks = _block_matcher(reader, fieldname, term)
-    found: dict[int, bytes | None] = {}
-    if blocks:
-        matcher.reset()
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_values()
-            found.update(zip(matcher._ids, matcher._values, strict=True))
-            matcher._next_block()
-    else:
-        found.update(matcher.all_items())
-    for docnum in excluded:
-        found.pop(docnum, None)
-    return found
+    """docnum -> encoded value (positions) of every live posting of a term."""
+    return dict(reader.postings(fieldname, term).all_items())
 
 
 def kept(reader, name: str, make: Callable[[], T]) -> T:
@@ -116,83 +83,6 @@ def as_bits(docnums: Iterable[int], size: int) -> int:
     return int.from_bytes(flags, "little")
 
 
-class _BigramBits:
-    """Recently read bucket postings of one segment, as bitmaps (Python ints, n/8 bytes for a
-    segment of n documents): the buckets of common words' bigrams are read once, not per query,
-    and intersecting two of them is one `&` in C."""
-
-    BUDGET = 16 * 1024 * 1024  # bytes per segment
-
-    def __init__(self, doc_count: int) -> None:
-        self._entries: OrderedDict[tuple[str, str], int] = OrderedDict()
-        self._capacity = max(64, self.BUDGET // (doc_count // 8 + 1))
-
-    @classmethod
-    def of(cls, reader) -> _BigramBits:
-        return kept(reader, "_archive_bits", lambda: cls(reader.doc_count_all()))
-
-    def __contains__(self, key: tuple[str, str]) -> bool:
-        return key in self._entries
-
-    def get(self, reader, fieldname: str, term: str) -> int:
-        """The live documents holding `term`, as a bitmap."""
-        key = (fieldname, term)
-        bits = self._entries.get(key)
-        if bits is not None:
-            self._entries.move_to_end(key)
-            return bits
-        bits = as_bits(_live_ids(reader, fieldname, term), reader.doc_count_all())
-        self._entries[key] = bits
-        if len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
-        return bits
-
-
-def _live_ids(reader, fieldname: str, term: str) -> Iterable[int]:
-    """The live docnums holding a term (ids only: values are not decoded)."""
-    matcher, excluded, blocks = _block_matcher(reader, fieldname, term)
-    found: list[int] = []
-    if blocks:
-        matcher.reset()
-        while matcher.is_active():
-            matcher._read_ids()
-            found.extend(matcher._ids)
-            matcher._next_block()
-    else:
-        found.extend(matcher.all_ids())
-    return [d for d in found if d not in excluded] if excluded else found
-
-
-# A candidate costs about 20 times as much to confirm (a substring count over its text) as a posting
-# costs to read: a bigram whose list is longer than this many times the candidates left is not read
-# (unless it is cached: then it costs nothing).
-_READ_RATIO = 16
-
-
-def body_candidates(reader, fieldname: str, bigrams: set[str]) -> list[int] | None:
-    """Documents holding the buckets of the rarest of `bigrams` (all of them while that pays), a
-    superset of those holding the bigrams; None: no bigrams."""
-    if not bigrams:
-        return None
-    cache = _BigramBits.of(reader)
-    terms = {bigram_bucket(gram) for gram in bigrams}
-    frequency = {term: reader.doc_frequency(fieldname, term) for term in terms}
-    if not all(frequency.values()):
-        return []
-    cached = {term for term in terms if (fieldname, term) in cache}
-    candidates: int | None = None
-    count = 0
-    for term in sorted(cached, key=frequency.__getitem__) + sorted(terms - cached, key=frequency.__getitem__):
-        if candidates is not None and term not in cached and frequency[term] > _READ_RATIO * count:
-            break
-        bits = cache.get(reader, fieldname, term)
-        candidates = bits if candidates is None else candidates & bits
-        if not candidates:
-            return []
-        count = candidates.bit_count()
-    return docnums_of(candidates) if candidates is not None else []
-
-
 FOLDER = "_archive_folder"  # set on a segment reader by the engine: where its suffix file is
 
 
@@ -223,8 +113,8 @@ class SegmentTexts:
     its segment changes.
     """
 
-    # Until the texts are read, a search with few candidates reads just theirs: a command run once (a
-    # rare phrase at 10,000 speeches) then reads kilobytes, not the segment's 60 MB.
+    # Until the texts are read, counting in a few documents (the speeches a timeline lists) reads
+    # just theirs, not the segment's 60 MB.
     FEW = 8  # candidates are few when fewer than one document in this many
 
     def __init__(self, reader, column: str) -> None:
@@ -272,8 +162,9 @@ class SegmentTexts:
         return self._blob is None and candidates is not None and len(candidates) * self.FEW < self.doc_count
 
     def counts(self, needle: str, candidates: Iterable[int] | None) -> dict[int, int]:
-        """docnum -> occurrences of `needle`, for the candidates (None: every live document) holding
-        it. With a suffix file the candidates are not needed: every live document holding it."""
+        """docnum -> occurrences of `needle`, for the candidates (live documents; None: every live
+        document) holding it. With a suffix file the candidates are not needed: every live document
+        holding it."""
         if self.suffixes is not None:
             return self._live(self.suffixes.counts(needle))
         listed = None if candidates is None else list(candidates)
@@ -294,23 +185,18 @@ class SegmentTexts:
                 counts[docnum] = found_here
         return self._live(counts) if listed is None else counts
 
-    def holding(self, needle: str, candidates: Iterable[int] | None) -> list[int]:
-        """The candidates (None: every live document) whose text holds `needle`, read from the texts
-        (a segment with a suffix file asks it instead: text_bits): a search that stops at the first
-        occurrence, cheaper than counting a common word."""
-        listed = None if candidates is None else list(candidates)
-        if self._read_each(listed):
-            assert listed is not None
-            return [docnum for docnum in listed if needle in self._values[docnum].decode("utf-8")]
+    def holding(self, needle: str) -> list[int]:
+        """The live documents whose text holds `needle`, read from the texts (a segment with a
+        suffix file asks it instead: text_bits): a search that stops at the first occurrence,
+        cheaper than counting a common word."""
         self.warm()
         blob, offsets = self._blob, self._offsets
         assert blob is not None and offsets is not None
-        docnums = range(self.doc_count) if listed is None else listed
-        found = [docnum for docnum in docnums if blob.find(needle, offsets[docnum], offsets[docnum + 1]) >= 0]
-        return list(self._live(dict.fromkeys(found))) if listed is None else found
+        found = [docnum for docnum in range(self.doc_count) if blob.find(needle, offsets[docnum], offsets[docnum + 1]) >= 0]
+        return list(self._live(dict.fromkeys(found)))
 
     def _live(self, found: dict[int, T]) -> dict[int, T]:
-        """`found` without the segment's deleted documents (candidates from postings have none)."""
+        """`found` without the segment's deleted documents."""
         if not self._reader.has_deletions():
             return found
         return {docnum: value for docnum, value in found.items() if not self._reader.is_deleted(docnum)}
@@ -364,25 +250,14 @@ class _ScoreCache:
             self._size -= len(docnums)
 
 
-def _text_candidates(reader, fieldname: str, text: str) -> list[int] | None:
-    """The candidates of normalised `text` in a body field (None: one character, so every
-    document; [] : none can hold it)."""
-    return body_candidates(reader, fieldname, set(map(operator.add, text, text[1:])))
-
-
 def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
     """docnum -> score (saturate of its count) of every document whose text (a body `field`) holds
-    normalised `text`.
-
-    Two or more characters: by confirming the candidates of its bigrams; one: by scanning every text.
-    """
+    normalised `text`: from the suffix file, else by counting it in every text."""
     cache = _ScoreCache.of(reader)
     found = cache.get((fieldname, text))
     if found is not None:
         return found
-    texts = SegmentTexts.of(reader, field.confirm_column)
-    candidates = None if texts.suffixes is not None else _text_candidates(reader, fieldname, text)
-    counts = {} if candidates is not None and not candidates else texts.counts(text, candidates)
+    counts = SegmentTexts.of(reader, field.confirm_column).counts(text, None)
     table = _SATURATED  # looked up here, not called: a common phrase has a count in 50,000 documents
     found = {docnum: table[count] if count < 256 else saturate(count) for docnum, count in counts.items()}
     cache.put((fieldname, text), found, reader.doc_count_all())
@@ -419,9 +294,7 @@ def text_bits(reader, fieldname: str, field, text: str, within: int = -1) -> int
             if reader.has_deletions():
                 bits &= live_bits(reader)
         else:
-            candidates = _text_candidates(reader, fieldname, text)
-            found = [] if candidates is not None and not candidates else texts.holding(text, candidates)
-            bits = as_bits(found, reader.doc_count_all())
+            bits = as_bits(texts.holding(text), reader.doc_count_all())
         cache[key] = bits
         if len(cache) > max(256, _DOC_BITS_BUDGET // (reader.doc_count_all() // 8 + 1)):
             cache.popitem(last=False)

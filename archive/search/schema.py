@@ -26,7 +26,7 @@ def build_schema() -> Schema:
         size=COLUMN(NumericColumn("Q")),
         mtime_ns=COLUMN(NumericColumn("Q")),
         extractor=COLUMN(NumericColumn("I")),
-        text=BigramBody(),  # the bigram buckets a text holds; phrases are confirmed against `normalised`
+        text=BigramBody(),  # the body as queries name it: no postings; phrases are found in suffix files
         normalised=COLUMN(VarBytesColumn()),  # the body's normalised text, UTF-8
         title=BigramText(),
         people=BigramText(),  # speaker and role

@@ -26,10 +26,10 @@ from whoosh.index import EmptyIndexError, LockError
 from whoosh.index import IndexError as WhooshIndexError
 from whoosh.reading import MultiReader
 from whoosh.searching import Searcher
+from whoosh.writing import SegmentWriter
 
 from archive.errors import IndexBusy, IndexDamaged, IndexMissing
 from archive.search import snapshot, suffixes
-from archive.search.bulkwriter import BulkSegmentWriter
 from archive.search.schema import build_schema
 from archive.search.snapshot import INDEX_NAME, ROOTS_FILE, VERSIONS_FILE, ManifestEntry, data_dir
 
@@ -272,7 +272,7 @@ def _codec() -> W3Codec:
 MERGE_DOCS = 8_000  # documents a merge may bring into one segment
 
 
-def merge_small(writer: BulkSegmentWriter, segments: list[Any]) -> list[Any]:
+def merge_small(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
     """A merge policy with bounded memory: the smallest segments are merged into the new one while
     together they hold at most MERGE_DOCS documents, once there are three of them to merge.
 
@@ -300,14 +300,14 @@ def merge_small(writer: BulkSegmentWriter, segments: list[Any]) -> list[Any]:
     return [segment for segment in segments if segment not in merged]
 
 
-def writer(ix: whoosh_index.Index) -> BulkSegmentWriter:
-    """The index's writer (archive.search.bulkwriter): it takes the write lock at once, so a
+def writer(ix: whoosh_index.Index) -> SegmentWriter:
+    """The index's writer: it takes the write lock at once, so a
     second index run fails fast. Segments are written as separate files, not whoosh's compound
     file: a reader copies each part of a compound file it opens into its own memory (postings,
     stored records, columns: 60 MB per process at 10,000 speeches), where separate files are read
     through the page cache that every process shares."""
     try:
-        return BulkSegmentWriter(ix, codec=_codec(), compound=False)
+        return SegmentWriter(ix, codec=_codec(), compound=False)
     except LockError:
         raise IndexBusy(
             "another `archive index` run is updating this index; wait for it to finish "
