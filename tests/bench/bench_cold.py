@@ -7,13 +7,16 @@ hooks at start-up); it times that installation's `archive` console script. Index
 `archive index` and `recollindex` once (not timed), then times, as separate
 processes, medians of --runs: `archive --version`; `archive search` of a quoted phrase asked for the
 first time in that process (`--json`, nothing drawn) beside `recollq`; `archive index` over the
-unchanged folder beside `recollindex` (incremental). Not part of the test run.
+unchanged folder beside `recollindex` (incremental); with --scratch N, N runs each of `archive index`
+and `recollindex -z` from scratch, taking turns (the machine's load falls on both alike), and the
+ratio of their medians. Not part of the test run.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--scratch", type=int, default=0, help="also index from scratch this many times, beside recollindex -z")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="archive-cold-"))
     index = str(work / "index")
@@ -63,6 +67,19 @@ def main() -> None:
     unchanged = timed([*archive, "index", str(args.folder), "--index", index, "--json"], args.runs)
     recoll_unchanged = timed(["recollindex", "-c", str(config)], args.runs)
     print(f"  archive index (unchanged folder)  {unchanged:6.0f} ms   recollindex {recoll_unchanged:6.0f} ms")
+    if args.scratch:
+        ours, theirs = [], []
+        for run in range(args.scratch):
+            fresh = work / f"scratch{run}"
+            (fresh / "recoll").mkdir(parents=True)
+            (fresh / "recoll" / "recoll.conf").write_text(f"topdirs = {args.folder.resolve()}\n")
+            ours.append(timed([*archive, "index", str(args.folder), "--index", str(fresh / "index"), "--json"], 1))
+            theirs.append(timed(["recollindex", "-c", str(fresh / "recoll"), "-z"], 1))
+            shutil.rmtree(fresh)
+        print(f"  archive index (from scratch)      {statistics.median(ours):6.0f} ms   recollindex -z "
+              f"{statistics.median(theirs):6.0f} ms   ratio {statistics.median(ours) / statistics.median(theirs):.2f}"
+              f"  (archive {' '.join(f'{t / 1000:.1f}' for t in ours)} s; recoll {' '.join(f'{t / 1000:.1f}' for t in theirs)} s)")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
