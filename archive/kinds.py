@@ -3,6 +3,7 @@ must not load every reader's libraries to decide whether a file matters."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -21,10 +22,11 @@ def file_format(path: Path) -> str:
     return FORMATS.get(path.suffix.lower(), "page")
 
 
-def skip_reason(path: Path) -> str | None:
+def skip_reason(path: str | os.PathLike[str]) -> str | None:
     """Why a file in the folder is not a speech at all (reported as skipped, not failed)."""
-    if path.name.startswith("~$"):
+    name = os.path.basename(path)
+    if name.startswith("~$"):
         return "Word lock file"
-    if _EDITOR_FILES.search(path.name):
+    if _EDITOR_FILES.search(name):
         return "an editor's lock, backup or temporary file"
     return None

@@ -90,7 +90,7 @@ def _relevant(path: str) -> bool:
     suffix = os.path.splitext(path)[1].lower()
     if not suffix:
         return True
-    return suffix in SUPPORTED_SUFFIXES and skip_reason(Path(path)) is None
+    return suffix in SUPPORTED_SUFFIXES and skip_reason(path) is None
 
 
 class Watcher:

@@ -86,7 +86,7 @@ def scan(roots: list[str], exclude: list[str] | None = None) -> Scan:
         if path in seen or os.path.splitext(path)[1].lower() not in SUPPORTED_SUFFIXES:
             return
         seen.add(path)
-        reason = skip_reason(Path(path))
+        reason = skip_reason(path)
         if reason:
             result.skipped.append({"path": path, "reason": reason})
         else:
