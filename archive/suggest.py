@@ -2,7 +2,8 @@
 one or two characters (a character typed wrong, one left out, one too many): "脱贫功坚" → "脱贫攻坚".
 
 Each variant is a pattern with one or two wildcards; the documents that can hold it are those holding
-its longest fixed stretch, found through the index, and only their texts are scanned.
+its longest fixed stretch, found through the index, and only their texts are scanned (with suffix
+files, only the text around some of that stretch's occurrences).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def suggestions(index: Any, query: str) -> list[dict[str, Any]]:
     for pattern, anchor, changed in _patterns(phrase):
         if len(anchor) < 2:
             continue
-        for variant, paths in index.variants(re.compile(pattern), anchor, limit=DISCOVER).items():
+        for variant, paths in index.variants(re.compile(pattern), anchor, limit=DISCOVER, reach=len(phrase) + 1).items():
             documents.setdefault(variant, set()).update(paths)
             changes[variant] = min(changes.get(variant, changed), changed)
     documents.pop(phrase, None)

@@ -57,6 +57,20 @@ def test_counts_every_occurrence_of_any_string_in_every_document(tmp_path_factor
                 text[start:].startswith(needle) for text in texts for start in range(len(text))), needle
     finally:
         suffixes.NUMPY_FROM = original
+    for needle in needles[:3]:  # the text around occurrences, as "did you mean" reads it
+        reach = data.draw(st.integers(0, 5))
+        starts = [(docnum, start) for docnum, text in enumerate(texts) for start in range(len(text))
+                  if text.startswith(needle, start)]
+        every = opened.windows(needle, reach, len(starts) + 1)
+        assert len(every) == len(starts), needle
+        for docnum, window in every:
+            assert needle in window and window in texts[docnum], needle
+        if all(ord(char) < 0x10000 for char in "".join(texts)):  # reach counts code units
+            assert sorted(every) == sorted((docnum, texts[docnum][max(0, start - reach) : start + len(needle) + reach])
+                                           for docnum, start in starts), needle
+        limit = data.draw(st.integers(1, 5))
+        sampled = opened.windows(needle, reach, limit)
+        assert len(sampled) == min(limit, len(starts)) and all(place in every for place in sampled), needle
 
 
 def test_a_file_that_is_not_whole_is_refused(tmp_path: Path) -> None:

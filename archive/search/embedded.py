@@ -157,7 +157,9 @@ class WhooshIndex(SpeechIndex[int]):
             counted.append((listing[local_docnum], sum(each.get(local_docnum, 0) for each in counts)))
         return counted
 
-    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000, reach: int = 32) -> dict[str, set[str]]:
+        """In a segment with a suffix file, `pattern` is matched around `limit` occurrences of the
+        anchor (spread over all of them): a few dozen characters each, not whole texts."""
         found: dict[str, set[str]] = {}
         looked = 0
         with self._errors(), self._lock:
@@ -165,15 +167,20 @@ class WhooshIndex(SpeechIndex[int]):
             for segment, _ in searcher.leaf_searchers():
                 reader = segment.reader()
                 field = segment.schema["text"]
-                bits = phrase.text_bits(reader, "text", field, anchor)
                 texts = phrase.SegmentTexts.of(reader, field.confirm_column)
-                paths = reader.column_reader("path")
-                for docnum in phrase.docnums_of(bits):
-                    looked += 1
-                    if looked > limit:
-                        return found
-                    for match in pattern.finditer(texts.text(docnum)):
+                paths = phrase.kept(reader, "_archive_paths", partial(_paths, reader))
+                if texts.suffixes is not None:
+                    places = [(docnum, window) for docnum, window in texts.suffixes.windows(anchor, reach, limit - looked)
+                              if not reader.is_deleted(docnum)]
+                else:
+                    documents = phrase.docnums_of(phrase.text_bits(reader, "text", field, anchor))
+                    places = [(docnum, texts.text(docnum)) for docnum in documents[: limit - looked]]
+                for docnum, text in places:
+                    for match in pattern.finditer(text):
                         found.setdefault(match.group(0), set()).add(paths[docnum])
+                looked += len(places)
+                if looked >= limit:
+                    break
         return found
 
     def sketches(self) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:

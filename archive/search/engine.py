@@ -287,10 +287,12 @@ class SpeechIndex(ABC, Generic[Key]):
         """The normalised text of each of these documents (readable ones)."""
 
     @abstractmethod
-    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000, reach: int = 32) -> dict[str, set[str]]:
         """The paths of the documents that hold each text `pattern` matches in the normalised texts,
         looking only in documents that hold normalised `anchor` (a fixed part of the pattern): what
-        "did you mean" counts. At most `limit` documents are looked at."""
+        "did you mean" counts. At most `limit` documents are looked at, or, in an engine that can
+        find the anchor's occurrences, the text within `reach` characters of some of them (the
+        pattern matches nothing longer than `reach`)."""
 
     @abstractmethod
     def sketches(self) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:

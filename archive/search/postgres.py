@@ -403,7 +403,7 @@ class PostgresIndex(SpeechIndex[str]):
         return dict(self._rows(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND path = ANY(%s)",
                                (list(paths),)))
 
-    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000) -> dict[str, set[str]]:
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000, reach: int = 32) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         rows = self._rows(_Clause(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
                           + _holds(anchor) + _Clause(" LIMIT %s", [limit]))

@@ -39,6 +39,8 @@ _CHUNK = struct.Struct("<QQQQQ")  # first document, end document, first unit, un
 # hundred thousand occurrences take about as long in Python as the import).
 NUMPY_FROM = 256
 NUMPY_IMPORT_FROM = 100_000
+_HIGH_SURROGATES = "".join(map(chr, range(0xD800, 0xDC00)))  # a window's edge may cut a pair
+_LOW_SURROGATES = "".join(map(chr, range(0xDC00, 0xE000)))
 _BLOCK_BITS = 10  # occurrences are mapped to documents through the document at every 2**10th unit
 
 
@@ -197,6 +199,32 @@ class SuffixFile:
         while found >= 0 and (found - start) & 1:
             found = self._map.find(encoded, found + 1, end)
         return found >= 0
+
+    def windows(self, needle: str, reach: int, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` occurrences of `needle`, spread evenly over all of them (they are in suffix
+        order: by what follows them), each as (docnum, its document's text from `reach` code units
+        before it to `reach` after it; a character outside the BMP cut in two there is left out).
+        What "did you mean" looks at, instead of whole texts."""
+        encoded = needle.encode("utf-16-le")
+        ranges = [(chunk, *self._range(chunk, encoded)) for chunk in self._chunks]
+        total = sum(high - low for _, low, high in ranges)
+        wanted = min(limit, total)
+        ordinals = iter([number * total // wanted for number in range(wanted)] if wanted > 0 else [])
+        found: list[tuple[int, str]] = []
+        ordinal, passed = next(ordinals, None), 0
+        for chunk, low, high in ranges:
+            while ordinal is not None and ordinal < passed + high - low:
+                position = chunk.suffixes[low + ordinal - passed]
+                docnum = self._docnum(chunk, position)
+                unit = chunk.first_unit + position
+                start = max(unit - reach, self.starts[docnum])
+                end = min(unit + len(encoded) // 2 + reach, self.starts[docnum + 1] - 1)
+                offset = chunk.text_offset + 2 * (start - chunk.first_unit)
+                window = self._map[offset : offset + 2 * (end - start)].decode("utf-16-le", "surrogatepass")
+                found.append((docnum, window.lstrip(_LOW_SURROGATES).rstrip(_HIGH_SURROGATES)))
+                ordinal = next(ordinals, None)
+            passed += high - low
+        return found
 
     def documents(self, needle: str) -> int:
         """The documents holding `needle`, as a bitmap (bit n: docnum n)."""
