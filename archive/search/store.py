@@ -277,10 +277,10 @@ def merge_small(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
     together they hold at most MERGE_DOCS documents, once there are three of them to merge.
 
     Why not whoosh's MERGE_SMALL: it merges ever larger segments (half of a 100,000-speech archive
-    in one commit), and the bulk writer holds a merge's postings in memory (a 100,000-speech run
-    peaked at 5.1 GB). Here a
-    run's memory stays bounded whatever the archive's size; an archive of 100,000 speeches keeps a
-    dozen segments, each searched through its own suffix file.
+    in one commit: every part of it rewritten, and a suffix file that large sorted again; the bulk
+    writer archive had then held the merged postings in memory: 5.1 GB). Here a run's work and
+    memory stay bounded whatever the archive's size; an archive of 100,000 speeches keeps a dozen
+    segments, each searched through its own suffix file.
     """
     from whoosh.reading import SegmentReader
 
