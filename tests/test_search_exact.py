@@ -8,6 +8,7 @@ engines (the embedded whoosh index and PostgreSQL), and the engines must give th
 from __future__ import annotations
 
 import random
+import re
 import shutil
 
 import pytest
@@ -54,7 +55,7 @@ def corpus_files(tmp_path_factory: pytest.TempPathFactory):
 
 
 # The embedded index answers from its suffix files; without them (an index written before they
-# existed, a run killed before writing them) it confirms candidates from the postings: both exact.
+# existed, a run killed before writing them) it counts phrases in every text: both exact.
 VARIANTS = [*ENGINES, "whoosh-without-suffix-files"]
 
 
@@ -275,6 +276,28 @@ def test_both_engines_answer_every_query_with_the_same_documents(indexes, corpus
     matches = [sorted(summary["path"] for summary, _ in archive.matches(query, filters=filters))
                for archive in indexes.values()]
     assert matches[0] == matches[1] == matches[2] == sorted(path for path, _ in answers[0])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_did_you_mean_finds_the_same_variants_in_every_engine(indexes, corpus_files, data) -> None:
+    """The variants of a phrase one or two characters off, as "did you mean" looks for them (around
+    occurrences of a fixed part in suffix files, in whole texts otherwise): the same in every
+    engine, each standing in exactly the documents it is said to, when nothing limits the search."""
+    from archive.suggest import _patterns
+
+    _, truth = corpus_files
+    text = data.draw(st.sampled_from(sorted(truth.values())))
+    length = data.draw(st.integers(3, 8))
+    start = data.draw(st.integers(0, len(text) - length))
+    phrase = text[start : start + length]
+    for pattern, anchor, _ in data.draw(st.lists(st.sampled_from(_patterns(phrase)), min_size=1, max_size=4)):
+        if len(anchor) < 2:
+            continue
+        answers = [archive.variants(re.compile(pattern), anchor, reach=len(phrase) + 1) for archive in indexes.values()]
+        assert answers[0] == answers[1] == answers[2], pattern
+        for variant, paths in answers[0].items():
+            assert paths <= {path for path, body in truth.items() if variant in body}, variant
 
 
 @pytest.fixture(scope="module")
