@@ -98,6 +98,7 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[Line]:
         textpage = page.get_textpage()
         try:
             text = textpage.get_text_range()
+            width = page.get_width()
             lines: list[Line] = []
             start = 0
             for raw in text.split("\n"):
@@ -107,8 +108,7 @@ def _page_lines(pdf: pdfium.PdfDocument, index: int) -> list[Line]:
                 if last >= first:
                     left, bottom1, _, top1 = textpage.get_charbox(start + first)
                     _, bottom2, right, top2 = textpage.get_charbox(start + last)
-                    lines.append(Line(_clean(stripped), left, right, max(top1, top2), min(bottom1, bottom2),
-                                       page.get_width()))
+                    lines.append(Line(_clean(stripped), left, right, max(top1, top2), min(bottom1, bottom2), width))
                 start += len(raw) + 1
         finally:
             textpage.close()
