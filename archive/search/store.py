@@ -301,11 +301,11 @@ def merge_small(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
 
 
 def writer(ix: whoosh_index.Index) -> SegmentWriter:
-    """The index's writer: it takes the write lock at once, so a
-    second index run fails fast. Segments are written as separate files, not whoosh's compound
-    file: a reader copies each part of a compound file it opens into its own memory (postings,
-    stored records, columns: 60 MB per process at 10,000 speeches), where separate files are read
-    through the page cache that every process shares."""
+    """The index's writer: it takes the write lock at once, so a second index run fails fast.
+    Segments are written as separate files, not whoosh's compound file: a reader copies each part of
+    a compound file it opens into its own memory (postings, stored records, columns: 60 MB per
+    process at 10,000 speeches), where separate files are read through the page cache that every
+    process shares."""
     try:
         return SegmentWriter(ix, codec=_codec(), compound=False)
     except LockError:

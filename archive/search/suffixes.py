@@ -163,12 +163,16 @@ class SuffixFile:
     def text(self, docnum: int) -> str:
         """The document's normalised text."""
         start, end = self.starts[docnum], self.starts[docnum + 1] - 1
-        chunk = self._chunks[self._chunk_of(docnum)]
-        offset = chunk.text_offset + 2 * (start - chunk.first_unit)
+        offset = self._offset(self._chunks[self._chunk_of(docnum)], start)
         return self._map[offset : offset + 2 * (end - start)].decode("utf-16-le")
 
     def _chunk_of(self, docnum: int) -> int:
         return bisect_right(self._first_docs, docnum) - 1
+
+    @staticmethod
+    def _offset(chunk: _Chunk, unit: int) -> int:
+        """Where a unit of the segment's text (counted from its first) stands in the file."""
+        return chunk.text_offset + 2 * (unit - chunk.first_unit)
 
     def _range(self, chunk: _Chunk, needle: bytes) -> tuple[int, int]:
         """The suffixes of the chunk that start with `needle`: a slice of its sorted suffixes."""
@@ -182,18 +186,20 @@ class SuffixFile:
         high = bisect_right(range(low, chunk.units), needle, key=key) + low
         return low, high
 
+    def _ranges(self, needle: bytes) -> list[tuple[_Chunk, int, int]]:
+        """Each chunk with its slice of suffixes that start with `needle` (see _range)."""
+        return [(chunk, *self._range(chunk, needle)) for chunk in self._chunks]
+
     def occurrences(self, needle: str) -> int:
         """How many times `needle` stands in the segment (overlaps included): two binary searches
         per chunk, no occurrence read."""
-        encoded = needle.encode("utf-16-le")
-        return sum(high - low for low, high in (self._range(chunk, encoded) for chunk in self._chunks))
+        return sum(high - low for _, low, high in self._ranges(needle.encode("utf-16-le")))
 
     def holds(self, needle: str, docnum: int) -> bool:
         """Whether one document's text holds `needle`: searched in the mapped bytes, not decoded (a
         match at an odd byte offset straddles two characters and is passed over)."""
         chunk = self._chunks[self._chunk_of(docnum)]
-        start = chunk.text_offset + 2 * (self.starts[docnum] - chunk.first_unit)
-        end = chunk.text_offset + 2 * (self.starts[docnum + 1] - chunk.first_unit)
+        start, end = self._offset(chunk, self.starts[docnum]), self._offset(chunk, self.starts[docnum + 1])
         encoded = needle.encode("utf-16-le")
         found = self._map.find(encoded, start, end)
         while found >= 0 and (found - start) & 1:
@@ -206,7 +212,7 @@ class SuffixFile:
         before it to `reach` after it; a character outside the BMP cut in two there is left out).
         What "did you mean" looks at, instead of whole texts."""
         encoded = needle.encode("utf-16-le")
-        ranges = [(chunk, *self._range(chunk, encoded)) for chunk in self._chunks]
+        ranges = self._ranges(encoded)
         total = sum(high - low for _, low, high in ranges)
         wanted = min(limit, total)
         ordinals = iter([number * total // wanted for number in range(wanted)] if wanted > 0 else [])
@@ -219,7 +225,7 @@ class SuffixFile:
                 unit = chunk.first_unit + position
                 start = max(unit - reach, self.starts[docnum])
                 end = min(unit + len(encoded) // 2 + reach, self.starts[docnum + 1] - 1)
-                offset = chunk.text_offset + 2 * (start - chunk.first_unit)
+                offset = self._offset(chunk, start)
                 window = self._map[offset : offset + 2 * (end - start)].decode("utf-16-le", "surrogatepass")
                 found.append((docnum, window.lstrip(_LOW_SURROGATES).rstrip(_HIGH_SURROGATES)))
                 ordinal = next(ordinals, None)
@@ -229,7 +235,7 @@ class SuffixFile:
     def documents(self, needle: str) -> int:
         """The documents holding `needle`, as a bitmap (bit n: docnum n)."""
         encoded = needle.encode("utf-16-le")
-        ranges = [(chunk, *self._range(chunk, encoded)) for chunk in self._chunks]
+        ranges = self._ranges(encoded)
         total = sum(high - low for _, low, high in ranges)
         if not _in_bulk(total):
             flags = bytearray(self.doc_count // 8 + 1)
@@ -253,8 +259,7 @@ class SuffixFile:
         if _overlaps_itself(needle):
             return self._counted_apart(encoded)
         found: dict[int, int] = {}
-        for chunk in self._chunks:
-            low, high = self._range(chunk, encoded)
+        for chunk, low, high in self._ranges(encoded):
             if _in_bulk(high - low):
                 found.update(self._counted_in_bulk(chunk, low, high))
                 continue
@@ -272,8 +277,7 @@ class SuffixFile:
         text order, each counted only if it starts after the last counted one ends."""
         length = len(encoded) // 2
         positions: dict[int, list[int]] = {}
-        for chunk in self._chunks:
-            low, high = self._range(chunk, encoded)
+        for chunk, low, high in self._ranges(encoded):
             for position in chunk.suffixes[low:high]:
                 positions.setdefault(self._docnum(chunk, position), []).append(chunk.first_unit + position)
         found = {}
