@@ -291,14 +291,17 @@ def search_command(
     as_json: JsonOption = False,
 ) -> None:
     """Ranked matches with passages: exact matches first, then documents holding all the words."""
-    query = _query(words)
-    with _open(index) as archive:
-        results = archive.search(query, filters=_filters(speaker, since, until, year, sort), limit=limit,
-                                 offset=offset, max_passages=passages)
-        suggested = []
-        if not results.total:
-            from archive.suggest import suggestions  # only a search that found nothing needs it
+    from archive.search import open_for_search
 
+    query = _query(words)
+    filters = _filters(speaker, since, until, year, sort)
+    with open_for_search(_location(index), query, filters) as searching:
+        results = searching.search(query, filters=filters, limit=limit, offset=offset, max_passages=passages)
+    suggested = []
+    if not results.total:
+        from archive.suggest import suggestions  # only a search that found nothing needs it
+
+        with _open(index) as archive:
             suggested = suggestions(archive, query)
     if as_json:
         print_json({**results.to_dict(), **({"suggestions": suggested} if not results.total else {})})

@@ -3,6 +3,7 @@ private modules; the engine is chosen by the index location.
 
     location_of(text)             a folder (the embedded whoosh index) or postgresql://… (a server)
     open_index(location)          read: search, matches, documents, document, stats, …  (engine.SpeechIndex)
+    open_for_search(location, q)  the lightest reader that answers one search (a command's)
     open_update(location)         write: put, put_failed, delete, checkpoint, commit    (engine.IndexUpdate)
     verify_index, remove_index, indexed_folders, state_dir
 """
@@ -19,7 +20,7 @@ from archive.search.snapshot import ManifestEntry, Snapshot
 
 if TYPE_CHECKING:
     from archive.document import Document, doc_id
-    from archive.search.engine import Filters, Hit, IndexUpdate, SearchResults, SpeechIndex
+    from archive.search.engine import Filters, Hit, IndexUpdate, Searching, SearchResults, SpeechIndex
     from archive.search.passages import DocumentText, Passage
 
 # Imported when first asked for: an `archive index` run over an unchanged folder needs only the
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 _LAZY = {"Document": "archive.document", "doc_id": "archive.document", "Filters": "archive.search.engine",
          "Hit": "archive.search.engine", "IndexUpdate": "archive.search.engine",
          "SearchResults": "archive.search.engine", "SpeechIndex": "archive.search.engine",
+         "Searching": "archive.search.engine",
          "DocumentText": "archive.search.passages", "Passage": "archive.search.passages"}
 
 
@@ -49,6 +51,7 @@ __all__ = [
     "ManifestEntry",
     "Passage",
     "SearchResults",
+    "Searching",
     "Snapshot",
     "SpeechIndex",
     "doc_id",
@@ -56,6 +59,7 @@ __all__ = [
     "is_database",
     "last_snapshot",
     "location_of",
+    "open_for_search",
     "open_index",
     "open_update",
     "remove_index",
@@ -94,6 +98,18 @@ def open_index(location: Location) -> SpeechIndex[Any]:
     from archive.search.embedded import WhooshIndex
 
     return WhooshIndex(Path(location))
+
+
+def open_for_search(location: Location, query: str, filters: Filters) -> Searching[Any]:
+    """What answers one search of a command: for quoted phrases in an embedded index, the last
+    commit's side files alone (archive.search.quick: no whoosh imported), else open_index's engine."""
+    if not is_database(location):
+        from archive.search import quick
+
+        found = quick.open_if_answers(Path(location), query, filters)
+        if found is not None:
+            return found
+    return open_index(location)
 
 
 def open_update(location: Location) -> IndexUpdate:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.document import Document, doc_id
-from archive.search import evaluate, phrase, store
+from archive.search import evaluate, phrase, records, store
 from archive.search import querylang as ql
 from archive.search.compile import NOT_DOCUMENTS, compile_query
 from archive.search.compile import filters as compile_filters
@@ -119,7 +119,7 @@ class WhooshIndex(SpeechIndex[int]):
         searcher = self._fresh()
         found = []
         for docnum in keys:
-            document = Document.from_record(searcher.stored_fields(docnum)["record"])
+            document = Document.from_record(records.decoded(searcher.stored_fields(docnum)["record"]))
             found.append((document, self._text_of(searcher, docnum, document)))
         return found
 
@@ -233,7 +233,7 @@ class WhooshIndex(SpeechIndex[int]):
             docnum = searcher.document_number(path=path)
             if docnum is None:
                 return None
-            record = searcher.stored_fields(docnum)["record"]
+            record = records.decoded(searcher.stored_fields(docnum)["record"])
             if "paragraphs" not in record:  # a failed file's
                 return None
             document = Document.from_record(record)
@@ -245,7 +245,7 @@ class WhooshIndex(SpeechIndex[int]):
             fields = searcher.document(doc_id=key) or searcher.document(path=key)
         if not fields or fields.get("kind") != "doc":
             return None
-        return Document.from_record(fields["record"])
+        return Document.from_record(records.decoded(fields["record"]))
 
     def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
         with self._lock:
@@ -296,7 +296,7 @@ class WhooshUpdate(IndexUpdate):
             size=document.size, mtime_ns=mtime_ns, extractor=document.extractor,
             normalised=normalised.encode("utf-8"),
             title=document.title or "", people=speaker_role, date_key=date_key(document.date),
-            record=document.to_record(), summary=json.dumps(document.listing(), ensure_ascii=False).encode("utf-8"),
+            record=records.encoded(document.to_record()), summary=json.dumps(document.listing(), ensure_ascii=False).encode("utf-8"),
             sketch=sketch,
         )
         self._put(fields)
@@ -304,7 +304,7 @@ class WhooshUpdate(IndexUpdate):
     def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, extractor: int, reason: str) -> None:
         self._put(dict(path=path, doc_id=doc_id(path), kind="failed", sha256=sha256, size=size,
                        mtime_ns=mtime_ns, extractor=extractor, date_key=0,
-                       record={"path": path, "reason": reason},
+                       record=records.encoded({"path": path, "reason": reason}),
                        summary=json.dumps({"path": path, "reason": reason}, ensure_ascii=False).encode("utf-8")))
 
     def _put(self, fields: dict[str, Any]) -> None:
@@ -319,15 +319,15 @@ class WhooshUpdate(IndexUpdate):
     def checkpoint(self) -> None:
         self._writer.commit(mergetype=store.merge_small)
         store.record_checksums(self.location)
-        store.save_snapshot(self.location, self._ix, suffix_files=False)  # written at the run's end
+        store.save_snapshot(self.location, self._ix, side_files=False)  # written at the run's end
         self._writer = store.writer(self._ix)
 
     def commit(self, folders: Sequence[str] = ()) -> None:
         self._writer.commit(mergetype=store.merge_small)
-        store.write_suffixes(self.location, self._ix)
+        store.write_side_files(self.location, self._ix)
         store.record_checksums(self.location)
         store.remember_folders(self.location, list(folders))
-        store.save_snapshot(self.location, self._ix, suffix_files=True)
+        store.save_snapshot(self.location, self._ix, side_files=True)
         store.drop_other_versions(self.location)
 
     def cancel(self) -> None:

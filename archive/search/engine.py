@@ -22,7 +22,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from archive.document import Document
 from archive.errors import QueryError
@@ -218,8 +218,9 @@ def needle_of(text: str) -> str:
     return normalised
 
 
-class SpeechIndex(ABC, Generic[Key]):
-    """Read access to an index, whatever its engine. Open one with archive.search.open_index."""
+class Searching(ABC, Generic[Key]):
+    """What answers `search`: ranked matches with passages. Every engine is one (SpeechIndex);
+    archive.search.quick answers quoted phrases from the last commit's side files alone."""
 
     location: Path | str
 
@@ -254,6 +255,55 @@ class SpeechIndex(ABC, Generic[Key]):
         """Each document and its text (for passages), in the order of `keys`."""
 
     @abstractmethod
+    def _version_entries(self) -> dict[str, dict[str, Any]]:
+        """path -> {group, similarity, members} as archive.versions made them after the last run."""
+
+    # --- the same for every engine -------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def search(self, query: str, *, filters: Filters = Filters(), limit: int | None = 10, offset: int = 0,
+               window: int | None = 80, max_passages: int | None = 3, context: int = 0) -> SearchResults:
+        """Every document matching `query`: exact matches first, then those holding all the words.
+
+        `total` counts all of them; `hits` holds `limit` of them from `offset`, with passages.
+        """
+        if offset < 0 or (limit is not None and limit < 0):
+            raise QueryError("limit and offset must not be negative")
+        node = ql.parse(query)
+        with self._errors(), self._lock:
+            key = (self._generation(), query, filters.key())
+            ranked = self._ranked.get(key)
+            if ranked is None:
+                ranked = self._rank(node, filters)
+                self._ranked.put(key, ranked)
+            rows = ranked.rows()
+            page = ranked.page(offset, limit)
+            if ranked.rows() != rows:  # the words tier was ranked: weigh the ranking again
+                self._ranked.put(key, ranked)
+            groups = self._version_entries()
+            hits = []
+            for (_, score, tier), (document, text) in zip(page, self._texts([row[0] for row in page]), strict=True):
+                passages = text.passages(needles(node, loose=tier == "words"), context=context, window=window,
+                                         limit=max_passages)
+                entry = groups.get(document.path)
+                hits.append(Hit(document, float(score), tier, passages, self._other_versions(document.path, groups),
+                                entry["members"][0]["path"] if entry else None))
+        return SearchResults(query=query, total=ranked.total, hits=hits, offset=offset)
+
+    def _other_versions(self, path: str, groups: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        entry = (self._version_entries() if groups is None else groups).get(path)
+        return [member for member in entry["members"] if member["path"] != path] if entry else []
+
+
+class SpeechIndex(Searching[Key]):
+    """Read access to an index, whatever its engine. Open one with archive.search.open_index."""
+
+    @abstractmethod
     def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
         """Every match of either tier, newest first, as (listing metadata, occurrences of `found`)."""
 
@@ -264,10 +314,6 @@ class SpeechIndex(ABC, Generic[Key]):
     @abstractmethod
     def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
         """The listing metadata of every document of a kind ("doc"; "failed": path and reason)."""
-
-    @abstractmethod
-    def _version_entries(self) -> dict[str, dict[str, Any]]:
-        """path -> {group, similarity, members} as archive.versions made them after the last run."""
 
     @abstractmethod
     def last_commit(self) -> str | None:
@@ -307,41 +353,6 @@ class SpeechIndex(ABC, Generic[Key]):
 
     # --- the same for every engine -------------------------------------------------------------
 
-    def __enter__(self) -> SpeechIndex[Key]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def search(self, query: str, *, filters: Filters = Filters(), limit: int | None = 10, offset: int = 0,
-               window: int | None = 80, max_passages: int | None = 3, context: int = 0) -> SearchResults:
-        """Every document matching `query`: exact matches first, then those holding all the words.
-
-        `total` counts all of them; `hits` holds `limit` of them from `offset`, with passages.
-        """
-        if offset < 0 or (limit is not None and limit < 0):
-            raise QueryError("limit and offset must not be negative")
-        node = ql.parse(query)
-        with self._errors(), self._lock:
-            key = (self._generation(), query, filters.key())
-            ranked = self._ranked.get(key)
-            if ranked is None:
-                ranked = self._rank(node, filters)
-                self._ranked.put(key, ranked)
-            rows = ranked.rows()
-            page = ranked.page(offset, limit)
-            if ranked.rows() != rows:  # the words tier was ranked: weigh the ranking again
-                self._ranked.put(key, ranked)
-            groups = self._version_entries()
-            hits = []
-            for (_, score, tier), (document, text) in zip(page, self._texts([row[0] for row in page]), strict=True):
-                passages = text.passages(needles(node, loose=tier == "words"), context=context, window=window,
-                                         limit=max_passages)
-                entry = groups.get(document.path)
-                hits.append(Hit(document, float(score), tier, passages, self._other_versions(document.path, groups),
-                                entry["members"][0]["path"] if entry else None))
-        return SearchResults(query=query, total=ranked.total, hits=hits, offset=offset)
-
     def matches(self, query: str, *, filters: Filters = Filters()) -> list[tuple[dict[str, Any], int]]:
         """Every document matching `query` (both tiers), newest first, as (listing metadata, how
         often the query's text stands in it): what a timeline counts, without reading records."""
@@ -367,10 +378,6 @@ class SpeechIndex(ABC, Generic[Key]):
         if document is None:
             return []
         return DocumentText(document.paragraphs).passages(needles(node, loose=True))
-
-    def _other_versions(self, path: str, groups: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        entry = (self._version_entries() if groups is None else groups).get(path)
-        return [member for member in entry["members"] if member["path"] != path] if entry else []
 
     def documents(self) -> list[dict[str, Any]]:
         """Every indexed document's metadata, newest speech first."""

@@ -15,10 +15,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from archive.errors import IndexDamaged
 
 SCHEMA_VERSION = 4  # the embedded index's schema (archive.search.schema): 4 folds traditional to simplified
 INDEX_NAME = "MAIN"
 SNAPSHOT_FILE = "manifest.json"
+SEGMENTS_FILE = "segments.json"  # the segments of the commit, for a search that opens no whoosh
 ROOTS_FILE = "folders.json"  # beside the index: the folders `archive index` was given
 VERSIONS_FILE = "versions.json"  # beside the index: archive.versions' groups
 _TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
@@ -41,6 +45,25 @@ class Snapshot:
     reasons: dict[str, str] = field(default_factory=dict)  # why each failed file could not be read
     folders: list[str] = field(default_factory=list)  # the folders indexed
     version_groups: bool = False  # archive.versions' groups were saved after the last change
+
+
+REPAIR = "run `archive index --rebuild` to rebuild it from your folders"
+
+
+def damaged(location: Path, error: BaseException) -> IndexDamaged:
+    detail = str(error).splitlines()[0][:100] if str(error) else ""
+    return IndexDamaged(f"the index at {location} is damaged ({type(error).__name__}{': ' + detail if detail else ''}): "
+                        f"{REPAIR}")
+
+
+@dataclass(frozen=True)
+class SegmentEntry:
+    """One segment of a commit, in whoosh's order (a document's number in the index is its number in
+    its segment plus the documents of the segments before it)."""
+
+    segment_id: str
+    doc_count: int  # documents written to it, deleted ones included
+    deleted: frozenset[int]  # their numbers in the segment
 
 
 def data_dir(location: Path) -> Path:
@@ -67,6 +90,46 @@ def save(location: Path, generation: int, entries: dict[str, ManifestEntry], rea
     saved = {"generation": generation, "suffix_files": suffix_files, "files": rows}
     temporary.write_text(json.dumps(saved, ensure_ascii=False), "utf-8")
     os.replace(temporary, data_dir(location) / SNAPSHOT_FILE)
+
+
+def save_segments(location: Path, generation: int, segments: list[SegmentEntry], *, side_files: bool) -> None:
+    """`side_files`: every segment has its suffix and records files (written at a run's last commit)."""
+    rows = [[entry.segment_id, entry.doc_count, sorted(entry.deleted)] for entry in segments]
+    temporary = data_dir(location) / f"{SEGMENTS_FILE}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps({"generation": generation, "side_files": side_files, "segments": rows}), "utf-8")
+    os.replace(temporary, data_dir(location) / SEGMENTS_FILE)
+
+
+def last_segments(location: Path) -> tuple[int, list[SegmentEntry]] | None:
+    """The newest commit's generation and segments, when that commit wrote every segment's side
+    files; None otherwise (then whoosh is asked)."""
+    try:
+        saved = json.loads((data_dir(location) / SEGMENTS_FILE).read_text("utf-8"))
+        if saved["side_files"] is not True or saved["generation"] != newest_generation(location):
+            return None
+        return saved["generation"], [SegmentEntry(str(row[0]), int(row[1]), frozenset(row[2])) for row in saved["segments"]]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+_versions_cache: dict[Path, tuple[float, dict[str, Any]]] = {}
+
+
+def version_groups(location: Path) -> dict[str, Any]:
+    """The versions file beside the index, read again only when it changed."""
+    path = location / VERSIONS_FILE
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return {}
+    cached = _versions_cache.get(location)
+    if cached is None or cached[0] != stamp:
+        try:
+            cached = (stamp, json.loads(path.read_text("utf-8")))
+        except (OSError, ValueError):
+            cached = (stamp, {})
+        _versions_cache[location] = cached
+    return cached[1]
 
 
 def indexed_folders(location: Path) -> list[str]:

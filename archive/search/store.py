@@ -29,9 +29,9 @@ from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
 from archive.errors import IndexBusy, IndexDamaged, IndexMissing
-from archive.search import snapshot, suffixes
+from archive.search import records, snapshot, suffixes
 from archive.search.schema import build_schema
-from archive.search.snapshot import INDEX_NAME, ROOTS_FILE, VERSIONS_FILE, ManifestEntry, data_dir
+from archive.search.snapshot import INDEX_NAME, ROOTS_FILE, VERSIONS_FILE, ManifestEntry, SegmentEntry, data_dir
 
 _VERSION_DIR = re.compile(r"^whoosh-v(\d+)$")
 
@@ -46,13 +46,7 @@ def other_versions(location: Path) -> list[Path]:
 # garbage table of contents): whoosh does not check its files, so these surface as they come.
 CORRUPTION = (EOFError, struct.error, zlib.error, pickle.UnpicklingError, UnicodeDecodeError, ValueError, IndexError,
               TypeError, KeyError, AttributeError, OSError, MemoryError, OverflowError, WhooshIndexError)
-REPAIR = "run `archive index --rebuild` to rebuild it from your folders"
-
-
-def damaged(location: Path, error: BaseException) -> IndexDamaged:
-    detail = str(error).splitlines()[0][:100] if str(error) else ""
-    return IndexDamaged(f"the index at {location} is damaged ({type(error).__name__}{': ' + detail if detail else ''}): "
-                        f"{REPAIR}")
+damaged = snapshot.damaged  # IndexDamaged for an error met reading the index's files
 
 
 @contextlib.contextmanager
@@ -154,24 +148,7 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-_versions_cache: dict[Path, tuple[float, dict[str, Any]]] = {}
-
-
-def version_groups(location: Path) -> dict[str, Any]:
-    """The versions file beside the index, read again only when it changed."""
-    path = location / VERSIONS_FILE
-    try:
-        stamp = path.stat().st_mtime
-    except OSError:
-        return {}
-    cached = _versions_cache.get(location)
-    if cached is None or cached[0] != stamp:
-        try:
-            cached = (stamp, json.loads(path.read_text("utf-8")))
-        except (OSError, ValueError):
-            cached = (stamp, {})
-        _versions_cache[location] = cached
-    return cached[1]
+version_groups = snapshot.version_groups  # the versions file beside the index
 
 
 def save_version_groups(location: Path, groups: dict[str, Any]) -> None:
@@ -213,7 +190,7 @@ def verify(location: Path) -> int:
                     for docnum in range(sub.doc_count_all()):
                         column[docnum]
                 for docnum in sub.all_doc_ids():
-                    sub.stored_fields(docnum)
+                    records.decoded(sub.stored_fields(docnum)["record"])
                     documents += 1
                 for fieldname, term in sub.all_terms():
                     for _ in sub.postings(fieldname, term).all_ids():
@@ -238,10 +215,11 @@ def remember_folders(location: Path, roots: list[str]) -> None:
         os.replace(temporary, location / ROOTS_FILE)
 
 
-def write_suffixes(location: Path, ix: whoosh_index.Index) -> None:
-    """After a commit: a suffix file (archive.search.suffixes) for each segment that has no whole
-    one, and none for segments merged away. A run killed while one is written leaves a temporary file (removed
-    here next time); searching meanwhile confirms candidates without it."""
+def write_side_files(location: Path, ix: whoosh_index.Index) -> None:
+    """After a commit: a suffix file (archive.search.suffixes) and a records file
+    (archive.search.records) for each segment that has no whole one, and none for segments merged
+    away. A run killed while one is written leaves a temporary file (removed here next time);
+    searching meanwhile asks whoosh, and confirms candidates without suffix files."""
     folder = data_dir(location)
     with ix.reader() as reader:
         segments = {leaf.segment().segment_id(): leaf for leaf, _ in reader.leaf_readers() if leaf.segment() is not None}
@@ -250,11 +228,23 @@ def write_suffixes(location: Path, ix: whoosh_index.Index) -> None:
             if suffixes.whole(path, leaf.doc_count_all()) is None:
                 column = leaf.column_reader("normalised")
                 suffixes.write(path, (column[docnum].decode("utf-8") for docnum in range(leaf.doc_count_all())))
+            path = records.path_for(folder, segment_id)
+            if records.whole(path, leaf.doc_count_all()) is None:
+                records.write(path, _record_rows(leaf))
+    side = (suffixes.SUFFIX, records.SUFFIX)
     for path in folder.iterdir():
-        stale = path.name.endswith(suffixes.SUFFIX + ".tmp") or (
-            path.suffix == suffixes.SUFFIX and path.stem not in segments)
+        stale = path.name.endswith(tuple(end + ".tmp" for end in side)) or (
+            path.suffix in side and path.stem not in segments)
         if stale:
             path.unlink(missing_ok=True)
+
+
+def _record_rows(leaf: Any) -> Iterator[tuple[bool, int, bytes]]:
+    """(readable, date key, encoded record) of each of a segment's documents, deleted ones too."""
+    kinds, dates = leaf.column_reader("kind"), leaf.column_reader("date_key")
+    for docnum in range(leaf.doc_count_all()):
+        stored = leaf.stored_fields(docnum)["record"]
+        yield kinds[docnum] == "doc", int(dates[docnum]), stored if isinstance(stored, bytes) else records.encoded(stored)
 
 
 def drop_other_versions(location: Path) -> None:
@@ -333,12 +323,23 @@ def manifest(ix: whoosh_index.Index) -> dict[str, ManifestEntry]:
     return entries
 
 
-def save_snapshot(location: Path, ix: whoosh_index.Index, *, suffix_files: bool) -> None:
-    """After a commit: the manifest of what it holds, for the next run (archive.search.snapshot);
-    `suffix_files`: written after write_suffixes."""
+def save_snapshot(location: Path, ix: whoosh_index.Index, *, side_files: bool) -> None:
+    """After a commit: the manifest of what it holds, for the next run, and its segments, for a
+    search that opens no whoosh (archive.search.snapshot); `side_files`: written after
+    write_side_files."""
+    generation = ix.latest_generation()
     with ix.reader() as reader:
         reasons = {failure["path"]: failure["reason"] for failure in summaries(reader, "failed")}
-    snapshot.save(location, ix.latest_generation(), manifest(ix), reasons, suffix_files=suffix_files)
+        segments = [SegmentEntry(leaf.segment().segment_id(), leaf.doc_count_all(), _deleted(leaf))
+                    for leaf, _ in reader.leaf_readers() if leaf.segment() is not None]
+    snapshot.save(location, generation, manifest(ix), reasons, suffix_files=side_files)
+    snapshot.save_segments(location, generation, segments, side_files=side_files)
+
+
+def _deleted(leaf: Any) -> frozenset[int]:
+    if not leaf.has_deletions():
+        return frozenset()
+    return frozenset(range(leaf.doc_count_all())) - frozenset(leaf.all_doc_ids())
 
 
 def summaries(reader, kind: str) -> list[dict[str, Any]]:
@@ -356,8 +357,10 @@ def record_by_content(ix: whoosh_index.Index, sha256: str, file_format: str) -> 
     renamed or copied file."""
     with ix.searcher() as searcher:
         for fields in searcher.documents(sha256=sha256):
-            if fields.get("kind") == "doc" and fields["record"].get("format") == file_format:
-                return fields["record"]
+            if fields.get("kind") == "doc":
+                record = records.decoded(fields["record"])
+                if record.get("format") == file_format:
+                    return record
     return None
 
 

@@ -1,0 +1,105 @@
+"""A segment's stored records in one memory-mapped file of our own, beside its suffix file.
+
+Why: a quoted search as a command (archive.search.quick) needs, besides the suffix file, only the
+records of the ten speeches on its page; reading them through whoosh means importing whoosh, which
+costs a cold command more than the search. The records stay in whoosh's stored fields too: a
+segment a checkpoint committed has no side files until the run's last commit.
+
+Format (`<segment id>.rec`; index/README.md): a header (magic, documents), then per document its
+date key (int64) and where its record starts (uint64, one more for the end), then one byte per
+document (1: a readable document, 0: a file that could not be read), then the records, each a
+pickled dict (Document.to_record()). Written to a temporary name and renamed, like suffix files.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import pickle
+import struct
+from array import array
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+MAGIC = b"ARCHREC1"
+SUFFIX = ".rec"
+_HEADER = struct.Struct("<8sQ")  # magic, documents
+
+
+def path_for(folder: Path, segment_id: str) -> Path:
+    return folder / f"{segment_id}{SUFFIX}"
+
+
+def encoded(record: dict[str, Any]) -> bytes:
+    """A record as the file (and whoosh's stored field) keeps it."""
+    return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decoded(stored: bytes | dict[str, Any]) -> dict[str, Any]:
+    """A stored record: pickled bytes, or the dict an index written before 2026-12 stored."""
+    return pickle.loads(stored) if isinstance(stored, bytes) else stored
+
+
+def write(path: Path, rows: Iterable[tuple[bool, int, bytes]]) -> None:
+    """Write the file for a segment whose documents are `rows` in docnum order: (readable, date
+    key, encoded record)."""
+    readable = bytearray()
+    dates, starts = array("q"), array("Q", [0])
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w+b") as out:
+        blobs: list[bytes] = []
+        for is_document, date_key, record in rows:
+            readable.append(1 if is_document else 0)
+            dates.append(date_key)
+            starts.append(starts[-1] + len(record))
+            blobs.append(record)
+        out.write(_HEADER.pack(MAGIC, len(dates)))
+        out.write(dates.tobytes())
+        out.write(starts.tobytes())
+        out.write(readable)
+        for blob in blobs:
+            out.write(blob)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+
+
+class RecordFile:
+    """One segment's records, read through a memory map (the page cache every process shares)."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        view = memoryview(self._map)
+        magic, self.doc_count = _HEADER.unpack_from(view)
+        if magic != MAGIC:
+            raise ValueError(f"{path.name} is not a records file")
+        count = self.doc_count
+        at = _HEADER.size
+        self.date_keys = view[at : at + 8 * count].cast("q")
+        at += 8 * count
+        self._starts = view[at : at + 8 * (count + 1)].cast("Q")
+        at += 8 * (count + 1)
+        self._readable = view[at : at + count]
+        self._records = at + count
+        if len(self._readable) != count or self._records + (self._starts[count] if count else 0) != len(view):
+            raise ValueError(f"{path.name} is cut short")
+
+    def readable(self, docnum: int) -> bool:
+        """Whether the document is a readable one (not a file that could not be read)."""
+        return bool(self._readable[docnum])
+
+    def record(self, docnum: int) -> dict[str, Any]:
+        found: dict[str, Any] = pickle.loads(
+            self._map[self._records + self._starts[docnum] : self._records + self._starts[docnum + 1]])
+        return found
+
+
+def whole(path: Path, doc_count: int) -> RecordFile | None:
+    """The records file at `path` if it is a whole one of `doc_count` documents, else None."""
+    try:
+        found = RecordFile(path)
+    except (OSError, ValueError, struct.error, TypeError):
+        return None
+    return found if found.doc_count == doc_count else None
