@@ -109,7 +109,7 @@ def test_a_full_disk_during_a_run_is_one_line_and_the_next_run_finishes(source: 
     assert len([line for line in failed.stderr.splitlines() if line.startswith("error")]) == 1
     report = run_index([source], index_dir)
     assert report.added == 30 and not report.failed
-    kept = {"MAIN_WRITELOCK", "checksums.json", "manifest.json"}
+    kept = {"MAIN_WRITELOCK", "checksums.json", "manifest.json", "segments.json"}
     with open_index(index_dir) as archive:  # every segment and suffix file left is one the index uses
         used = {segment.segment_id() for segment in archive._ix._segments()}
     leftovers = [p for p in data_dir(index_dir).iterdir()
@@ -117,3 +117,4 @@ def test_a_full_disk_during_a_run_is_one_line_and_the_next_run_finishes(source: 
     assert leftovers == []
     assert {p.stem for p in data_dir(index_dir).glob("*.trm")} == used
     assert {p.stem for p in data_dir(index_dir).glob("*.sfx")} == used
+    assert {p.stem for p in data_dir(index_dir).glob("*.rec")} == used

@@ -26,6 +26,8 @@ SEGMENTS_FILE = "segments.json"  # the segments of the commit, for a search that
 ROOTS_FILE = "folders.json"  # beside the index: the folders `archive index` was given
 VERSIONS_FILE = "versions.json"  # beside the index: archive.versions' groups
 _TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
+# whoosh's segment files and the side files beside them (suffixes, records)
+SEGMENT_FILE = re.compile(rf"^{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+$")
 
 
 @dataclass(frozen=True)
@@ -93,19 +95,28 @@ def save(location: Path, generation: int, entries: dict[str, ManifestEntry], rea
 
 
 def save_segments(location: Path, generation: int, segments: list[SegmentEntry], *, side_files: bool) -> None:
-    """`side_files`: every segment has its suffix and records files (written at a run's last commit)."""
+    """`side_files`: every segment has its suffix and records files (written at a run's last
+    commit). The size of every segment file is kept too: a search that opens no whoosh leaves an
+    index whose files are not as the commit left them (cut short, deleted) to the engine to judge."""
+    folder = data_dir(location)
     rows = [[entry.segment_id, entry.doc_count, sorted(entry.deleted)] for entry in segments]
-    temporary = data_dir(location) / f"{SEGMENTS_FILE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps({"generation": generation, "side_files": side_files, "segments": rows}), "utf-8")
-    os.replace(temporary, data_dir(location) / SEGMENTS_FILE)
+    sizes = {path.name: path.stat().st_size for path in folder.iterdir()
+             if SEGMENT_FILE.match(path.name) or path.name == f"_{INDEX_NAME}_{generation}.toc"}
+    temporary = folder / f"{SEGMENTS_FILE}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps({"generation": generation, "side_files": side_files, "segments": rows,
+                                     "sizes": sizes}), "utf-8")
+    os.replace(temporary, folder / SEGMENTS_FILE)
 
 
 def last_segments(location: Path) -> tuple[int, list[SegmentEntry]] | None:
     """The newest commit's generation and segments, when that commit wrote every segment's side
-    files; None otherwise (then whoosh is asked)."""
+    files and its files are all there at the sizes it left; None otherwise (then whoosh is asked)."""
+    folder = data_dir(location)
     try:
-        saved = json.loads((data_dir(location) / SEGMENTS_FILE).read_text("utf-8"))
+        saved = json.loads((folder / SEGMENTS_FILE).read_text("utf-8"))
         if saved["side_files"] is not True or saved["generation"] != newest_generation(location):
+            return None
+        if any(os.stat(folder / name).st_size != size for name, size in saved["sizes"].items()):
             return None
         return saved["generation"], [SegmentEntry(str(row[0]), int(row[1]), frozenset(row[2])) for row in saved["segments"]]
     except (OSError, ValueError, KeyError, IndexError, TypeError):

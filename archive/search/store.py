@@ -116,7 +116,7 @@ def open_for_writing(location: Path) -> whoosh_index.Index:
 CHECKSUMS = "checksums.json"
 
 
-_SEGMENT_FILE = re.compile(rf"^{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+$")  # whoosh's segment files, and suffix files
+SEGMENT_FILE = snapshot.SEGMENT_FILE  # whoosh's segment files and the side files beside them
 
 
 def record_checksums(location: Path) -> None:
@@ -127,7 +127,7 @@ def record_checksums(location: Path) -> None:
     folder = data_dir(location)
     known = _checksums(location)
     current = {}
-    for segment in sorted(path for path in folder.iterdir() if _SEGMENT_FILE.match(path.name)):
+    for segment in sorted(path for path in folder.iterdir() if SEGMENT_FILE.match(path.name)):
         current[segment.name] = known.get(segment.name) or _sha256(segment)
     temporary = folder / f"{CHECKSUMS}.tmp"
     temporary.write_text(json.dumps(current, indent=0), "utf-8")
