@@ -43,6 +43,16 @@ def _paths(reader: Any) -> list[str]:
     return list(reader.column_reader("path"))
 
 
+def _records_of(reader: Any) -> records.RecordFile | Any:
+    """A segment's records: its records file when it has a whole one, else its `record` column."""
+    folder, segment = reader.__dict__.get(phrase.FOLDER), reader.segment()
+    if folder is not None and segment is not None:
+        found = records.whole(records.path_for(folder, segment.segment_id()), reader.doc_count_all())
+        if found is not None:
+            return found
+    return reader.column_reader("record")
+
+
 def _docnums_by_path(reader: Any) -> dict[str, int]:
     return {path: docnum for docnum, path in enumerate(reader.column_reader("path"))}
 
@@ -119,20 +129,35 @@ class WhooshIndex(SpeechIndex[int]):
         searcher = self._fresh()
         found = []
         for docnum in keys:
-            document = Document.from_record(records.decoded(searcher.stored_fields(docnum)["record"]))
+            document = Document.from_record(self._record(searcher, docnum))
             found.append((document, self._text_of(searcher, docnum, document)))
         return found
 
     @staticmethod
-    def _text_of(searcher: Any, docnum: int, document: Document) -> DocumentText:
+    def _leaf(searcher: Any, docnum: int) -> tuple[Any, int]:
+        """The segment searcher holding a document of the index, and the document's number in it."""
+        leaves = phrase.kept(searcher, "_archive_leaves", lambda: list(searcher.leaf_searchers()))
+        segment, offset = leaves[bisect_right([offset for _, offset in leaves], docnum) - 1]
+        return segment, docnum - offset
+
+    @classmethod
+    def _record(cls, searcher: Any, docnum: int) -> dict[str, Any]:
+        """A document's record, from its segment's records file when it has one (the page cache
+        every process shares), else from the `record` column."""
+        segment, local = cls._leaf(searcher, docnum)
+        reader = segment.reader()
+        stored = phrase.kept(reader, "_archive_records", partial(_records_of, reader))
+        return stored.record(local) if isinstance(stored, records.RecordFile) else records.decoded(stored[local])
+
+    @classmethod
+    def _text_of(cls, searcher: Any, docnum: int, document: Document) -> DocumentText:
         """The document's text for passages, with the normalised text the index keeps (from the
         segment's suffix file when it has one)."""
         if document.normalised_lengths is None:
             return DocumentText(document.paragraphs)
-        leaves = phrase.kept(searcher, "_archive_leaves", lambda: list(searcher.leaf_searchers()))
-        segment, offset = leaves[bisect_right([offset for _, offset in leaves], docnum) - 1]
+        segment, local = cls._leaf(searcher, docnum)
         texts = phrase.SegmentTexts.of(segment.reader(), segment.schema["text"].confirm_column)
-        return DocumentText(document.paragraphs, texts.text(docnum - offset), document.normalised_lengths)
+        return DocumentText(document.paragraphs, texts.text(local), document.normalised_lengths)
 
     def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
         """The listing metadata is parsed once per segment and kept with it."""
@@ -233,7 +258,7 @@ class WhooshIndex(SpeechIndex[int]):
             docnum = searcher.document_number(path=path)
             if docnum is None:
                 return None
-            record = records.decoded(searcher.stored_fields(docnum)["record"])
+            record = self._record(searcher, docnum)
             if "paragraphs" not in record:  # a failed file's
                 return None
             document = Document.from_record(record)
@@ -242,10 +267,12 @@ class WhooshIndex(SpeechIndex[int]):
     def _document(self, key: str) -> Document | None:
         with self._lock:
             searcher = self._fresh()
-            fields = searcher.document(doc_id=key) or searcher.document(path=key)
-        if not fields or fields.get("kind") != "doc":
-            return None
-        return Document.from_record(records.decoded(fields["record"]))
+            docnum = searcher.document_number(doc_id=key)
+            if docnum is None:
+                docnum = searcher.document_number(path=key)
+            if docnum is None or searcher.stored_fields(docnum).get("kind") != "doc":
+                return None
+            return Document.from_record(self._record(searcher, docnum))
 
     def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
         with self._lock:

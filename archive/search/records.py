@@ -2,8 +2,10 @@
 
 Why: a quoted search as a command (archive.search.quick) needs, besides the suffix file, only the
 records of the ten speeches on its page; reading them through whoosh means importing whoosh, which
-costs a cold command more than the search. The records stay in whoosh's stored fields too: a
-segment a checkpoint committed has no side files until the run's last commit.
+costs a cold command more than the search. The records stay in whoosh's `record` column too (a
+segment a checkpoint committed has no side files until the run's last commit), uncompressed: whoosh
+compressed each stored record in the one writer process, and decompressing them again to write this
+file cost as much.
 
 Format (`<segment id>.rec`; index/README.md): a header (magic, documents), then per document its
 date key (int64) and where its record starts (uint64, one more for the end), then one byte per
@@ -36,9 +38,9 @@ def encoded(record: dict[str, Any]) -> bytes:
     return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def decoded(stored: bytes | dict[str, Any]) -> dict[str, Any]:
-    """A stored record: pickled bytes, or the dict an index written before 2026-12 stored."""
-    return pickle.loads(stored) if isinstance(stored, bytes) else stored
+def decoded(stored: bytes) -> dict[str, Any]:
+    found: dict[str, Any] = pickle.loads(stored)
+    return found
 
 
 def write(path: Path, rows: Iterable[tuple[bool, int, bytes]]) -> None:

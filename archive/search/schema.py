@@ -8,7 +8,7 @@ bumps it; an index of another version is then rebuilt by the next `archive index
 from __future__ import annotations
 
 from whoosh.columns import NumericColumn, VarBytesColumn
-from whoosh.fields import COLUMN, ID, NUMERIC, STORED, Schema
+from whoosh.fields import COLUMN, ID, NUMERIC, Schema
 
 from archive.search.analysis import BigramBody, BigramText
 from archive.search.snapshot import SCHEMA_VERSION  # kept there, whoosh-free: cold commands read it
@@ -31,7 +31,7 @@ def build_schema() -> Schema:
         title=BigramText(),
         people=BigramText(),  # speaker and role
         date_key=NUMERIC(int, 32, sortable=True),  # yyyymmdd, 0 where unknown, month/day 0 when not given
-        record=STORED(),  # archive.document.Document.to_record(): metadata and paragraphs
+        record=COLUMN(VarBytesColumn()),  # archive.document.Document.to_record(), pickled: metadata and paragraphs
         summary=COLUMN(VarBytesColumn()),  # the listing metadata as JSON: list and stats read only this
         sketch=COLUMN(VarBytesColumn()),  # the text's shingle sketch (archive.versions): finds versions of a speech
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from archive.errors import IndexDamaged
 
-SCHEMA_VERSION = 4  # the embedded index's schema (archive.search.schema): 4 folds traditional to simplified
+SCHEMA_VERSION = 5  # the embedded index's schema (archive.search.schema): 5 keeps records in a column
 INDEX_NAME = "MAIN"
 SNAPSHOT_FILE = "manifest.json"
 SEGMENTS_FILE = "segments.json"  # the segments of the commit, for a search that opens no whoosh

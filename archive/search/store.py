@@ -189,8 +189,10 @@ def verify(location: Path) -> int:
                     column = sub.column_reader(name)
                     for docnum in range(sub.doc_count_all()):
                         column[docnum]
+                stored = sub.column_reader("record")
                 for docnum in sub.all_doc_ids():
-                    records.decoded(sub.stored_fields(docnum)["record"])
+                    sub.stored_fields(docnum)
+                    records.decoded(stored[docnum])
                     documents += 1
                 for fieldname, term in sub.all_terms():
                     for _ in sub.postings(fieldname, term).all_ids():
@@ -241,10 +243,9 @@ def write_side_files(location: Path, ix: whoosh_index.Index) -> None:
 
 def _record_rows(leaf: Any) -> Iterator[tuple[bool, int, bytes]]:
     """(readable, date key, encoded record) of each of a segment's documents, deleted ones too."""
-    kinds, dates = leaf.column_reader("kind"), leaf.column_reader("date_key")
+    kinds, dates, stored = leaf.column_reader("kind"), leaf.column_reader("date_key"), leaf.column_reader("record")
     for docnum in range(leaf.doc_count_all()):
-        stored = leaf.stored_fields(docnum)["record"]
-        yield kinds[docnum] == "doc", int(dates[docnum]), stored if isinstance(stored, bytes) else records.encoded(stored)
+        yield kinds[docnum] == "doc", int(dates[docnum]), stored[docnum]
 
 
 def drop_other_versions(location: Path) -> None:
@@ -356,9 +357,11 @@ def record_by_content(ix: whoosh_index.Index, sha256: str, file_format: str) -> 
     """The stored record of an indexed document with this content and format, to reuse for a
     renamed or copied file."""
     with ix.searcher() as searcher:
-        for fields in searcher.documents(sha256=sha256):
-            if fields.get("kind") == "doc":
-                record = records.decoded(fields["record"])
+        kinds, stored = searcher.reader().column_reader("kind"), None
+        for docnum in searcher.document_numbers(sha256=sha256):
+            if kinds[docnum] == "doc":
+                stored = stored or searcher.reader().column_reader("record")
+                record = records.decoded(stored[docnum])
                 if record.get("format") == file_format:
                     return record
     return None
