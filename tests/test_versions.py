@@ -7,7 +7,10 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from archive import versions
 from archive.ingest.pipeline import run_index
 from tests import factory
 
@@ -128,3 +131,18 @@ def test_similar_pairs_are_those_a_pairwise_count_finds(monkeypatch) -> None:
                     expected.add((first, second))
     found = {tuple(sorted(pair)) for pair in versions._similar_pairs(sketches)}
     assert found == expected and expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(alphabet=st.sampled_from(["ab", "abcdefgh", "中国人民政府发展改革建设", "务实奉献追求卓越、。12"]),
+       length=st.integers(min_value=0, max_value=3000), seed=st.integers(0, 2**32))
+def test_a_sketch_is_the_smallest_distinct_shingle_hashes(alphabet: str, length: int, seed: int) -> None:
+    """Found by a partition, not a sort of every hash: the same as sorting them all, also for texts
+    whose smallest hashes repeat (few distinct shingles)."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    text = "".join(rng.choice(alphabet) for _ in range(length))
+    hashes = versions.shingle_hashes(text)
+    expected = b"" if len(hashes) <= versions.MIN_SHINGLES else np.unique(hashes)[: versions.SKETCH].astype("<u8").tobytes()
+    assert versions.sketch(text) == expected

@@ -88,8 +88,8 @@ def prepare(path: str, facts: dict[str, Any], reuse: Document | None, timeout: f
     `prepare_text` is the index engine's own work on the text (IndexUpdate.prepare_text).
 
     Every failure, of any kind, becomes UnreadableFile with a one-line reason: one file never stops a
-    run. The content hash is taken here, from the file as it is read (before and after): a file that
-    changes while it is read is not stored with another version's hash, and is read again next run.
+    run. The content hash the run planned with is checked again after reading: a file that changed
+    since, or while it was read, is not stored with another version's hash, and is read again next run.
     """
     file_path = Path(os_path_of(path))
     deadline.start(timeout)
@@ -97,9 +97,8 @@ def prepare(path: str, facts: dict[str, Any], reuse: Document | None, timeout: f
         if reuse is not None:  # a title taken from a file name is set per path by the writer
             document = replace(reuse, **facts)
         else:
-            before = sha256_of(str(file_path))
             document = read_document(file_path, facts)
-            if before != facts["sha256"] or sha256_of(str(file_path)) != before:
+            if sha256_of(str(file_path)) != facts["sha256"]:  # changed since it was planned, or while read
                 raise UnreadableFile(CHANGED_WHILE_READ)
         pieces = [normalise(p.text) for p in document.paragraphs]  # per character, so joining commutes
         document.normalised_lengths = [len(piece) for piece in pieces]  # lets passages skip normalising

@@ -70,9 +70,9 @@ def _date(head: list[str], tail: list[str], title: str | None) -> str | None:
 
 
 def _is_compilation(lines: list[str], title_end: int) -> bool:
-    marks = [i for i, line in enumerate(lines) if len(line) <= 80 and _COMPILATION_MARK.search(squeeze(line))]
-    headings = [i for i, line in enumerate(lines) if i >= max(title_end, 1) and len(line) <= 80
-                and _SPEECH_HEADING.search(squeeze(line))]
+    short = [(i, squeeze(line)) for i, line in enumerate(lines) if len(line) <= 80]
+    marks = [i for i, line in short if _COMPILATION_MARK.search(line)]
+    headings = [i for i, line in short if i >= max(title_end, 1) and _SPEECH_HEADING.search(line)]
     return len(marks) >= 2 or len(headings) >= 1
 
 

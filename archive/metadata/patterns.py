@@ -25,6 +25,9 @@ CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "O": 0, "o": 0, "Ｏ": 0, "０": 0, "
              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
+_SPACES = re.compile(r"[ \u3000\t]+")
+
+
 def squeeze(text: str) -> str:
     """Remove the spaces typists put inside names and titles."""
-    return re.sub(r"[ \u3000\t]+", "", text)
+    return _SPACES.sub("", text)
