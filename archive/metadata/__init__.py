@@ -7,6 +7,7 @@ File properties name the typist and the copy date; they are used only where the 
 from __future__ import annotations
 
 import re
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 from archive.document import Extracted, Metadata
@@ -94,7 +95,12 @@ def extract(extracted: Extracted, path: Path) -> Metadata:
     """Metadata from the text, read in simplified script (patterns are written in it) and given back
     in the document's own characters: a traditional-script speech keeps 張華, not 张华."""
     original = [p.text.strip() for p in extracted.paragraphs if p.text.strip()]
-    folded = [to_simplified(line) for line in original]
+    whole = "".join(original)
+    simple = to_simplified(whole)  # one pass over the text: folding is one character for one
+    folded = original
+    if simple is not whole:
+        starts = list(accumulate((len(line) for line in original), initial=0))
+        folded = [simple[start:end] for start, end in pairwise(starts)]
     back = _reverse_fold(original, folded)
     metadata = _extract(folded, extracted, path)
     for key in ("title", "speaker", "role", "meeting"):
