@@ -63,8 +63,9 @@ def drop_pinyin(text: str) -> str:
 def clean_text(text: str) -> str:
     if "(" in text or "（" in text:
         text = drop_pinyin(text)
-    text = _CONTROL.sub("", text)
-    return _DIGIT_SPACE.sub("", text)
+    if not text.isprintable():  # a quick test in C first: most pieces have no control character
+        text = _CONTROL.sub("", text)
+    return _DIGIT_SPACE.sub("", text) if " " in text or "\u00a0" in text else text
 
 
 def clean(paragraphs: list[Paragraph]) -> list[Paragraph]:
