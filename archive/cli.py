@@ -297,12 +297,11 @@ def search_command(
     filters = _filters(speaker, since, until, year, sort)
     with open_for_search(_location(index), query, filters) as searching:
         results = searching.search(query, filters=filters, limit=limit, offset=offset, max_passages=passages)
-    suggested = []
-    if not results.total:
-        from archive.suggest import suggestions  # only a search that found nothing needs it
+        suggested = []
+        if not results.total:
+            from archive.suggest import suggestions  # only a search that found nothing needs it
 
-        with _open(index) as archive:
-            suggested = suggestions(archive, query)
+            suggested = suggestions(searching, query)
     if as_json:
         print_json({**results.to_dict(), **({"suggestions": suggested} if not results.total else {})})
         return

@@ -9,10 +9,13 @@ files, only the text around some of that stretch's occurrences).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archive.normalize import normalise
 from archive.search import querylang as ql
+
+if TYPE_CHECKING:
+    from archive.search import Searching
 
 MAX_SUGGESTIONS = 3
 DISCOVER = 300  # documents looked at per pattern to find which variants occur
@@ -21,7 +24,7 @@ MAX_LENGTH = 30
 TWO_CHANGES_FROM, TWO_CHANGES_UP_TO = 6, 12  # two changed characters: only where they leave most of the phrase
 
 
-def suggestions(index: Any, query: str) -> list[dict[str, Any]]:
+def suggestions(index: Searching[Any], query: str) -> list[dict[str, Any]]:
     """Up to three `{"query": "\"…\"", "total": N}` for a one-phrase query that found nothing:
     variants with one change before those with two, then the most used."""
     node = ql.parse(query)

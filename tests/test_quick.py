@@ -24,6 +24,7 @@ from archive.normalize import normalise
 from archive.search import Filters, open_for_search, open_index, records, snapshot
 from archive.search.engine import SpeechIndex
 from archive.search.quick import QuickIndex
+from archive.suggest import suggestions
 from tests import factory
 
 
@@ -98,6 +99,26 @@ def test_a_common_phrase_pages_and_passages_match(archive_folder) -> None:
     assert all(hit["passages"] for hit in shown["hits"])
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_did_you_mean_and_holding_give_what_the_engine_gives(archive_folder, data) -> None:
+    """A phrase with one character changed, left out or doubled: the same suggestions, counted the
+    same; and the same documents hold each piece of text."""
+    index, texts = archive_folder
+    text = texts[data.draw(st.sampled_from(sorted(texts)))]
+    start = data.draw(st.integers(min_value=0, max_value=len(text) - 8))
+    piece = text[start : start + data.draw(st.integers(min_value=3, max_value=8))]
+    at = data.draw(st.integers(min_value=1, max_value=len(piece) - 2))
+    typo = data.draw(st.sampled_from([piece[:at] + "鑫" + piece[at + 1 :], piece[:at] + piece[at + 1 :],
+                                      piece[:at] + piece[at] + piece[at:]]))
+    query = f'"{typo}"'
+    quick = open_for_search(index, query, Filters())
+    assert isinstance(quick, QuickIndex)
+    with quick, open_index(index) as engine:
+        assert suggestions(quick, query) == suggestions(engine, query)
+        assert sorted(quick.holding(piece)) == sorted(engine.holding(piece))
+
+
 @pytest.mark.parametrize("query, filters", [
     ("营商环境", Filters()),  # unquoted: jieba's words tier
     ('"营商环境" speaker:张三', Filters()),
@@ -165,9 +186,9 @@ def test_the_command_imports_no_whoosh(archive_folder) -> None:
              "except SystemExit:\n    pass\n"
              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('whoosh', 'jieba'))), file=sys.stderr)\n")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    for query, loaded in (('"同志们" -"发展"', False), ("同志们", True)):
+    for query, loaded, total in (('"同志们" -"发展"', False, True), ('"同志鑫们"', False, False), ("同志们", True, True)):
         shown = subprocess.run([sys.executable, "-c", probe, query, str(index)], capture_output=True, text=True,
                                env=env, check=True)
-        assert json.loads(shown.stdout)["total"] > 0
+        assert bool(json.loads(shown.stdout)["total"]) is total
         modules = json.loads(shown.stderr.strip().splitlines()[-1])
         assert bool(modules) is loaded, (query, modules)

@@ -219,8 +219,9 @@ def needle_of(text: str) -> str:
 
 
 class Searching(ABC, Generic[Key]):
-    """What answers `search`: ranked matches with passages. Every engine is one (SpeechIndex);
-    archive.search.quick answers quoted phrases from the last commit's side files alone."""
+    """What answers `search` (ranked matches with passages) and "did you mean" (archive.suggest).
+    Every engine is one (SpeechIndex); archive.search.quick answers quoted phrases from the last
+    commit's side files alone."""
 
     location: Path | str
 
@@ -257,6 +258,19 @@ class Searching(ABC, Generic[Key]):
     @abstractmethod
     def _version_entries(self) -> dict[str, dict[str, Any]]:
         """path -> {group, similarity, members} as archive.versions made them after the last run."""
+
+    @abstractmethod
+    def holding(self, needle: str) -> list[str]:
+        """The paths of the documents whose normalised text holds normalised `needle`: what a
+        draft check asks for each piece of a sentence (no ranking, no passages)."""
+
+    @abstractmethod
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000, reach: int = 32) -> dict[str, set[str]]:
+        """The paths of the documents that hold each text `pattern` matches in the normalised texts,
+        looking only in documents that hold normalised `anchor` (a fixed part of the pattern): what
+        "did you mean" counts. At most `limit` documents are looked at, or, in an engine that can
+        find the anchor's occurrences, the text within `reach` characters of some of them (the
+        pattern matches nothing longer than `reach`)."""
 
     # --- the same for every engine -------------------------------------------------------------
 
@@ -324,21 +338,8 @@ class SpeechIndex(Searching[Key]):
         """The folders `archive index` was given."""
 
     @abstractmethod
-    def holding(self, needle: str) -> list[str]:
-        """The paths of the documents whose normalised text holds normalised `needle`: what a
-        draft check asks for each piece of a sentence (no ranking, no passages)."""
-
-    @abstractmethod
     def normalised_texts(self, paths: list[str]) -> dict[str, str]:
         """The normalised text of each of these documents (readable ones)."""
-
-    @abstractmethod
-    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000, reach: int = 32) -> dict[str, set[str]]:
-        """The paths of the documents that hold each text `pattern` matches in the normalised texts,
-        looking only in documents that hold normalised `anchor` (a fixed part of the pattern): what
-        "did you mean" counts. At most `limit` documents are looked at, or, in an engine that can
-        find the anchor's occurrences, the text within `reach` characters of some of them (the
-        pattern matches nothing longer than `reach`)."""
 
     @abstractmethod
     def sketches(self) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import re
 import struct
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
@@ -173,6 +174,30 @@ class QuickIndex(Searching[int]):
     def _where(self, key: int) -> tuple[_Segment, int]:
         segment = self._segments[bisect_right(self._starts, key) - 1]
         return segment, key - segment.offset
+
+    def holding(self, needle: str) -> list[str]:
+        found: list[str] = []
+        with self._errors():
+            for segment in self._segments:
+                found.extend(segment.records.path(docnum) for docnum in segment.texts.counts(needle)
+                             if docnum not in segment.deleted)
+        return found
+
+    def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000, reach: int = 32) -> dict[str, set[str]]:
+        """As the embedded engine's: `pattern` matched around `limit` occurrences of the anchor."""
+        found: dict[str, set[str]] = {}
+        looked = 0
+        with self._errors():
+            for segment in self._segments:
+                places = [(docnum, window) for docnum, window in segment.texts.windows(anchor, reach, limit - looked)
+                          if docnum not in segment.deleted]
+                for docnum, text in places:
+                    for match in pattern.finditer(text):
+                        found.setdefault(match.group(0), set()).add(segment.records.path(docnum))
+                looked += len(places)
+                if looked >= limit:
+                    break
+        return found
 
     def _texts(self, keys: Sequence[int]) -> list[tuple[Document, DocumentText]]:
         found = []

@@ -7,10 +7,11 @@ segment a checkpoint committed has no side files until the run's last commit), u
 compressed each stored record in the one writer process, and decompressing them again to write this
 file cost as much.
 
-Format (`<segment id>.rec`; index/README.md): a header (magic, documents), then per document its
-date key (int64) and where its record starts (uint64, one more for the end), then one byte per
-document (1: a readable document, 0: a file that could not be read), then the records, each a
-pickled dict (Document.to_record()). Written to a temporary name and renamed, like suffix files.
+Format (`<segment id>.rec`; index/README.md): a header (magic, documents, bytes of paths), then per
+document its date key (int64), where its record starts and where its path starts (uint64, one more
+for the end), then one byte per document (1: a readable document, 0: a file that could not be
+read), then the paths (UTF-8), then the records, each a pickled dict (Document.to_record()).
+Written to a temporary name and renamed, like suffix files.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-MAGIC = b"ARCHREC1"
+MAGIC = b"ARCHREC2"
 SUFFIX = ".rec"
-_HEADER = struct.Struct("<8sQ")  # magic, documents
+_HEADER = struct.Struct("<8sQQ")  # magic, documents, bytes of paths
 
 
 def path_for(folder: Path, segment_id: str) -> Path:
@@ -43,25 +44,25 @@ def decoded(stored: bytes) -> dict[str, Any]:
     return found
 
 
-def write(path: Path, rows: Iterable[tuple[bool, int, bytes]]) -> None:
-    """Write the file for a segment whose documents are `rows` in docnum order: (readable, date
-    key, encoded record)."""
+def write(path: Path, rows: Iterable[tuple[str, bool, int, bytes]]) -> None:
+    """Write the file for a segment whose documents are `rows` in docnum order: (path, readable,
+    date key, encoded record)."""
     readable = bytearray()
-    dates, starts = array("q"), array("Q", [0])
+    dates, starts, path_starts = array("q"), array("Q", [0]), array("Q", [0])
+    paths: list[bytes] = []
+    blobs: list[bytes] = []
+    for file_path, is_document, date_key, record in rows:
+        readable.append(1 if is_document else 0)
+        dates.append(date_key)
+        starts.append(starts[-1] + len(record))
+        blobs.append(record)
+        paths.append(file_path.encode("utf-8"))
+        path_starts.append(path_starts[-1] + len(paths[-1]))
     temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w+b") as out:
-        blobs: list[bytes] = []
-        for is_document, date_key, record in rows:
-            readable.append(1 if is_document else 0)
-            dates.append(date_key)
-            starts.append(starts[-1] + len(record))
-            blobs.append(record)
-        out.write(_HEADER.pack(MAGIC, len(dates)))
-        out.write(dates.tobytes())
-        out.write(starts.tobytes())
-        out.write(readable)
-        for blob in blobs:
-            out.write(blob)
+    with open(temporary, "wb") as out:
+        out.write(_HEADER.pack(MAGIC, len(dates), path_starts[-1]))
+        for part in (dates.tobytes(), starts.tobytes(), path_starts.tobytes(), bytes(readable), *paths, *blobs):
+            out.write(part)
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
@@ -74,19 +75,26 @@ class RecordFile:
         with open(path, "rb") as handle:
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         view = memoryview(self._map)
-        magic, self.doc_count = _HEADER.unpack_from(view)
+        magic, self.doc_count, path_bytes = _HEADER.unpack_from(view)
         if magic != MAGIC:
-            raise ValueError(f"{path.name} is not a records file")
+            raise ValueError(f"{path.name} is not a records file of this version")
         count = self.doc_count
         at = _HEADER.size
         self.date_keys = view[at : at + 8 * count].cast("q")
         at += 8 * count
         self._starts = view[at : at + 8 * (count + 1)].cast("Q")
         at += 8 * (count + 1)
+        self._path_starts = view[at : at + 8 * (count + 1)].cast("Q")
+        at += 8 * (count + 1)
         self._readable = view[at : at + count]
-        self._records = at + count
+        self._paths = at + count
+        self._records = self._paths + path_bytes
         if len(self._readable) != count or self._records + (self._starts[count] if count else 0) != len(view):
             raise ValueError(f"{path.name} is cut short")
+
+    def path(self, docnum: int) -> str:
+        start, end = self._path_starts[docnum], self._path_starts[docnum + 1]
+        return self._map[self._paths + start : self._paths + end].decode("utf-8")
 
     def readable(self, docnum: int) -> bool:
         """Whether the document is a readable one (not a file that could not be read)."""

@@ -241,11 +241,12 @@ def write_side_files(location: Path, ix: whoosh_index.Index) -> None:
             path.unlink(missing_ok=True)
 
 
-def _record_rows(leaf: Any) -> Iterator[tuple[bool, int, bytes]]:
-    """(readable, date key, encoded record) of each of a segment's documents, deleted ones too."""
-    kinds, dates, stored = leaf.column_reader("kind"), leaf.column_reader("date_key"), leaf.column_reader("record")
+def _record_rows(leaf: Any) -> Iterator[tuple[str, bool, int, bytes]]:
+    """(path, readable, date key, encoded record) of each of a segment's documents, deleted ones too."""
+    columns = [leaf.column_reader(name) for name in ("path", "kind", "date_key", "record")]
+    paths, kinds, dates, stored = columns
     for docnum in range(leaf.doc_count_all()):
-        yield kinds[docnum] == "doc", int(dates[docnum]), stored[docnum]
+        yield paths[docnum], kinds[docnum] == "doc", int(dates[docnum]), stored[docnum]
 
 
 def drop_other_versions(location: Path) -> None:
