@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, overload
@@ -10,6 +9,8 @@ from typing import Any, overload
 
 def doc_id(path: str) -> str:
     """A short stable id for a document, for URLs: paths never travel in requests."""
+    import hashlib  # here: a cold search never needs it (4 ms of a command's start)
+
     return hashlib.sha1(path.encode("utf-8")).hexdigest()[:16]
 
 

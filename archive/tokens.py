@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import logging
 import unicodedata
 from functools import cache
 
@@ -22,6 +21,8 @@ def phrase_bigrams(normalised: str) -> list[str]:
 
 @cache
 def _jieba():
+    import logging
+
     import jieba
 
     jieba.setLogLevel(logging.WARNING)

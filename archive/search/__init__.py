@@ -10,7 +10,6 @@ private modules; the engine is chosen by the index location.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -176,5 +175,7 @@ def state_dir(location: Location) -> Path:
     if not is_database(location):
         return Path(location)
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    import hashlib
+
     name = hashlib.sha1(shown_location(location).encode("utf-8")).hexdigest()[:12]
     return cache / "archive" / f"postgres-{name}"
