@@ -21,7 +21,7 @@ from archive.search import querylang as ql
 from archive.search.compile import NOT_DOCUMENTS, compile_query
 from archive.search.compile import filters as compile_filters
 from archive.search.dates import date_key
-from archive.search.engine import Filters, IndexUpdate, ManifestEntry, Ranking, SpeechIndex
+from archive.search.engine import Filters, IndexUpdate, ManifestEntry, Ranking, SpeechIndex, add_variants
 from archive.search.passages import DocumentText
 
 
@@ -200,9 +200,7 @@ class WhooshIndex(SpeechIndex[int]):
                 else:
                     documents = phrase.docnums_of(phrase.text_bits(reader, "text", field, anchor))
                     places = [(docnum, texts.text(docnum)) for docnum in documents[: limit - looked]]
-                for docnum, text in places:
-                    for match in pattern.finditer(text):
-                        found.setdefault(match.group(0), set()).add(paths[docnum])
+                add_variants(found, pattern, places, paths.__getitem__)
                 looked += len(places)
                 if looked >= limit:
                     break

@@ -19,7 +19,7 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Self, TypeVar
@@ -172,6 +172,24 @@ class _LRU:
             while len(self._items) > self.size or (
                     self._budget is not None and self._held > self._budget and len(self._items) > 1):
                 self._held -= self._items.popitem(last=False)[1][1]
+
+
+def saturate(count: int) -> float:
+    """A phrase's score in a document where it stands `count` times: it grows with the count, less
+    and less (like BM25's term frequency). Every engine scores this way."""
+    return SATURATED[count] if count < len(SATURATED) else count / (count + 1.2)
+
+
+SATURATED = [count / (count + 1.2) for count in range(256)]
+
+
+def add_variants(found: dict[str, set[str]], pattern: re.Pattern[str], places: Iterable[tuple[int, str]],
+                 path_of: Callable[[int], str]) -> None:
+    """Each text `pattern` matches in `places` ((document, text around an anchor)), with the paths of
+    the documents it stands in: what SpeechIndex.variants returns, gathered segment by segment."""
+    for docnum, text in places:
+        for match in pattern.finditer(text):
+            found.setdefault(match.group(0), set()).add(path_of(docnum))
 
 
 def needles(node: ql.Node, loose: bool) -> list[str]:

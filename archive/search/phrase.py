@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from whoosh.query import And, Phrase, Prefix
 
 from archive.search import suffixes
+from archive.search.engine import SATURATED, saturate
 
 T = TypeVar("T")
 
@@ -258,7 +259,7 @@ def text_scores(reader, fieldname: str, field, text: str) -> dict[int, float]:
     if found is not None:
         return found
     counts = SegmentTexts.of(reader, field.confirm_column).counts(text, None)
-    table = _SATURATED  # looked up here, not called: a common phrase has a count in 50,000 documents
+    table = SATURATED  # looked up here, not called: a common phrase has a count in 50,000 documents
     found = {docnum: table[count] if count < 256 else saturate(count) for docnum, count in counts.items()}
     cache.put((fieldname, text), found, reader.doc_count_all())
     return found
@@ -345,15 +346,6 @@ def occurrences(reader, decode, fieldname: str, bigrams: list[str]) -> dict[int,
         if starts:
             counts[docnum] = len(starts)
     return counts
-
-
-def saturate(count: int) -> float:
-    """A score that grows with how often a phrase stands in a document, less and less (like BM25's
-    term frequency)."""
-    return _SATURATED[count] if count < len(_SATURATED) else count / (count + 1.2)
-
-
-_SATURATED = [count / (count + 1.2) for count in range(256)]
 
 
 class ExactPhrase(Phrase):

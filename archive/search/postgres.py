@@ -227,7 +227,7 @@ def _count(needle: str) -> _Clause:
 
 
 def _saturated(needle: str) -> _Clause:
-    """The embedded engine's score of a phrase (archive.search.phrase.saturate): count / (count + 1.2)."""
+    """The embedded engine's score of a phrase (archive.search.engine.saturate): count / (count + 1.2)."""
     count = _count(needle)
     return _Clause("(") + count + _Clause("::float8 / (") + count + _Clause(" + 1.2))")
 

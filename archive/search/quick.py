@@ -32,15 +32,19 @@ from archive.errors import QueryError
 from archive.search import querylang as ql
 from archive.search import records, snapshot, suffixes
 from archive.search.dates import parse_range
-from archive.search.engine import Filters, Ranking, Searching, needle_of, only_negative, year_range
+from archive.search.engine import (
+    Filters,
+    Ranking,
+    Searching,
+    add_variants,
+    needle_of,
+    only_negative,
+    saturate,
+    year_range,
+)
 from archive.search.passages import DocumentText
 
 Scores = dict[int, float]
-_SATURATED = [count / (count + 1.2) for count in range(256)]  # archive.search.phrase.saturate
-
-
-def _saturate(count: int) -> float:
-    return _SATURATED[count] if count < 256 else count / (count + 1.2)
 
 
 def answerable(node: ql.Node, filters: Filters) -> bool:
@@ -67,13 +71,8 @@ class _Segment:
         self.texts, self.records, self.offset = texts, stored, offset
         self.deleted = entry.deleted
 
-    def live(self) -> Iterator[int]:
-        """The live readable documents (a file that could not be read is in no result)."""
-        return (docnum for docnum in range(self.records.doc_count)
-                if docnum not in self.deleted and self.records.readable(docnum))
-
     def phrase(self, needle: str) -> Scores:
-        return {docnum: _saturate(count) for docnum, count in self.texts.counts(needle).items()
+        return {docnum: saturate(count) for docnum, count in self.texts.counts(needle).items()
                 if docnum not in self.deleted}
 
     def dated(self, low: int | None, high: int | None) -> Scores:
@@ -117,21 +116,21 @@ class QuickIndex(Searching[int]):
             raise QueryError("this query needs the full index engine")  # open_for_search never asks
         whole = ql.And((node,)) if only_negative(node) else node
         allowed = filters.date_ranges()
-        found: list[tuple[int, float]] = []
+        found: list[tuple[int, float, int]] = []  # (document, score, date key)
         for segment in self._segments:
             scores = self._scores(segment, whole, everything=only_negative(node))
             for low, high in allowed:
                 if scores:
                     held = segment.dated(low, high)
                     scores = {docnum: score for docnum, score in scores.items() if docnum in held}
-            found.extend((segment.offset + docnum, score) for docnum, score in scores.items()
+            dates = segment.records.date_keys
+            found.extend((segment.offset + docnum, score, dates[docnum]) for docnum, score in scores.items()
                          if segment.records.readable(docnum))
         found.sort(key=itemgetter(0))
         found.sort(key=itemgetter(1), reverse=True)  # stable: equal scores stay in index order
-        if filters.sort != "date":
-            return Ranking(found)
-        return Ranking.by_date([(key, score, "exact", self._where(key)[0].records.date_keys[self._where(key)[1]])
-                                for key, score in found])
+        if filters.sort == "date":
+            return Ranking.by_date([(key, score, "exact", date) for key, score, date in found])
+        return Ranking([(key, score) for key, score, _ in found])
 
     def _scores(self, segment: _Segment, node: ql.Node, *, everything: bool = False) -> Scores:
         """docnum -> score of the segment's live documents matching `node` (evaluate.scores_of)."""
@@ -191,9 +190,7 @@ class QuickIndex(Searching[int]):
             for segment in self._segments:
                 places = [(docnum, window) for docnum, window in segment.texts.windows(anchor, reach, limit - looked)
                           if docnum not in segment.deleted]
-                for docnum, text in places:
-                    for match in pattern.finditer(text):
-                        found.setdefault(match.group(0), set()).add(segment.records.path(docnum))
+                add_variants(found, pattern, places, segment.records.path)
                 looked += len(places)
                 if looked >= limit:
                     break
