@@ -6,6 +6,9 @@ embedded index writes it after every commit, as one small file beside its segmen
 the generation of the table of contents it describes; a file whose stamp is not the newest table of
 contents (a run killed between its commit and this file) is not used. No whoosh import here: that
 alone costs a cold command a tenth of a second.
+
+Beside it, the commit's segments (`segments.json`): what a quoted search that opens no whoosh
+(archive.search.quick) needs to find each segment's side files and its deleted documents.
 """
 
 from __future__ import annotations
@@ -49,13 +52,13 @@ class Snapshot:
     version_groups: bool = False  # archive.versions' groups were saved after the last change
 
 
-REPAIR = "run `archive index --rebuild` to rebuild it from your folders"
+_REPAIR = "run `archive index --rebuild` to rebuild it from your folders"
 
 
 def damaged(location: Path, error: BaseException) -> IndexDamaged:
     detail = str(error).splitlines()[0][:100] if str(error) else ""
     return IndexDamaged(f"the index at {location} is damaged ({type(error).__name__}{': ' + detail if detail else ''}): "
-                        f"{REPAIR}")
+                        f"{_REPAIR}")
 
 
 @dataclass(frozen=True)
