@@ -268,7 +268,7 @@ class WhooshIndex(SpeechIndex[int]):
             docnum = searcher.document_number(doc_id=key)
             if docnum is None:
                 docnum = searcher.document_number(path=key)
-            if docnum is None or searcher.stored_fields(docnum).get("kind") != "doc":
+            if docnum is None or searcher.reader().column_reader("kind")[docnum] != "doc":
                 return None
             return Document.from_record(self._record(searcher, docnum))
 
