@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,29 +109,33 @@ def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT
             report.seconds = time.perf_counter() - started
             return report
 
-    update = open_update(location)
-    report.rebuilt = update.rebuilt
-    try:
-        work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
-        from archive.ingest.prepare import cpu_count
+    from archive.ingest.prepare import cpu_count
 
-        _execute(update, work, report, timeout=timeout, workers=workers or cpu_count(), progress=progress,
-                 ocr_cache=local / "ocr-cache")
-        update.commit(roots)
+    update: IndexUpdate | None = None
+    try:
+        with _reading_pool(workers or cpu_count(), local / "ocr-cache") as reading:
+            update = open_update(location)  # refused while another run writes: the pool is stopped
+            report.rebuilt = update.rebuilt
+            work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
+            _execute(update, work, report, reading, timeout=timeout, progress=progress)
+        update.commit(roots)  # after the pool closed: the commit's suffix sort has the memory to itself
         if report.added or report.updated or report.removed or not update.has_version_groups():
             _group_versions(location, update)
     except OSError as error:
-        _cancel(update)
+        if update is not None:
+            _cancel(update)
         if error.errno in NO_SPACE:
             raise ArchiveError(f"no space left to write the index at {shown_location(location)}: free some space "
                                "(or give --index on another disk) and run again; the index is as it was at its "
                                "last commit") from None
         raise
     except BaseException:
-        _cancel(update)
+        if update is not None:
+            _cancel(update)
         raise
     finally:
-        update.close()
+        if update is not None:
+            update.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -230,8 +234,41 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
     return list(by_content.values())
 
 
-def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, timeout: float, workers: int,
-             progress: Progress | None, ocr_cache: Path) -> None:
+class _ReadingPool:
+    """The worker processes that read files, and how many pages they read by OCR."""
+
+    def __init__(self, pool: Any, workers: int, ocr_pages: Any) -> None:
+        self.pool, self.workers, self.ocr_pages = pool, workers, ocr_pages
+
+
+@contextlib.contextmanager
+def _reading_pool(workers: int, ocr_cache: Path) -> Iterator[_ReadingPool]:
+    """The reading workers, started before the index is opened and the plan hashes new files: each
+    imports the readers meanwhile (a quarter of a second), so the first files find them ready. Left
+    with an error, the workers are stopped at once, not waited for."""
+    import multiprocessing
+
+    from pebble import ProcessPool  # only a run with files to read needs the pool
+
+    from archive.ingest.prepare import init_worker, warm_up
+
+    ocr_pages = multiprocessing.Value("i", 0)
+    pool = ProcessPool(max_workers=workers, max_tasks=TASKS_PER_WORKER, initializer=init_worker,
+                       initargs=(str(ocr_cache), ocr_pages))
+    try:
+        for _ in range(workers):
+            pool.schedule(warm_up)
+        yield _ReadingPool(pool, workers, ocr_pages)
+    except BaseException:
+        pool.stop()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
+
+
+def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, reading: _ReadingPool, *,
+             timeout: float, progress: Progress | None) -> None:
     total = sum(len(item.files) for item in work)
     done = 0
     since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
@@ -239,51 +276,46 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, *, tim
         progress(0, total, 0)
     if not work:
         return
-    import multiprocessing
     import queue
 
-    from pebble import ProcessPool  # only a run with files to read needs the pool
+    from archive.ingest.prepare import file_facts, prepare
 
-    from archive.ingest.prepare import file_facts, init_worker, prepare
-
-    ocr_pages = multiprocessing.Value("i", 0)
+    pool, workers, ocr_pages = reading.pool, reading.workers, reading.ocr_pages
     finished: queue.SimpleQueue[Any] = queue.SimpleQueue()  # futures, as they finish
     waiting = iter(work)
-    with ProcessPool(max_workers=workers, max_tasks=TASKS_PER_WORKER, initializer=init_worker,
-                     initargs=(str(ocr_cache), ocr_pages)) as pool:
-        pending: dict[Any, _Work] = {}
+    pending: dict[Any, _Work] = {}
 
-        def schedule(item: _Work) -> None:
-            first = item.files[0]
-            facts = file_facts(Path(first.path), first.size, first.mtime_ns, item.sha256)
-            # The worker keeps the real bounds (the file's, and one per OCR'd page); the pool's own
-            # time-out is only a backstop for a worker that hangs where the watchdog cannot see it.
-            backstop = timeout + OCR_BACKSTOP_SECONDS if item.file_format in OCR_FORMATS else timeout
-            future = pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout, update.prepare_text),
-                                   timeout=backstop)
-            pending[future] = item
-            future.add_done_callback(finished.put)
+    def schedule(item: _Work) -> None:
+        first = item.files[0]
+        facts = file_facts(Path(first.path), first.size, first.mtime_ns, item.sha256)
+        # The worker keeps the real bounds (the file's, and one per OCR'd page); the pool's own
+        # time-out is only a backstop for a worker that hangs where the watchdog cannot see it.
+        backstop = timeout + OCR_BACKSTOP_SECONDS if item.file_format in OCR_FORMATS else timeout
+        future = pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout, update.prepare_text),
+                               timeout=backstop)
+        pending[future] = item
+        future.add_done_callback(finished.put)
 
-        for item in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * workers):
-            schedule(item)
-        while pending:
-            try:
-                future = finished.get(timeout=PROGRESS_SECONDS)
-            except queue.Empty:
-                future = None
-            if future is not None:
-                item = pending.pop(future)
-                if (following := next(waiting, None)) is not None:
-                    schedule(following)
-                chars_since += _collect(update, item, future, report, timeout)
-                done += len(item.files)
-                since_checkpoint += len(item.files)
-                if done < total and (since_checkpoint >= CHECKPOINT_DOCS or chars_since >= CHECKPOINT_CHARS
-                                     or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
-                    update.checkpoint()
-                    since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
-            if progress:
-                progress(done, total, ocr_pages.value)
+    for item in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * workers):
+        schedule(item)
+    while pending:
+        try:
+            future = finished.get(timeout=PROGRESS_SECONDS)
+        except queue.Empty:
+            future = None
+        if future is not None:
+            item = pending.pop(future)
+            if (following := next(waiting, None)) is not None:
+                schedule(following)
+            chars_since += _collect(update, item, future, report, timeout)
+            done += len(item.files)
+            since_checkpoint += len(item.files)
+            if done < total and (since_checkpoint >= CHECKPOINT_DOCS or chars_since >= CHECKPOINT_CHARS
+                                 or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
+                update.checkpoint()
+                since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
+        if progress:
+            progress(done, total, ocr_pages.value)
     report.ocr_pages = ocr_pages.value
 
 

@@ -45,6 +45,14 @@ def init_worker(ocr_cache: str | None = None, ocr_pages: Any = None) -> None:
         pass  # not Linux: no bound, still correct
 
 
+def warm_up() -> None:
+    """Import what reading the usual formats needs (Word, PDF, saved pages; numpy for sketches), in
+    a worker started while the run still opens the index and plans: its first file finds it done."""
+    import numpy  # noqa: F401
+
+    from archive.readers import pdf, webpage, word  # noqa: F401
+
+
 def file_facts(path: Path, size: int, mtime_ns: int, sha256: str) -> dict[str, Any]:
     """The fields of a Document that belong to the file, not its content."""
     key = str(path)
