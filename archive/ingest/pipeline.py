@@ -234,11 +234,13 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
     return list(by_content.values())
 
 
+@dataclass
 class _ReadingPool:
     """The worker processes that read files, and how many pages they read by OCR."""
 
-    def __init__(self, pool: Any, workers: int, ocr_pages: Any) -> None:
-        self.pool, self.workers, self.ocr_pages = pool, workers, ocr_pages
+    pool: Any  # pebble's ProcessPool
+    workers: int
+    ocr_pages: Any  # a multiprocessing.Value the workers add to
 
 
 @contextlib.contextmanager
