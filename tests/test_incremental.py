@@ -14,7 +14,7 @@ import pytest
 
 from archive.errors import IndexBusy
 from archive.ingest.pipeline import run_index
-from archive.search import open_index, open_update
+from archive.search import Filters, open_for_search, open_index, open_update
 from tests import factory
 
 pytestmark = pytest.mark.both_engines
@@ -27,8 +27,14 @@ def lines(topic: str) -> list[str]:
 
 
 def paths_found(index_dir: Path, phrase: str) -> set[str]:
+    """The documents holding a phrase, as the engine finds them; a command (open_for_search: the
+    last commit's side files, archive.search.quick) must find the same, also while a run writes."""
+    query = f'"{phrase}"'
     with open_index(index_dir) as archive:
-        return {hit.document.path for hit in archive.search(f'"{phrase}"', limit=None).hits}
+        found = {hit.document.path for hit in archive.search(query, limit=None).hits}
+    with open_for_search(index_dir, query, Filters()) as searching:
+        assert {hit.document.path for hit in searching.search(query, limit=None).hits} == found
+    return found
 
 
 def listed(index_dir: Path) -> list[str]:
