@@ -50,6 +50,30 @@ def listed(index_dir: Path) -> list[str]:
         return [doc["path"] for doc in archive.documents()]
 
 
+def test_every_file_is_stored_with_its_own_content_hash(source: Path, index_dir: Path) -> None:
+    """The plan hashes only files whose size another file (or an indexed document) has: copies,
+    renamed and touched files; a worker hashes the rest. Either way each path is stored with the
+    SHA-256 of its own bytes, a file that could not be read too, and a touched file stays unchanged."""
+    import hashlib
+
+    a = factory.write_docx(source / "a.docx", lines("安全生产"))
+    copy = source / "copy" / "a.docx"
+    copy.parent.mkdir()
+    shutil.copy2(a, copy)
+    b = factory.write_pdf(source / "b.pdf", lines("乡村振兴"))
+    broken = source / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 broken")
+    first = run_index([source], index_dir)
+    assert (first.added, len(first.failed)) == (3, 1)
+
+    os.utime(b, ns=(time.time_ns(), time.time_ns() + 10**9))  # touched: same bytes, a new time
+    second = run_index([source], index_dir)
+    assert (second.added, second.updated, second.unchanged) == (0, 0, 3)
+    with open_update(index_dir) as update:
+        stored = {path: entry.sha256 for path, entry in update.manifest.items()}
+    assert stored == {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in (a, copy, b, broken)}
+
+
 def test_new_changed_deleted_renamed_and_copied_files(source: Path, index_dir: Path) -> None:
     a = factory.write_docx(source / "a.docx", lines("安全生产"))
     b = factory.write_pdf(source / "sub" / "b.pdf", lines("乡村振兴"))

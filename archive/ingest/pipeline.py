@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -86,7 +87,7 @@ class IndexReport:
 class _Work:
     """One distinct content (in one format) to prepare, and every path that holds it."""
 
-    sha256: str
+    sha256: str | None  # None: not hashed by the plan (no other file has its size); the worker hashes it
     file_format: str
     files: list[FoundFile]
     reuse: Document | None
@@ -118,9 +119,10 @@ def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT
             report.rebuilt = update.rebuilt
             work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
             _execute(update, work, report, reading, timeout=timeout, progress=progress)
-        update.commit(roots)  # after the pool closed: the commit's suffix sort has the memory to itself
-        if report.added or report.updated or report.removed or not update.has_version_groups():
-            _group_versions(location, update)
+            reading.pool.close()  # every file is read: the workers leave (pebble takes a tenth of a second) while it commits
+            update.commit(roots)
+            if report.added or report.updated or report.removed or not update.has_version_groups():
+                _group_versions(location, update)
     except OSError as error:
         if update is not None:
             _cancel(update)
@@ -202,7 +204,7 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
         report.removed += 1
 
     failure_reasons: dict[str, str] | None = None
-    by_content: dict[tuple[str, str], _Work] = {}
+    to_read: list[FoundFile] = []
     for found_file in files:
         entry = manifest.get(found_file.path)
         same_file = _same_file(entry, found_file)
@@ -215,23 +217,35 @@ def _plan(update: IndexUpdate, roots: list[str], files: list[FoundFile], report:
         if same_file and kind == "doc":
             report.unchanged += 1
             continue
+        to_read.append(found_file)
+
+    # Content already indexed (a renamed or copied file, one only touched) or read twice in this run
+    # (copies) can only be in a file whose size another file has: only those are hashed here. The
+    # rest (on a first run, nearly every file) are hashed by the workers, in parallel.
+    current = [e for e in manifest.values() if e.kind == "doc" and e.extractor == extractor.EXTRACTOR_VERSION]
+    sizes = Counter(f.size for f in to_read) + Counter({e.size for e in current})
+    work: list[_Work] = []
+    by_content: dict[tuple[str, str], _Work] = {}
+    for found_file in to_read:
+        found_format = file_format(Path(found_file.path))
+        if sizes[found_file.size] == 1:  # a content of its own
+            work.append(_Work(None, found_format, [found_file], None))
+            continue
         try:
             sha = sha256_of(os_path_of(found_file.path))
-        except OSError as error:
+        except OSError as error:  # as ReadAgainNextRun: reported, not recorded; the index keeps what it had
             report.failed.append({"path": found_file.path, "reason": f"cannot read the file: {error.strerror}"})
-            if entry is not None:
-                update.delete(found_file.path)
             continue
-        key = (sha, file_format(Path(found_file.path)))
-        if key not in by_content:
-            by_content[key] = _Work(sha, key[1], [], None)
-        by_content[key].files.append(found_file)
+        if (sha, found_format) not in by_content:
+            by_content[sha, found_format] = _Work(sha, found_format, [], None)
+            work.append(by_content[sha, found_format])
+        by_content[sha, found_format].files.append(found_file)
 
-    indexed = {e.sha256 for e in manifest.values() if e.kind == "doc" and e.extractor == extractor.EXTRACTOR_VERSION}
+    indexed = {e.sha256 for e in current}
     for item in by_content.values():
         if item.sha256 in indexed:
             item.reuse = update.document_by_content(item.sha256, item.file_format)
-    return list(by_content.values())
+    return work
 
 
 @dataclass
@@ -327,16 +341,15 @@ def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport,
 
     from pebble import ProcessExpired
 
-    from archive.ingest.prepare import CHANGED_WHILE_READ
+    from archive.ingest.prepare import ReadAgainNextRun
     from archive.readers import UnreadableFile, deadline
 
     try:
         prepared = future.result()
+    except ReadAgainNextRun as error:  # not recorded: the next run reads it again; the index keeps what it had
+        report.failed.extend({"path": f.path, "reason": str(error)} for f in item.files)
     except UnreadableFile as error:
-        if str(error) == CHANGED_WHILE_READ:  # not recorded: the next run reads it again
-            report.failed.extend({"path": f.path, "reason": str(error)} for f in item.files)
-        else:
-            _record_failure(update, item, str(error), report)
+        _record_failure(update, item, str(error), report)
     except FutureTimeout:
         _record_failure(update, item, f"took longer than {timeout:g} s to read (a file that makes the reader spin?)", report)
     except ProcessExpired as error:
@@ -356,8 +369,9 @@ def _collect(update: IndexUpdate, item: _Work, future: Any, report: IndexReport,
 def _store(update: IndexUpdate, item: _Work, prepared: Prepared, report: IndexReport) -> None:
     from archive.ingest.prepare import file_facts
 
+    sha256 = prepared.document.sha256  # the plan's, or (unhashed there) the worker's
     for found_file in item.files:
-        facts = file_facts(Path(found_file.path), found_file.size, found_file.mtime_ns, item.sha256)
+        facts = file_facts(Path(found_file.path), found_file.size, found_file.mtime_ns, sha256)
         this = replace(prepared.document, **facts, extractor=extractor.EXTRACTOR_VERSION)  # stamped here, not in the worker
         if this.title_source == "filename":
             this.title = Path(readable_name(found_file.path)).stem
@@ -368,14 +382,25 @@ def _store(update: IndexUpdate, item: _Work, prepared: Prepared, report: IndexRe
             report.added += 1
             if item.reuse is not None:
                 report.reused += 1
-        elif known.sha256 == item.sha256 and known.kind == "doc" and known.extractor == extractor.EXTRACTOR_VERSION:
+        elif known.sha256 == sha256 and known.kind == "doc" and known.extractor == extractor.EXTRACTOR_VERSION:
             report.unchanged += 1  # touched, same content
         else:
             report.updated += 1
 
 
 def _record_failure(update: IndexUpdate, item: _Work, reason: str, report: IndexReport) -> None:
+    sha256 = item.sha256 if item.sha256 is not None else _content_hash(item.files[0].path)
     for found_file in item.files:
         update.put_failed(found_file.path, size=found_file.size, mtime_ns=found_file.mtime_ns,
-                          sha256=item.sha256, extractor=extractor.EXTRACTOR_VERSION, reason=reason)
+                          sha256=sha256, extractor=extractor.EXTRACTOR_VERSION, reason=reason)
         report.failed.append({"path": found_file.path, "reason": reason})
+
+
+def _content_hash(path: str) -> str:
+    """A failed file's content hash, when the plan did not hash it; empty if it cannot be read now."""
+    from archive.ingest.prepare import sha256_of
+
+    try:
+        return sha256_of(os_path_of(path))
+    except OSError:
+        return ""

@@ -53,7 +53,7 @@ def warm_up() -> None:
     from archive.readers import pdf, webpage, word  # noqa: F401
 
 
-def file_facts(path: Path, size: int, mtime_ns: int, sha256: str) -> dict[str, Any]:
+def file_facts(path: Path, size: int, mtime_ns: int, sha256: str | None) -> dict[str, Any]:
     """The fields of a Document that belong to the file, not its content."""
     key = str(path)
     return {
@@ -105,9 +105,14 @@ def prepare(path: str, facts: dict[str, Any], reuse: Document | None, timeout: f
         if reuse is not None:  # a title taken from a file name is set per path by the writer
             document = replace(reuse, **facts)
         else:
+            if facts["sha256"] is None:  # the plan left it to the worker (no other file has its size)
+                try:
+                    facts = {**facts, "sha256": sha256_of(str(file_path))}
+                except OSError as error:  # as the plan says it: permissions may be fixed without touching the file
+                    raise ReadAgainNextRun(f"cannot read the file: {error.strerror}") from None
             document = read_document(file_path, facts)
             if sha256_of(str(file_path)) != facts["sha256"]:  # changed since it was planned, or while read
-                raise UnreadableFile(CHANGED_WHILE_READ)
+                raise ReadAgainNextRun(CHANGED_WHILE_READ)
         pieces = [normalise(p.text) for p in document.paragraphs]  # per character, so joining commutes
         document.normalised_lengths = [len(piece) for piece in pieces]  # lets passages skip normalising
         normalised = "".join(pieces)
@@ -126,6 +131,11 @@ def prepare(path: str, facts: dict[str, Any], reuse: Document | None, timeout: f
 
 
 CHANGED_WHILE_READ = "the file changed while it was being read (still being saved?): it will be read again next run"
+
+
+class ReadAgainNextRun(UnreadableFile):
+    """A failure of the moment (the file changed while it was read, or could not be opened): the
+    run reports it but does not record it, so the next run reads the file again."""
 
 
 def sha256_of(path: str) -> str:

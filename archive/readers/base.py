@@ -34,8 +34,13 @@ def check_zip(path: Path, kind: str) -> list[zipfile.ZipInfo]:
             members = archive.infolist()
     except zipfile.BadZipFile:
         raise UnreadableFile(f"corrupt {kind}: the zip archive is damaged (truncated copy?)") from None
+    check_zip_members(members, kind)
+    return members
+
+
+def check_zip_members(members: list[zipfile.ZipInfo], kind: str) -> None:
+    """Refuse a zip bomb by what its members say they inflate to, before anything is inflated."""
     inflated = sum(m.file_size for m in members)
     packed = sum(m.compress_size for m in members) or 1
     if inflated > MAX_INFLATED_BYTES or (inflated > 20 * 1024 * 1024 and inflated / packed > MAX_RATIO):
         raise UnreadableFile(f"zip bomb: the {kind} would inflate to {inflated // (1024 * 1024)} MB; not read")
-    return members

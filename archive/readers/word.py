@@ -19,7 +19,7 @@ from docx.table import Table
 from lxml import etree
 
 from archive.document import Extracted, Paragraph
-from archive.readers.base import UnreadableFile, check_not_empty, check_zip
+from archive.readers.base import UnreadableFile, check_not_empty, check_zip_members
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -55,16 +55,19 @@ def parse_xml(xml: bytes):
 
 def read(path: Path) -> Extracted:
     check_not_empty(path)
-    _check_container(path)
+    _check_magic(path)
     # Only the parts we read are parsed, with python-docx's own XML classes: opening the whole
     # package (styles, settings, themes, numbering…) costs several times more than the text.
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path) as archive:  # opened once: checked, then read
+            members = archive.infolist()
+            check_zip_members(members, ".docx")
+            if not any(m.filename == "word/document.xml" for m in members):
+                raise UnreadableFile("not a Word document: the zip has no word/document.xml")
             parts = {name: _member(archive, name) for name in _PARTS}
-        document = parts["word/document.xml"]
-        if document is None:
-            raise UnreadableFile("not a Word document: the .docx has no word/document.xml")
-        body = parse_xml(document).body
+        body = parse_xml(parts["word/document.xml"]).body
+    except UnreadableFile:
+        raise
     except zipfile.BadZipFile:
         raise UnreadableFile("corrupt .docx: the zip archive is damaged (truncated copy?)") from None
     except Exception as error:  # lxml raises many kinds for broken XML
@@ -96,16 +99,13 @@ def _member(archive: zipfile.ZipFile, name: str) -> bytes | None:
         return None
 
 
-def _check_container(path: Path) -> None:
+def _check_magic(path: Path) -> None:
     with path.open("rb") as handle:
         magic = handle.read(8)
     if magic == _OLE_MAGIC:
         raise UnreadableFile("password-protected Word file (or an old .doc renamed .docx): save it unprotected as .docx")
     if not magic.startswith(b"PK"):
         raise UnreadableFile("not a Word document: the file is not a .docx (zip) at all")
-    members = check_zip(path, ".docx")
-    if not any(m.filename == "word/document.xml" for m in members):
-        raise UnreadableFile("not a Word document: the zip has no word/document.xml")
 
 
 def _short(error: Exception) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.document import Document, doc_id
-from archive.search import evaluate, phrase, records, store
+from archive.search import evaluate, phrase, records, store, suffixes
 from archive.search import querylang as ql
 from archive.search.compile import NOT_DOCUMENTS, compile_query
 from archive.search.compile import filters as compile_filters
@@ -298,6 +298,8 @@ class WhooshUpdate(IndexUpdate):
             self._writer = store.writer(self._ix)  # taken now: a second index run fails fast
             self.manifest: dict[str, ManifestEntry] = store.manifest(self._ix)
         self.rebuilt = bool(store.other_versions(location))
+        self._texts: list[str] = []  # the writer's normalised texts, in the order of its segment
+        self._ahead: suffixes.WrittenAhead | None = None
 
     def _errors(self) -> contextlib.AbstractContextManager[None]:
         return store.errors(self.location)
@@ -324,13 +326,17 @@ class WhooshUpdate(IndexUpdate):
             record=records.encoded(document.to_record()), summary=json.dumps(document.listing(), ensure_ascii=False).encode("utf-8"),
             sketch=sketch,
         )
+        if not self._texts:
+            suffixes.warm()  # numpy, for the commit's suffix sort: imported while the run waits for workers
         self._put(fields)
+        self._texts.append(normalised)
 
     def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, extractor: int, reason: str) -> None:
         self._put(dict(path=path, doc_id=doc_id(path), kind="failed", sha256=sha256, size=size,
                        mtime_ns=mtime_ns, extractor=extractor, date_key=0,
                        record=records.encoded({"path": path, "reason": reason}),
                        summary=json.dumps({"path": path, "reason": reason}, ensure_ascii=False).encode("utf-8")))
+        self._texts.append("")  # the segment's text of a failed file: empty, as its column holds none
 
     def _put(self, fields: dict[str, Any]) -> None:
         if fields["path"] in self.manifest:
@@ -342,21 +348,44 @@ class WhooshUpdate(IndexUpdate):
         self._writer.delete_by_term("path", path)
 
     def checkpoint(self) -> None:
-        self._writer.commit(mergetype=store.merge_small)
+        self._commit_writer()
         store.record_checksums(self.location)
         store.save_snapshot(self.location, self._ix, side_files=False)  # written at the run's end
         self._writer = store.writer(self._ix)
 
     def commit(self, folders: Sequence[str] = ()) -> None:
-        self._writer.commit(mergetype=store.merge_small)
-        store.write_side_files(self.location, self._ix)
+        self._commit_writer()
+        self._wait_for_suffixes()
+        store.write_side_files(self.location, self._ix)  # the rest of the side files, and any the thread did not write
         store.record_checksums(self.location)
         store.remember_folders(self.location, list(folders))
         store.save_snapshot(self.location, self._ix, side_files=True)
         store.drop_other_versions(self.location)
 
+    def _commit_writer(self) -> None:
+        """Commit whoosh's writer while a thread writes the new segment's suffix file (see
+        suffixes.WrittenAhead); after a checkpoint it goes on writing while the run does."""
+        self._wait_for_suffixes()
+        texts, self._texts = self._texts, []
+        if texts:
+            path = suffixes.path_for(store.data_dir(self.location), self._writer.newsegment.segment_id())
+            self._ahead = suffixes.WrittenAhead(path, texts)
+        self._writer.commit(mergetype=store.merge_small)
+        if self._ahead is not None:
+            self._ahead.keep_if(self._writer.newsegment.doc_count_all())
+
+    def _wait_for_suffixes(self) -> None:
+        if self._ahead is not None:
+            self._ahead.wait()
+            self._ahead = None
+
     def cancel(self) -> None:
+        self._wait_for_suffixes()
         self._writer.cancel()
+
+    def close(self) -> None:
+        self._wait_for_suffixes()
+        super().close()
 
     def has_version_groups(self) -> bool:
         return store.has_version_groups(self.location)

@@ -29,8 +29,9 @@ SEGMENTS_FILE = "segments.json"  # the segments of the commit, for a search that
 ROOTS_FILE = "folders.json"  # beside the index: the folders `archive index` was given
 VERSIONS_FILE = "versions.json"  # beside the index: archive.versions' groups
 _TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
-# whoosh's segment files and the side files beside them (suffixes, records)
-SEGMENT_FILE = re.compile(rf"^{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+$")
+# whoosh's segment files and the side files beside them (suffixes, records); not a side file still
+# being written (`.tmp`: a thread may write one while a checkpoint lists the folder)
+SEGMENT_FILE = re.compile(rf"^{INDEX_NAME}_[0-9a-z]+\.[A-Za-z0-9_.]+(?<!\.tmp)$")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import mmap
 import os
 import struct
 import sys
+import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
@@ -103,6 +104,40 @@ def write(path: Path, texts: Iterable[str], *, chunk_units: int = CHUNK_UNITS) -
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
+
+
+class WrittenAhead:
+    """A segment's suffix file written in a thread while whoosh commits the segment (or, after a
+    checkpoint, while the run goes on). The sort runs in C without the GIL (pydivsufsort calls
+    libdivsufsort through ctypes), so it takes the second core while the writer's Python works: at
+    a run's end the two were done one after the other, on one core.
+
+    The texts are those the writer added, in order; whoosh numbers a new segment's documents in
+    that order, and a merge only appends documents after them, so the file is the segment's if the
+    committed segment has as many documents (`keep_if`), and is discarded otherwise. A failure here
+    is not reported: the commit's write_side_files then writes the file from the segment's column,
+    and reports what fails there.
+    """
+
+    def __init__(self, path: Path, texts: list[str]) -> None:
+        self.path, self.doc_count = path, len(texts)
+        self._thread = threading.Thread(target=self._write, args=(texts,), name=f"suffixes {path.name}", daemon=True)
+        self._thread.start()
+
+    def _write(self, texts: list[str]) -> None:
+        try:
+            write(self.path, texts)
+        except (OSError, MemoryError, ValueError):
+            self.path.with_name(self.path.name + ".tmp").unlink(missing_ok=True)
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def keep_if(self, committed_doc_count: int) -> None:
+        """After the commit: drop the file if merging made the segment more than these texts."""
+        if committed_doc_count != self.doc_count:
+            self.wait()
+            self.path.unlink(missing_ok=True)
 
 
 def _in_bulk(occurrences: int) -> bool:
