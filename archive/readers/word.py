@@ -60,12 +60,12 @@ def read(path: Path) -> Extracted:
     # package (styles, settings, themes, numbering…) costs several times more than the text.
     try:
         with zipfile.ZipFile(path) as archive:  # opened once: checked, then read
-            members = archive.infolist()
-            check_zip_members(members, ".docx")
-            if not any(m.filename == "word/document.xml" for m in members):
-                raise UnreadableFile("not a Word document: the zip has no word/document.xml")
+            check_zip_members(archive.infolist(), ".docx")
             parts = {name: _member(archive, name) for name in _PARTS}
-        body = parse_xml(parts["word/document.xml"]).body
+        document = parts["word/document.xml"]
+        if document is None:
+            raise UnreadableFile("not a Word document: the zip has no word/document.xml")
+        body = parse_xml(document).body
     except UnreadableFile:
         raise
     except zipfile.BadZipFile:
