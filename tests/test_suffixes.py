@@ -118,6 +118,50 @@ def test_each_segment_gets_one_and_merged_ones_lose_theirs(source: Path, index_d
     assert _found(index_dir, needle) == {path for path, text in texts.items() if needle in text}
 
 
+def test_files_written_while_committing_hold_their_segments_texts(source: Path, index_dir: Path, monkeypatch) -> None:
+    """Each commit's new segment gets its file from a thread started before whoosh commits
+    (suffixes.WrittenAhead): from the texts the writer added, or, when older segments were merged
+    into it, from the segment read back. A checkpoint every two files makes merges; changed and
+    deleted files and a file that could not be read make deleted documents and empty texts. Every
+    segment's file is whole and holds exactly its column's texts, and phrases are found as they stand."""
+    from archive.ingest import pipeline
+    from archive.search import store
+
+    monkeypatch.setattr(pipeline, "CHECKPOINT_DOCS", 2)
+    texts = _folder(source, 9)
+    (source / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    run_index([source], index_dir)
+    changed = sorted(texts)[:2]
+    texts.update(_folder(source / "more", 4, seed=3))
+    for path in changed:
+        Path(path).unlink()
+        del texts[path]
+    run_index([source], index_dir)
+    gone = sorted(texts)[-1]
+    Path(gone).unlink()
+    del texts[gone]
+    texts.update(_folder(source / "last", 1, seed=4))
+    run_index([source], index_dir)  # one document more, one deleted from a segment merges made
+
+    ix = store.open_for_reading(index_dir)
+    with ix.reader() as reader:
+        leaves = [leaf for leaf, _ in reader.leaf_readers()]
+        assert 1 < len(leaves) < 5  # of a dozen commits: merged
+        assert any(leaf.has_deletions() for leaf in leaves)
+        for leaf in leaves:
+            column = leaf.column_reader("normalised")
+            stored = suffixes.whole(suffixes.path_for(data_dir(index_dir), leaf.segment().segment_id()), leaf.doc_count_all())
+            assert stored is not None
+            assert [stored.text(docnum) for docnum in range(leaf.doc_count_all())] == [
+                column[docnum].decode("utf-8") for docnum in range(leaf.doc_count_all())]
+    assert {path.stem for path in _sfx(index_dir)} == _segments(index_dir)
+    assert not list(data_dir(index_dir).glob("*.tmp"))
+    assert store.verify(index_dir) == len(texts) + 1  # the checksums are of the files that stayed
+    for text in list(texts.values())[::3]:
+        needle = text[25:30]
+        assert _found(index_dir, needle) == {path for path, t in texts.items() if needle in t}
+
+
 def test_a_damaged_or_half_written_file_is_not_used_and_the_next_run_writes_it_again(source: Path,
                                                                                        index_dir: Path, cli) -> None:
     texts = _folder(source, 10)

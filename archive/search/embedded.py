@@ -367,12 +367,15 @@ class WhooshUpdate(IndexUpdate):
         suffixes.WrittenAhead); after a checkpoint it goes on writing while the run does."""
         self._wait_for_suffixes()
         texts, self._texts = self._texts, []
+        segment_id = self._writer.newsegment.segment_id()
+        path = suffixes.path_for(store.data_dir(self.location), segment_id)
         if texts:
-            path = suffixes.path_for(store.data_dir(self.location), self._writer.newsegment.segment_id())
             self._ahead = suffixes.WrittenAhead(path, texts)
         self._writer.commit(mergetype=store.merge_small)
-        if self._ahead is not None:
-            self._ahead.keep_if(self._writer.newsegment.doc_count_all())
+        if self._ahead is not None and self._ahead.doc_count != self._writer.newsegment.doc_count_all():
+            # older segments were merged into it: its texts are read back from the commit
+            self._ahead.discard()
+            self._ahead = suffixes.WrittenAhead(path, store.segment_texts(self._ix, segment_id))
 
     def _wait_for_suffixes(self) -> None:
         if self._ahead is not None:

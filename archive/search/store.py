@@ -240,6 +240,16 @@ def write_side_files(location: Path, ix: whoosh_index.Index) -> None:
             path.unlink(missing_ok=True)
 
 
+def segment_texts(ix: whoosh_index.Index, segment_id: str) -> list[str]:
+    """The normalised texts of a committed segment's documents (deleted ones too), in docnum order."""
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if leaf.segment() is not None and leaf.segment().segment_id() == segment_id:
+                column = leaf.column_reader("normalised")
+                return [column[docnum].decode("utf-8") for docnum in range(leaf.doc_count_all())]
+    return []
+
+
 def _record_rows(leaf: Any) -> Iterator[tuple[str, bool, int, bytes]]:
     """(path, readable, date key, encoded record) of each of a segment's documents, deleted ones too."""
     columns = [leaf.column_reader(name) for name in ("path", "kind", "date_key", "record")]

@@ -114,9 +114,9 @@ class WrittenAhead:
 
     The texts are those the writer added, in order; whoosh numbers a new segment's documents in
     that order, and a merge only appends documents after them, so the file is the segment's if the
-    committed segment has as many documents (`keep_if`), and is discarded otherwise. A failure here
-    is not reported: the commit's write_side_files then writes the file from the segment's column,
-    and reports what fails there.
+    committed segment has as many documents, and is discarded otherwise. A failure here is not
+    reported: the commit's write_side_files then writes the file from the segment's column, and
+    reports what fails there.
     """
 
     def __init__(self, path: Path, texts: list[str]) -> None:
@@ -133,11 +133,10 @@ class WrittenAhead:
     def wait(self) -> None:
         self._thread.join()
 
-    def keep_if(self, committed_doc_count: int) -> None:
-        """After the commit: drop the file if merging made the segment more than these texts."""
-        if committed_doc_count != self.doc_count:
-            self.wait()
-            self.path.unlink(missing_ok=True)
+    def discard(self) -> None:
+        """Drop the file: merging made the committed segment more than these texts."""
+        self.wait()
+        self.path.unlink(missing_ok=True)
 
 
 def _in_bulk(occurrences: int) -> bool:
