@@ -1,7 +1,8 @@
 """The index run: scan the folders, decide what changed, read in worker processes, write once.
 
 Unchanged files (same size, modification time and extractor version) are not opened. Changed and new
-files are hashed; content the index already holds (a renamed or copied file) is not read again.
+files that another file matches in size are hashed first: content the index already holds (a renamed
+or copied file) is not read again, and copies in the folder are read once; the workers hash the rest.
 Everything else is read by worker processes on every core, each file with a time and memory bound;
 one writer adds the results, committing every few thousand documents so a killed run keeps them.
 """
@@ -9,6 +10,7 @@ one writer adds the results, committing every few thousand documents so a killed
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import time
@@ -120,9 +122,7 @@ def run_index(paths: list[Path], location: Location, *, timeout: float = DEFAULT
             work = _plan(update, roots, found.files, report, retry_failed, keep=found.unreadable)
             _execute(update, work, report, reading, timeout=timeout, progress=progress)
             reading.pool.close()  # every file is read: the workers leave (pebble takes a tenth of a second) while it commits
-            update.commit(roots)
-            if report.added or report.updated or report.removed or not update.has_version_groups():
-                _group_versions(location, update)
+            update.commit(roots, then=functools.partial(_group_versions, location, update, report))
     except OSError as error:
         if update is not None:
             _cancel(update)
@@ -175,9 +175,11 @@ def _nothing_changed(known: Snapshot, roots: list[str], found: Scan, report: Ind
     return True
 
 
-def _group_versions(location: Location, update: IndexUpdate) -> None:
+def _group_versions(location: Location, update: IndexUpdate, report: IndexReport) -> None:
     """Versions of one speech (archive.versions), worked out over the whole index after a run that
-    changed something."""
+    changed something (or over an index that has none yet)."""
+    if not (report.added or report.updated or report.removed or not update.has_version_groups()):
+        return
     with open_index(location) as index:
         sketches, listing = index.sketches()
     from archive import versions

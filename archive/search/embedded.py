@@ -10,7 +10,7 @@ import contextlib
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -353,8 +353,10 @@ class WhooshUpdate(IndexUpdate):
         store.save_snapshot(self.location, self._ix, side_files=False)  # written at the run's end
         self._writer = store.writer(self._ix)
 
-    def commit(self, folders: Sequence[str] = ()) -> None:
+    def commit(self, folders: Sequence[str] = (), then: Callable[[], None] | None = None) -> None:
         self._commit_writer()
+        if then is not None:
+            then()  # while the thread sorts the new segment's suffixes
         self._wait_for_suffixes()
         store.write_side_files(self.location, self._ix)  # the rest of the side files, and any the thread did not write
         store.record_checksums(self.location)

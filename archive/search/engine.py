@@ -497,8 +497,10 @@ class IndexUpdate(ABC):
         """Commit what is done so far."""
 
     @abstractmethod
-    def commit(self, folders: Sequence[str] = ()) -> None:
-        """The final commit; remembers the folders indexed. Call it after the worker pool closed."""
+    def commit(self, folders: Sequence[str] = (), then: Callable[[], None] | None = None) -> None:
+        """The final commit; remembers the folders indexed. `then` is called once the commit is
+        searchable, while the engine may still write what it keeps beside it (the embedded engine's
+        suffix files, sorted in a thread): work that reads the committed index goes there."""
 
     @abstractmethod
     def cancel(self) -> None:

@@ -28,7 +28,7 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -571,12 +571,14 @@ class PostgresUpdate(IndexUpdate):
     def checkpoint(self) -> None:
         self._commit()
 
-    def commit(self, folders: Sequence[str] = ()) -> None:
+    def commit(self, folders: Sequence[str] = (), then: Callable[[], None] | None = None) -> None:
         with _errors(self.location):
             known = self._connection.execute(f"SELECT value FROM {META} WHERE key = 'folders'").fetchone()
             known_folders = known[0] if known else []
             self._set_meta("folders", known_folders + [f for f in folders if f not in known_folders])
         self._commit()
+        if then is not None:
+            then()
 
     def cancel(self) -> None:
         self._rows, self._deleted = [], []
