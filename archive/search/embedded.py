@@ -153,11 +153,11 @@ class WhooshIndex(SpeechIndex[int]):
     def _text_of(cls, searcher: Any, docnum: int, document: Document) -> DocumentText:
         """The document's text for passages, with the normalised text the index keeps (from the
         segment's suffix file when it has one)."""
-        if document.normalised_lengths is None:
-            return DocumentText(document.paragraphs)
-        segment, local = cls._leaf(searcher, docnum)
-        texts = phrase.SegmentTexts.of(segment.reader(), segment.schema["text"].confirm_column)
-        return DocumentText(document.paragraphs, texts.text(local), document.normalised_lengths)
+        def normalised() -> str:
+            segment, local = cls._leaf(searcher, docnum)
+            return phrase.SegmentTexts.of(segment.reader(), segment.schema["text"].confirm_column).text(local)
+
+        return DocumentText.of(document, normalised)
 
     def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
         """The listing metadata is parsed once per segment and kept with it."""

@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Generic, Self, TypeVar
 
@@ -181,6 +182,12 @@ def saturate(count: int) -> float:
 
 
 SATURATED = [count / (count + 1.2) for count in range(256)]
+
+
+def best_first(found: list[Any]) -> None:
+    """Sort (document number, score, …) rows best first, in place; equal scores stay in index order."""
+    found.sort(key=itemgetter(0))
+    found.sort(key=itemgetter(1), reverse=True)  # stable
 
 
 def add_variants(found: dict[str, set[str]], pattern: re.Pattern[str], places: Iterable[tuple[int, str]],

@@ -11,10 +11,10 @@ kind) are still answered by whoosh, as sets of documents.
 from __future__ import annotations
 
 from collections.abc import Set
-from operator import itemgetter
 
 from whoosh import query as wq
 
+from archive.search.engine import best_first
 from archive.search.phrase import (
     AllWords,
     ExactPhrase,
@@ -50,8 +50,7 @@ def ranked(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq
         if skip:
             scores = {docnum: score for docnum, score in scores.items() if docnum not in skip}
         found.extend(scores.items())
-    found.sort(key=itemgetter(0))
-    found.sort(key=itemgetter(1), reverse=True)  # stable: equal scores stay in index order
+    best_first(found)
     return found
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive.document import Paragraph
+from archive.document import Document, Paragraph
 from archive.normalize import normalise, normalise_with_origins
 
 ELLIPSIS = "…"
@@ -54,6 +54,14 @@ class DocumentText:
         self.normalised = normalised
         self._lengths = lengths
         self._starts = list(itertools.accumulate(lengths, initial=0))[:-1]
+
+    @classmethod
+    def of(cls, document: Document, normalised: Callable[[], str]) -> DocumentText:
+        """A found document's text, with the normalised text its index keeps (`normalised()`, read
+        only when the record has each paragraph's normalised length to go with it)."""
+        if document.normalised_lengths is None:
+            return cls(document.paragraphs)
+        return cls(document.paragraphs, normalised(), document.normalised_lengths)
 
     def locate(self, start: int, end: int) -> tuple[int, int, int]:
         """Normalised offsets [start, end) of the whole text as (paragraph, original start, original

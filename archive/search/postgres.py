@@ -427,9 +427,7 @@ class PostgresIndex(SpeechIndex[str]):
 
 def _with_text(record: dict[str, Any], normalised: str) -> tuple[Document, DocumentText]:
     document = Document.from_record(record)
-    if document.normalised_lengths is None:
-        return document, DocumentText(document.paragraphs)
-    return document, DocumentText(document.paragraphs, normalised, document.normalised_lengths)
+    return document, DocumentText.of(document, lambda: normalised)
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import re
 import struct
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from operator import itemgetter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from archive.search.engine import (
     Ranking,
     Searching,
     add_variants,
+    best_first,
     needle_of,
     only_negative,
     saturate,
@@ -126,8 +127,7 @@ class QuickIndex(Searching[int]):
             dates = segment.records.date_keys
             found.extend((segment.offset + docnum, score, dates[docnum]) for docnum, score in scores.items()
                          if segment.records.readable(docnum))
-        found.sort(key=itemgetter(0))
-        found.sort(key=itemgetter(1), reverse=True)  # stable: equal scores stay in index order
+        best_first(found)
         if filters.sort == "date":
             return Ranking.by_date([(key, score, "exact", date) for key, score, date in found])
         return Ranking([(key, score) for key, score, _ in found])
@@ -201,11 +201,7 @@ class QuickIndex(Searching[int]):
         for key in keys:
             segment, docnum = self._where(key)
             document = Document.from_record(segment.records.record(docnum))
-            if document.normalised_lengths is None:
-                found.append((document, DocumentText(document.paragraphs)))
-            else:
-                found.append((document, DocumentText(document.paragraphs, segment.texts.text(docnum),
-                                                     document.normalised_lengths)))
+            found.append((document, DocumentText.of(document, partial(segment.texts.text, docnum))))
         return found
 
 
