@@ -227,8 +227,7 @@ def write_side_files(location: Path, ix: whoosh_index.Index) -> None:
         for segment_id, leaf in segments.items():
             path = suffixes.path_for(folder, segment_id)
             if suffixes.whole(path, leaf.doc_count_all()) is None:
-                column = leaf.column_reader("normalised")
-                suffixes.write(path, (column[docnum].decode("utf-8") for docnum in range(leaf.doc_count_all())))
+                suffixes.write(path, _normalised_texts(leaf))
             path = records.path_for(folder, segment_id)
             if records.whole(path, leaf.doc_count_all()) is None:
                 records.write(path, _record_rows(leaf))
@@ -241,13 +240,20 @@ def write_side_files(location: Path, ix: whoosh_index.Index) -> None:
 
 
 def segment_texts(ix: whoosh_index.Index, segment_id: str) -> list[str]:
-    """The normalised texts of a committed segment's documents (deleted ones too), in docnum order."""
+    """The normalised texts of a committed segment's documents, in docnum order."""
     with ix.reader() as reader:
         for leaf, _ in reader.leaf_readers():
             if leaf.segment() is not None and leaf.segment().segment_id() == segment_id:
-                column = leaf.column_reader("normalised")
-                return [column[docnum].decode("utf-8") for docnum in range(leaf.doc_count_all())]
+                return list(_normalised_texts(leaf))
     return []
+
+
+def _normalised_texts(leaf: Any) -> Iterator[str]:
+    """A segment's normalised texts in docnum order, deleted documents' too (a suffix file holds
+    every docnum's)."""
+    column = leaf.column_reader("normalised")
+    for docnum in range(leaf.doc_count_all()):
+        yield column[docnum].decode("utf-8")
 
 
 def _record_rows(leaf: Any) -> Iterator[tuple[str, bool, int, bytes]]:

@@ -127,7 +127,7 @@ class WrittenAhead:
     def _write(self, texts: list[str]) -> None:
         try:
             write(self.path, texts)
-        except (OSError, MemoryError, ValueError):
+        except Exception:  # never a thread's traceback on a user's screen: see above
             self.path.with_name(self.path.name + ".tmp").unlink(missing_ok=True)
 
     def wait(self) -> None:
