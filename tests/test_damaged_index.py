@@ -60,7 +60,16 @@ def _zero_block(index_dir: Path) -> None:
     segment.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damage", [_truncate, _delete, _empty_toc, _garbage_toc, _zero_block])
+def _overwritten_record(index_dir: Path) -> None:
+    """Bytes of a stored record overwritten with other valid text of the same length: it still
+    unpickles, as another speech; only its checksum tells."""
+    records = next(data_dir(index_dir).glob("MAIN_*.rec"))
+    data = records.read_bytes()
+    assert "务实奉献".encode() in data
+    records.write_bytes(data.replace("务实奉献".encode(), "追求卓越".encode(), 1))
+
+
+@pytest.mark.parametrize("damage", [_truncate, _delete, _empty_toc, _garbage_toc, _zero_block, _overwritten_record])
 def test_damage_is_named_and_repaired_by_the_command_the_error_names(indexed: Path, index_dir: Path, cli, damage) -> None:
     damage(index_dir)
     checked = cli("index", "--check", expect=1)

@@ -159,6 +159,32 @@ def test_an_index_without_whole_side_files_goes_to_the_engine(archive_folder, tm
             assert found.search(query).to_dict() == expected
 
 
+def test_side_files_of_an_older_format_are_written_again_by_the_next_run(tmp_path) -> None:
+    """After an upgrade that changed a side file's format, searching reads whoosh (the old file is
+    not whole to today's reader), and the next `archive index`, over an unchanged folder too,
+    writes them again."""
+    from archive.search import suffixes
+
+    assert f"{suffixes.MAGIC.decode()}+{records.MAGIC.decode()}" == snapshot.SIDE_FILES  # bumped with either
+    root = tmp_path / "讲话稿"
+    factory.make_folder(root, 3, seed=2, chars=300)
+    index = tmp_path / "index"
+    run_index([root], index)
+    folder = snapshot.data_dir(index)
+    for path in folder.glob(f"*{records.SUFFIX}"):
+        path.write_bytes(b"ARCHREC2" + path.read_bytes()[8:])  # as the version before wrote them
+    saved = json.loads((folder / snapshot.SNAPSHOT_FILE).read_text("utf-8"))
+    (folder / snapshot.SNAPSHOT_FILE).write_text(json.dumps({**saved, "side_files": "ARCHSFX1+ARCHREC2"}), "utf-8")
+    with open_for_search(index, '"同志们"', Filters()) as found:
+        assert not isinstance(found, QuickIndex)
+        assert found.search('"同志们"').total == 3
+    report = run_index([root], index)
+    assert (report.unchanged, report.added) == (3, 0)
+    with open_for_search(index, '"同志们"', Filters()) as found:
+        assert isinstance(found, QuickIndex)
+        assert found.search('"同志们"').total == 3
+
+
 def test_a_checkpoint_without_side_files_goes_to_the_engine(tmp_path) -> None:
     """A run killed after a checkpoint: the newest commit has no side files yet."""
     root = tmp_path / "讲话稿"

@@ -206,7 +206,7 @@ def test_an_index_from_before_suffix_files_gets_them_from_the_next_run_over_an_u
         path.unlink()
     snapshot = data_dir(index_dir) / "manifest.json"
     saved = json.loads(snapshot.read_text("utf-8"))
-    del saved["suffix_files"]
+    del saved["side_files"]
     snapshot.write_text(json.dumps(saved), "utf-8")
     report = run_index([source], index_dir)
     assert report.unchanged == 6 and not report.added

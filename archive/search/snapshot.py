@@ -25,6 +25,9 @@ from archive.errors import IndexDamaged
 SCHEMA_VERSION = 5  # the embedded index's schema (archive.search.schema): 5 keeps records in a column
 INDEX_NAME = "MAIN"
 SNAPSHOT_FILE = "manifest.json"
+# The side files' formats (suffixes ARCHSFX1, records ARCHREC3): a snapshot of other ones is not
+# used, so the next run, even over an unchanged folder, writes them again.
+SIDE_FILES = "ARCHSFX1+ARCHREC3"
 SEGMENTS_FILE = "segments.json"  # the segments of the commit, for a search that opens no whoosh
 ROOTS_FILE = "folders.json"  # beside the index: the folders `archive index` was given
 VERSIONS_FILE = "versions.json"  # beside the index: archive.versions' groups
@@ -87,13 +90,13 @@ def newest_generation(location: Path) -> int | None:
 
 
 def save(location: Path, generation: int, entries: dict[str, ManifestEntry], reasons: dict[str, str], *,
-         suffix_files: bool) -> None:
-    """`suffix_files`: every segment has its suffix file (archive.search.suffixes). A snapshot
+         side_files: bool) -> None:
+    """`side_files`: every segment has its suffix and records files, in today's formats. A snapshot
     without them (a checkpoint's, or one an older version wrote) is not used, so the next run
-    commits, and writes them."""
+    commits, and writes them (whoever reads a side file of another format reads whoosh instead)."""
     rows = [[path, e.kind, e.sha256, e.size, e.mtime_ns, e.extractor, reasons.get(path)] for path, e in entries.items()]
     temporary = data_dir(location) / f"{SNAPSHOT_FILE}.{os.getpid()}.tmp"
-    saved = {"generation": generation, "suffix_files": suffix_files, "files": rows}
+    saved = {"generation": generation, "side_files": SIDE_FILES if side_files else None, "files": rows}
     temporary.write_text(json.dumps(saved, ensure_ascii=False), "utf-8")
     os.replace(temporary, data_dir(location) / SNAPSHOT_FILE)
 
@@ -184,7 +187,7 @@ def load(location: Path) -> Snapshot | None:
         return None
     try:
         saved = json.loads((data_dir(location) / SNAPSHOT_FILE).read_text("utf-8"))
-        if saved["generation"] != newest_generation(location) or saved.get("suffix_files") is not True:
+        if saved["generation"] != newest_generation(location) or saved.get("side_files") != SIDE_FILES:
             return None
         entries = {row[0]: ManifestEntry(row[1], row[2], row[3], row[4], row[5]) for row in saved["files"]}
         reasons = {row[0]: row[6] for row in saved["files"] if row[6] is not None}

@@ -349,7 +349,7 @@ def save_snapshot(location: Path, ix: whoosh_index.Index, *, side_files: bool) -
         reasons = {failure["path"]: failure["reason"] for failure in summaries(reader, "failed")}
         segments = [SegmentEntry(leaf.segment().segment_id(), leaf.doc_count_all(), _deleted(leaf))
                     for leaf, _ in reader.leaf_readers() if leaf.segment() is not None]
-    snapshot.save(location, generation, manifest(ix), reasons, suffix_files=side_files)
+    snapshot.save(location, generation, manifest(ix), reasons, side_files=side_files)
     snapshot.save_segments(location, generation, segments, side_files=side_files)
 
 
