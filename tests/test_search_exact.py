@@ -204,23 +204,49 @@ def test_unquoted_query_ranks_every_exact_match_first(corpus) -> None:
     assert {hit.document.path for hit in results.hits if hit.tier == "words"} == words_only
 
 
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+def test_pages_across_both_tiers_add_up_to_all_hits(corpus, sort: str) -> None:
+    """A query with an exact tier and a words tier, read page by page in every page size: the pages
+    are the whole list, each page's total the whole count."""
+    archive, _truth = corpus
+    filters = Filters(sort=sort)
+    query = next(phrase for phrase in factory.PHRASES  # one whose words also stand apart in some speeches
+                 if {"exact", "words"} <= {hit.tier for hit in archive.search(phrase, limit=None, max_passages=0).hits})
+    everything = archive.search(query, filters=filters, limit=None)
+    rows = [(hit.document.path, hit.tier, hit.score) for hit in everything.hits]
+    for size in (1, 2, 5):
+        pages = []
+        for offset in range(0, everything.total, size):
+            page = archive.search(query, filters=filters, limit=size, offset=offset)
+            assert page.total == everything.total
+            pages += [(hit.document.path, hit.tier, hit.score) for hit in page.hits]
+        assert pages == rows, size
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_unquoted_total_and_pages_agree_with_all_hits(corpus, data) -> None:
-    """The words tier is counted without ranking it; every page must still add up to that count."""
+    """The words tier is counted without ranking it (and PostgreSQL ranks each page on the server);
+    every page must still add up to that count, in either order, for words and quoted phrases."""
     archive, _truth = corpus
     words = data.draw(st.lists(st.sampled_from(factory.PHRASES + factory.FILLERS), min_size=1, max_size=3))
+    if data.draw(st.booleans()):
+        words[0] = f'"{words[0]}"'
     operator = data.draw(st.sampled_from([" ", " OR ", " -"]))
     query = operator.join(words) if len(words) > 1 else words[0]
-    everything = archive.search(query, limit=None)
+    filters = Filters(sort=data.draw(st.sampled_from(["relevance", "date"])))
+    size = data.draw(st.sampled_from([1, 3, 7]))
+    everything = archive.search(query, filters=filters, limit=None)
     assert everything.total == len(everything.hits)
+    assert archive.search(query, filters=filters, limit=0).total == everything.total
     pages, offset = [], 0
     while offset < everything.total:
-        page = archive.search(query, limit=3, offset=offset)
+        page = archive.search(query, filters=filters, limit=size, offset=offset)
         assert page.total == everything.total
-        pages += [(hit.document.path, hit.tier) for hit in page.hits]
-        offset += 3
-    assert pages == [(hit.document.path, hit.tier) for hit in everything.hits]
+        pages += [(hit.document.path, hit.tier, hit.score) for hit in page.hits]
+        offset += size
+    assert pages == [(hit.document.path, hit.tier, hit.score) for hit in everything.hits]
+    assert archive.search(query, filters=filters, limit=size, offset=everything.total + 5).hits == []
 
 
 def test_or_not_and_minus(corpus) -> None:

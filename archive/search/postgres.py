@@ -279,6 +279,82 @@ def _filters(given: Filters) -> _Clause:
     return _join(parts, " AND ")
 
 
+class _PagedRanking(Ranking[str]):
+    """A ranking the database keeps: each page is asked for (ORDER BY … LIMIT … OFFSET) and the
+    totals are counted there, so a web process holds a page of rows, not every match. A common
+    phrase matches 50,000 speeches at 100,000; holding their rows made each request of eight at
+    once allocate megabytes, and a web process 210–230 MB. Another page of the same search is ranked
+    again by the database. Ties are in path order, as the exact tier always was here.
+
+    The exact tier (the text as written) comes first, best first; then the words tier (all the
+    words, not the text as written), counted without being ranked until a page reaches it. By date:
+    both together, newest first, then best first.
+    """
+
+    def __init__(self, rows: Callable[[_Clause], list[tuple[Any, ...]]], where: _Clause, strict: _Clause,
+                 strict_score: _Clause, loose: _Clause, loose_score: _Clause, *, by_date: bool) -> None:
+        super().__init__([])
+        self._query = rows
+        self._where, self._strict, self._strict_score = where, strict, strict_score
+        self._loose, self._loose_score, self._by_date = loose, loose_score, by_date
+        self._one_tier = loose.sql == strict.sql and loose.params == strict.params
+        self._first_rows: int | None = None  # rows of the first tier (all rows, by date)
+        self._words_rows: int | None = None  # rows of the words tier, after the first
+
+    def rows(self) -> int:
+        return 0  # what it holds does not grow with the matches
+
+    @property
+    def total(self) -> int:
+        return self._count_first() + self._count_words()
+
+    def _count_first(self) -> int:
+        if self._first_rows is None:
+            condition = self._loose if self._by_date else self._strict
+            self._first_rows = int(self._query(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + self._where
+                                          + _Clause(" AND ") + condition)[0][0])
+        return self._first_rows
+
+    def _count_words(self) -> int:
+        if self._by_date or self._one_tier:
+            return 0
+        if self._words_rows is None:
+            # every exact match holds all its words too (strict implies loose): the words tier is the
+            # loose matches less the exact ones, counted without confirming the whole text on each
+            loose = self._query(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + self._where
+                                + _Clause(" AND ") + self._loose)[0][0]
+            self._words_rows = int(loose) - self._count_first()
+        return self._words_rows
+
+    def _page_of(self, select: _Clause, order: str, offset: int, limit: int | None) -> list[tuple[Any, ...]]:
+        """A page of `select` (its last column the count of all its rows, read as the tier's total)."""
+        found = self._query(_Clause("SELECT *, count(*) OVER () FROM (") + select
+                            + _Clause(f") AS found ORDER BY {order} LIMIT %s OFFSET %s", [limit, offset]))
+        return found
+
+    def page(self, offset: int, limit: int | None) -> list[tuple[str, float, str]]:
+        where_loose = self._where + _Clause(" AND ") + self._loose
+        if self._by_date:
+            found = self._page_of(_Clause("SELECT path, ") + self._loose_score + _Clause(" AS score, ") + self._strict
+                                 + _Clause(f" AS exact, date_key FROM {DOCUMENTS} WHERE ") + where_loose,
+                                 "date_key DESC, score DESC, path", offset, limit)
+            if found:
+                self._first_rows = int(found[0][-1])
+            return [(path, float(score), "exact" if exact else "words") for path, score, exact, _, _ in found]
+        found = self._page_of(_Clause("SELECT path, ") + self._strict_score + _Clause(f" AS score FROM {DOCUMENTS} WHERE ")
+                             + self._where + _Clause(" AND ") + self._strict, "score DESC, path", offset, limit)
+        if found:
+            self._first_rows = int(found[0][-1])
+        page = [(path, float(score), "exact") for path, score, _ in found]
+        if (limit is None or len(page) < limit) and self._count_words():
+            first = self._count_first()
+            words = self._page_of(_Clause("SELECT path, ") + self._loose_score + _Clause(f" AS score FROM {DOCUMENTS} WHERE ")
+                                 + where_loose + _Clause(" AND NOT ") + self._strict, "score DESC, path",
+                                 max(0, offset - first), None if limit is None else limit - len(page))
+            page += [(path, float(score), "words") for path, score, _ in words]
+        return page
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 
@@ -333,31 +409,10 @@ class PostgresIndex(SpeechIndex[str]):
         return self._meta("generation")
 
     def _rank(self, node: ql.Node, filters: Filters) -> Ranking[str]:
-        where = _filters(filters)
         strict, strict_score = _compile(node, loose=False)
         loose, loose_score = _compile(node, loose=True)
-        if filters.sort == "date":
-            rows = self._rows(_Clause("SELECT path, ") + loose_score + _Clause(", ") + strict + _Clause(
-                f", date_key FROM {DOCUMENTS} WHERE ") + where + _Clause(" AND ") + loose)
-            return Ranking.by_date([(path, score, "exact" if exact else "words", key) for path, score, exact, key in rows])
-        exact = [(path, score) for path, score in self._rows(
-            _Clause("SELECT path, ") + strict_score + _Clause(f" AS score FROM {DOCUMENTS} WHERE ") + where
-            + _Clause(" AND ") + strict + _Clause(" ORDER BY score DESC, path"))]
-        if loose.sql == strict.sql and loose.params == strict.params:
-            return Ranking(exact)
-        # Every exact match holds all its words too (strict implies loose), so the words tier is the
-        # loose matches less the exact ones: counted without confirming the whole text on each
-        # (two-character words, most of jieba's, are answered by the bigram index alone).
-        words_total = self._rows(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + where + _Clause(" AND ")
-                                 + loose)[0][0] - len(exact)
-        words_only = where + _Clause(" AND ") + loose + _Clause(" AND NOT ") + strict
-
-        def rank_words() -> list[tuple[str, float]]:
-            return [(path, score) for path, score in self._rows(
-                _Clause("SELECT path, ") + loose_score + _Clause(f" AS score FROM {DOCUMENTS} WHERE ") + words_only
-                + _Clause(" ORDER BY score DESC, path"))]
-
-        return Ranking(exact, words_total, rank_words)
+        return _PagedRanking(self._rows, _filters(filters), strict, strict_score, loose, loose_score,
+                             by_date=filters.sort == "date")
 
     def _texts(self, keys: Sequence[str]) -> list[tuple[Document, DocumentText]]:
         if not keys:
