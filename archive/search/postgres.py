@@ -308,11 +308,13 @@ class _PagedRanking(Ranking[str]):
     def total(self) -> int:
         return self._count_first() + self._count_words()
 
+    def _count(self, condition: _Clause) -> int:
+        return int(self._query(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + self._where + _Clause(" AND ")
+                               + condition)[0][0])
+
     def _count_first(self) -> int:
         if self._first_rows is None:
-            condition = self._loose if self._by_date else self._strict
-            self._first_rows = int(self._query(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + self._where
-                                          + _Clause(" AND ") + condition)[0][0])
+            self._first_rows = self._count(self._loose if self._by_date else self._strict)
         return self._first_rows
 
     def _count_words(self) -> int:
@@ -321,16 +323,14 @@ class _PagedRanking(Ranking[str]):
         if self._words_rows is None:
             # every exact match holds all its words too (strict implies loose): the words tier is the
             # loose matches less the exact ones, counted without confirming the whole text on each
-            loose = self._query(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE ") + self._where
-                                + _Clause(" AND ") + self._loose)[0][0]
-            self._words_rows = int(loose) - self._count_first()
+            # (two-character words, most of jieba's, are answered by the bigram index alone)
+            self._words_rows = self._count(self._loose) - self._count_first()
         return self._words_rows
 
     def _page_of(self, select: _Clause, order: str, offset: int, limit: int | None) -> list[tuple[Any, ...]]:
-        """A page of `select` (its last column the count of all its rows, read as the tier's total)."""
-        found = self._query(_Clause("SELECT *, count(*) OVER () FROM (") + select
-                            + _Clause(f") AS found ORDER BY {order} LIMIT %s OFFSET %s", [limit, offset]))
-        return found
+        """A page of `select`, each row ending with the count of all its rows (the tier's total)."""
+        return self._query(_Clause("SELECT *, count(*) OVER () FROM (") + select
+                           + _Clause(f") AS found ORDER BY {order} LIMIT %s OFFSET %s", [limit, offset]))
 
     def page(self, offset: int, limit: int | None) -> list[tuple[str, float, str]]:
         where_loose = self._where + _Clause(" AND ") + self._loose
