@@ -25,8 +25,10 @@ from archive.errors import IndexDamaged
 SCHEMA_VERSION = 5  # the embedded index's schema (archive.search.schema): 5 keeps records in a column
 INDEX_NAME = "MAIN"
 SNAPSHOT_FILE = "manifest.json"
-# The side files' formats (suffixes ARCHSFX1, records ARCHREC3): a snapshot of other ones is not
-# used, so the next run, even over an unchanged folder, writes them again.
+# The side files' formats (suffixes.MAGIC, records.MAGIC): a snapshot of other ones is not used, so
+# the next run, even over an unchanged folder, writes them again. Written out, not imported: this
+# module is read by every cold command, and records imports pickle (tests/test_quick.py keeps the two
+# in step).
 SIDE_FILES = "ARCHSFX1+ARCHREC3"
 SEGMENTS_FILE = "segments.json"  # the segments of the commit, for a search that opens no whoosh
 ROOTS_FILE = "folders.json"  # beside the index: the folders `archive index` was given
