@@ -35,6 +35,7 @@ from typing import Any
 from archive.document import Document, doc_id
 from archive.errors import ArchiveError, IndexBusy, IndexDamaged, IndexMissing
 from archive.normalize import normalise
+from archive.search import postgres_phrases as phrases
 from archive.search import querylang as ql
 from archive.search.dates import date_key, parse_range
 from archive.search.engine import (
@@ -50,8 +51,10 @@ from archive.search.engine import (
 from archive.search.passages import DocumentText
 from archive.search.snapshot import Snapshot
 
-SCHEMA_VERSION = 3  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`)
+SCHEMA_VERSION = 4  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`);
+# 4: positional trigram postings (archive.search.postgres_phrases)
 DOCUMENTS, META, VERSION = "archive_documents", "archive_meta", "archive_schema"
+CHUNKED_META = "chunked"  # archive_meta: every document's text is in the positional postings
 WRITER_LOCK = 0x61726368697665  # the advisory lock one writer holds ("archive")
 BATCH_ROWS = 200  # rows sent to the server at once
 POOL_SIZE = 8  # connections one process keeps to answer requests at once
@@ -81,7 +84,7 @@ CREATE INDEX {DOCUMENTS}_date ON {DOCUMENTS} (date_key);
 CREATE INDEX {DOCUMENTS}_sha256 ON {DOCUMENTS} (sha256);
 CREATE INDEX {DOCUMENTS}_kind ON {DOCUMENTS} (kind);
 CREATE TABLE IF NOT EXISTS {META} (key text PRIMARY KEY, value json NOT NULL);
-"""
+""" + phrases.CREATE
 
 # Upgrades from one schema version to the next, run in order by the writer; a version with no path
 # here is rebuilt instead (the documents are read again from the folders).
@@ -91,6 +94,7 @@ MIGRATIONS: dict[int, str] = {
            ALTER INDEX {DOCUMENTS}_bigrams RENAME TO {DOCUMENTS}_grams;
            UPDATE {DOCUMENTS} SET grams = grams || ARRAY(SELECT DISTINCT c FROM regexp_split_to_table(normalised, '') AS c)
            WHERE kind = 'doc';""",
+    3: phrases.CREATE,  # the next run's commit chunks every document (snapshot() sees them unchunked)
 }
 
 # A reader's session: PostgreSQL's planner does not count the cost of reading a long text or array
@@ -369,6 +373,7 @@ class PostgresIndex(SpeechIndex[str]):
         self._lock = contextlib.nullcontext()  # the database serialises what needs it; requests run at once
         self._versions: tuple[Any, dict[str, dict[str, Any]]] = (None, {})
         self._versions_lock = threading.Lock()
+        self._phrases = phrases.Phrases(CHUNKED_META, META)
         from psycopg_pool import ConnectionPool
 
         with _errors(url):
@@ -409,10 +414,21 @@ class PostgresIndex(SpeechIndex[str]):
         return self._meta("generation")
 
     def _rank(self, node: ql.Node, filters: Filters) -> Ranking[str]:
+        with self._pool.connection() as connection:
+            found = self._phrases.rank(connection, node, filters, self._paths_at)
+        if found is not None:
+            return found
         strict, strict_score = _compile(node, loose=False)
         loose, loose_score = _compile(node, loose=True)
         return _PagedRanking(self._rows, _filters(filters), strict, strict_score, loose, loose_score,
                              by_date=filters.sort == "date")
+
+    def _paths_at(self, places: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """The paths of documents by where their texts stand in the positional postings."""
+        rows = self._rows(f"SELECT c.chunk, c.ordinal, c.path FROM unnest(%s::int[], %s::int[]) AS u(chunk, ordinal) "
+                          f"JOIN {phrases.CHUNKED} c ON c.chunk = u.chunk AND c.ordinal = u.ordinal",
+                          ([c for c, _ in places], [o for _, o in places]))
+        return {(chunk, ordinal): path for chunk, ordinal, path in rows}
 
     def _texts(self, keys: Sequence[str]) -> list[tuple[Document, DocumentText]]:
         if not keys:
@@ -498,6 +514,8 @@ class PostgresUpdate(IndexUpdate):
         self.location = url
         self._rows: list[tuple[Any, ...]] = []
         self._deleted: list[str] = []
+        self._unchunked = False  # documents were written that have no chunked row yet
+        self.chunk_units = phrases.trigrams.CHUNK_UNITS
         self._connection = _connect(url, autocommit=False)
         try:
             with _errors(url):
@@ -540,12 +558,12 @@ class PostgresUpdate(IndexUpdate):
             version += 1
             connection.execute(f"UPDATE {VERSION} SET version = %s", (version,))
         if version is not None and version != SCHEMA_VERSION:
-            connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}")
+            connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}; {phrases.DROP}")
             connection.execute(f"DELETE FROM {META} WHERE key <> 'folders'")
             connection.execute(f"DELETE FROM {VERSION}")
             version, rebuilt = None, True
         if version is None:
-            connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}")  # a rebuild's leftovers
+            connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}; {phrases.DROP}")  # a rebuild's leftovers
             connection.execute(_CREATE)
             connection.execute(f"INSERT INTO {VERSION} (version) VALUES (%s)", (SCHEMA_VERSION,))
             self._set_meta("generation", time.time_ns() // 1000)  # never one a reader saw before a rebuild
@@ -607,6 +625,9 @@ class PostgresUpdate(IndexUpdate):
 
     def _flush(self) -> None:
         with _errors(self.location), self._connection.cursor() as cursor:
+            if self._deleted or self._rows:
+                phrases.forget(self._connection, self._deleted + [row[0] for row in self._rows])
+                self._unchunked = True
             if self._deleted:
                 cursor.execute(f"DELETE FROM {DOCUMENTS} WHERE path = ANY(%s)", (self._deleted,))
                 self._deleted = []
@@ -617,6 +638,8 @@ class PostgresUpdate(IndexUpdate):
     def _commit(self) -> None:
         self._flush()
         with _errors(self.location):
+            if self._unchunked:  # readers confirm texts until the run's end chunks them
+                self._set_meta(CHUNKED_META, False)
             self._connection.execute(f"UPDATE {META} SET value = to_json(value::text::bigint + 1) WHERE key = 'generation'")
             self._set_meta("committed", dt.datetime.now().isoformat(timespec="seconds"))
             self._connection.commit()
@@ -629,6 +652,11 @@ class PostgresUpdate(IndexUpdate):
             known = self._connection.execute(f"SELECT value FROM {META} WHERE key = 'folders'").fetchone()
             known_folders = known[0] if known else []
             self._set_meta("folders", known_folders + [f for f in folders if f not in known_folders])
+        self._commit()
+        with _errors(self.location):  # then the texts are chunked, in a transaction of their own
+            phrases.chunk_documents(self._connection, DOCUMENTS, self.chunk_units)
+            self._set_meta(CHUNKED_META, True)
+            self._unchunked = False
         self._commit()
         if then is not None:
             then()
@@ -665,6 +693,8 @@ def verify(url: str) -> int:
         count, _ = connection.execute(
             f"SELECT count(*), sum(length(record::text) + length(summary::text) + length(normalised)) FROM {DOCUMENTS}"
         ).fetchone()
+        connection.execute(f"SELECT count(*), sum(length(starts) + length(sample) + length(keys) + length(offsets) "
+                           f"+ length(positions)) FROM {phrases.CHUNKS}").fetchone()
         return int(count)
 
 
@@ -673,7 +703,7 @@ def remove_index(url: str) -> None:
     with _errors(url), _connect(url, autocommit=True) as connection:
         if not connection.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()[0]:
             raise IndexBusy("another `archive index` run is updating this index; wait for it to finish")
-        connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}")
+        connection.execute(f"DROP TABLE IF EXISTS {DOCUMENTS}; {phrases.DROP}")
         if _stored_version(connection) is not None:
             connection.execute(f"DELETE FROM {VERSION}")
         if connection.execute("SELECT to_regclass(%s) IS NOT NULL", (META,)).fetchone()[0]:
@@ -694,7 +724,10 @@ def snapshot(url: str) -> Snapshot | None:
             entries[path] = ManifestEntry(kind, sha256, size, mtime_ns, extractor)
             if reason is not None:
                 reasons[path] = reason
-        meta = dict(connection.execute(f"SELECT key, value FROM {META} WHERE key IN ('folders', 'version_groups')"))
+        meta = dict(connection.execute(f"SELECT key, value FROM {META} WHERE key IN ('folders', 'version_groups', %s)",
+                                       (CHUNKED_META,)))
+        if meta.get(CHUNKED_META) is not True:
+            return None  # a run left texts unchunked (killed, or an upgrade): the next one chunks them
         return Snapshot(entries, reasons, meta.get("folders") or [], "version_groups" in meta)
 
 

@@ -1,0 +1,76 @@
+"""Positional trigram postings (the PostgreSQL engine's): every occurrence of any string of three
+units or more, exactly, found through the blocks and positions a reader fetches."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archive.search import trigrams
+
+# 乡䡡 is 61 4E 61 48 in UTF-16LE: a unit-aligned structure never matches across two characters;
+# 𠀋 is a surrogate pair (two units); 哈哈哈 overlaps itself.
+WORDS = ["高质量发展", "营商环境", "乡村振兴", "的", "，", "改革", "a1", "𠀋𠀍", "發展", "乡䡡", "哈哈", "哈"]
+TEXTS = st.lists(st.lists(st.sampled_from(WORDS), max_size=40).map("".join), min_size=1, max_size=30)
+
+
+def found_in(chunk: trigrams.Chunk, needle: str) -> dict[int, int] | None:
+    """ordinal -> count, read the way a database reader does: the sample, a block, the positions."""
+    parts = trigrams.cover(needle)
+    if parts is None:
+        return None
+    sample = np.frombuffer(chunk.sample, "<u8")
+    fetched = []
+    for offset, key in parts:
+        block = trigrams.block_of(sample, key)
+        if block < 0:
+            return {}
+        start = block * trigrams.BLOCK
+        span = trigrams.find(chunk.keys[8 * start : 8 * (start + trigrams.BLOCK)],
+                             chunk.offsets[4 * start : 4 * (start + trigrams.BLOCK + 1)], key)
+        if span is None:
+            return {}
+        fetched.append((offset, chunk.positions[4 * span[0] : 4 * span[1]]))
+    held, counted = trigrams.counts(trigrams.occurrences(fetched), np.frombuffer(chunk.starts, "<u4"), needle)
+    return dict(zip(held.tolist(), counted.tolist(), strict=True))
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=TEXTS, data=st.data())
+def test_counts_every_occurrence_of_any_string_in_every_document(texts, data) -> None:
+    """Needles drawn from the texts (any slice) and from the words: counts are str.count's."""
+    texts = [text * data.draw(st.sampled_from([1, 40])) for text in texts]
+    chunk = trigrams.build(texts)
+    assert chunk.documents == len(texts)
+    joined = "\x00".join(texts)
+    for _ in range(12):
+        if joined and data.draw(st.booleans()):
+            start = data.draw(st.integers(0, len(joined) - 1))
+            needle = joined[start : start + data.draw(st.integers(1, 12))]
+        else:
+            needle = "".join(data.draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)))
+        if "\x00" in needle:
+            continue
+        found = found_in(chunk, needle)
+        if len(needle.encode("utf-16-le")) < 6:
+            assert found is None
+            continue
+        assert found == {n: text.count(needle) for n, text in enumerate(texts) if needle in text}, needle
+
+
+def test_a_trigram_in_a_later_block_is_found() -> None:
+    """Thousands of distinct trigrams, so keys fill many blocks: each one's positions are its own."""
+    texts = ["".join(chr(0x4E00 + (n * 7 + i) % 3000) for i in range(50)) for n in range(400)]
+    chunk = trigrams.build(texts)
+    assert len(chunk.keys) // 8 > 4 * trigrams.BLOCK
+    for n in range(0, 400, 37):
+        needle = texts[n][10:17]
+        assert found_in(chunk, needle) == {m: t.count(needle) for m, t in enumerate(texts) if needle in t}
+
+
+def test_runs_of_texts_stay_within_the_chunk_size() -> None:
+    texts = [(n, "字" * size) for n, size in enumerate([5, 3, 9, 1, 30, 2])]
+    runs = list(trigrams.grouped(texts, chunk_units=12))
+    assert [[key for key, _ in run] for run in runs] == [[0, 1], [2, 3], [4], [5]]
+    assert all(sum(trigrams.units_of(t) for _, t in run) <= 12 or len(run) == 1 for run in runs)
