@@ -258,7 +258,7 @@ class Searching(ABC, Generic[Key]):
     def __init__(self, cached_rankings: int = 64) -> None:
         # held while a request uses the engine; an engine that answers requests at once replaces it
         self._lock: contextlib.AbstractContextManager[Any] = threading.RLock()
-        self._ranked = _LRU(cached_rankings, budget=self.CACHED_ROWS, weight=Ranking.rows)
+        self._ranked = _LRU(cached_rankings, budget=self.CACHED_ROWS, weight=lambda ranking: ranking.rows())
 
     # --- what an engine supplies ---------------------------------------------------------------
 

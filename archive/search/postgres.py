@@ -423,6 +423,11 @@ class PostgresIndex(SpeechIndex[str]):
         return _PagedRanking(self._rows, _filters(filters), strict, strict_score, loose, loose_score,
                              by_date=filters.sort == "date")
 
+    def warm(self) -> None:
+        """Read the positional postings' view now, not in a server's first search."""
+        with self._errors(), self._pool.connection() as connection:
+            self._phrases.warm(connection)
+
     def _paths_at(self, places: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
         """The paths of documents by where their texts stand in the positional postings."""
         rows = self._rows(f"SELECT c.chunk, c.ordinal, c.path FROM unnest(%s::int[], %s::int[]) AS u(chunk, ordinal) "

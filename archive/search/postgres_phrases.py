@@ -1,5 +1,6 @@
-"""Quoted phrases in the PostgreSQL engine, answered from positional trigram postings
-(archive.search.trigrams) kept in the database, instead of confirming each candidate's text.
+"""Searches in the PostgreSQL engine answered from positional trigram postings
+(archive.search.trigrams) kept in the database, instead of confirming and counting each
+candidate's text in SQL.
 
 Tables (created with the documents table; index/README.md):
 - `archive_chunks`: one row per chunk of documents' texts: its postings as byte strings, the large
@@ -16,8 +17,8 @@ a checkpoint that adds documents marks it not chunked, and readers then confirm 
 A reader (`Phrases`) keeps, per generation of the index, each chunk's document starts and sampled
 keys, and each document's rank in path order and date key: about 12 bytes per document and 1 per
 hundred trigrams. A search reads, in one repeatable-read transaction, the blocks of keys that hold
-its phrases' trigrams, then their positions; every other query (a speaker, a title, unquoted words,
-a phrase of one or two characters) is left to SQL.
+its phrases' and words' trigrams, then their positions, and ranks both tiers in arrays; a query
+naming a speaker or a title is left to SQL.
 """
 
 from __future__ import annotations
@@ -154,14 +155,14 @@ def _load(connection: Any, generation: Any) -> _View:
 
 
 def _needles(node: ql.Node, found: list[str]) -> None:
-    """Collect the needles of a query these postings answer alone; Unsupported otherwise."""
+    """Collect the needles of both tiers of a query these postings answer alone; Unsupported when
+    it has a field they do not hold (speaker:, title:)."""
     if isinstance(node, ql.Text):
-        if not node.exact and query_words(node.value) is not None:
-            raise Unsupported  # two tiers: the words tier is SQL's
         needle = needle_of(node.value)
-        if trigrams.cover(needle) is None:
-            raise Unsupported
-        found.append(needle)
+        for each in [needle, *(query_words(node.value) or [] if not node.exact else [])]:
+            if trigrams.parts(each) is None:
+                raise Unsupported
+            found.append(each)
     elif isinstance(node, ql.Field):
         if node.name in ("speaker", "title"):
             raise Unsupported
@@ -181,6 +182,20 @@ class Phrases:
         self._meta = meta_table
         self._flag = chunked_meta
 
+    def warm(self, connection: Any) -> None:
+        """Read the view now (a few hundred ms at 100,000 speeches), not in a server's first search."""
+        with connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            generation, chunked = self._state(connection)
+            if chunked is True:
+                self._current(connection, generation)
+
+    def _state(self, connection: Any) -> tuple[Any, Any]:
+        row: tuple[Any, Any] = connection.execute(
+            f"SELECT (SELECT value FROM {self._meta} WHERE key = 'generation'), "
+            f"(SELECT value FROM {self._meta} WHERE key = %s)", (self._flag,)).fetchone()
+        return row
+
     def rank(self, connection: Any, node: ql.Node, filters: Filters,
              page_rows: Callable[[list[tuple[int, int]]], dict[tuple[int, int], str]]) -> Ranking[str] | None:
         """The ranking of a search, or None when SQL must answer it (see _needles; a speaker
@@ -194,17 +209,19 @@ class Phrases:
             return None
         with connection.transaction():
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            generation, chunked = connection.execute(
-                f"SELECT (SELECT value FROM {self._meta} WHERE key = 'generation'), "
-                f"(SELECT value FROM {self._meta} WHERE key = %s)", (self._flag,)).fetchone()
+            generation, chunked = self._state(connection)
             if chunked is not True:
                 return None
             view = self._current(connection, generation)
             counted = _counts(connection, view, list(dict.fromkeys(needles)))
-        mask, score = _evaluate(node, view, counted)
+        strict, strict_score = _evaluate(node, view, counted, loose=False)
+        loose, loose_score = _evaluate(node, view, counted, loose=True)
         for low, high in filters.date_ranges():
-            mask &= _dated(view, low, high)
-        return _ArrayRanking(view, mask, score, by_date=filters.sort == "date", page_rows=page_rows)
+            dated = _dated(view, low, high)
+            strict &= dated
+            loose &= dated
+        return _ArrayRanking(view, (strict, strict_score), (loose, loose_score), by_date=filters.sort == "date",
+                             page_rows=page_rows)
 
     def _current(self, connection: Any, generation: Any) -> _View:
         with self._lock:
@@ -215,63 +232,72 @@ class Phrases:
 
 
 def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
-    """needle -> occurrences (int64, per rank) of each needle in the view's live documents."""
+    """needle -> how often it stands in each live document (int32 per rank, as str.count counts).
+    Two round trips: the blocks of keys that hold the needles' trigrams, then their positions,
+    streamed a chunk at a time (a common bigram has millions of positions)."""
     import numpy as np
 
-    covers = {needle: trigrams.cover(needle) for needle in needles}
-    wanted: dict[tuple[int, int], None] = {}
-    for parts in covers.values():
-        assert parts is not None
+    wanted_parts = {needle: trigrams.parts(needle) or [] for needle in needles}
+    places: dict[tuple[int, int], None] = {}  # (chunk, block) to read
+    for found in wanted_parts.values():
         for chunk in view.chunks:
-            for _, key in parts:
-                block = trigrams.block_of(view.samples[chunk], key)
-                if block >= 0:
-                    wanted[(chunk, block)] = None
+            for part in found:
+                places[(chunk, trigrams.block_of(view.samples[chunk], part.low))] = None
+                places[(chunk, trigrams.block_of(view.samples[chunk], part.high))] = None
     blocks = {}
-    if wanted:
-        size = trigrams.BLOCK
+    size = trigrams.BLOCK
+    if places:
         for chunk, block, keys, offsets in connection.execute(
                 f"SELECT q.chunk, q.block, substring(c.keys FROM q.block * {8 * size} + 1 FOR {8 * size}), "
                 f"substring(c.offsets FROM q.block * {4 * size} + 1 FOR {4 * size + 4}) "
                 f"FROM unnest(%s::int[], %s::int[]) AS q(chunk, block) JOIN {CHUNKS} c ON c.id = q.chunk",
-                ([c for c, _ in wanted], [b for _, b in wanted]), binary=True):  # bytes as they are, not hex
+                ([c for c, _ in places], [b for _, b in places]), binary=True):  # bytes as they are, not hex
             blocks[(chunk, block)] = (keys, offsets)
+
+    def position(chunk: int, key: int, after: bool) -> int:
+        return trigrams.position_in(*blocks[(chunk, trigrams.block_of(view.samples[chunk], key))], key, after=after)
+
     spans: dict[tuple[str, int], list[tuple[int, int, int]]] = {}  # (needle, chunk) -> (offset, first, end)
-    for needle, parts in covers.items():
-        assert parts is not None
+    for needle, found in wanted_parts.items():
         for chunk in view.chunks:
-            found = []
-            for offset, key in parts:
-                block = trigrams.block_of(view.samples[chunk], key)
-                span = trigrams.find(*blocks[(chunk, block)], key) if block >= 0 else None
-                if span is None:
-                    break
-                found.append((offset, *span))
+            located = []
+            for part in found:
+                first, end = position(chunk, part.low, False), position(chunk, part.high, True)
+                if end <= first:
+                    break  # a trigram the chunk does not hold: the needle is not in it
+                located.append((part.offset, first, end))
             else:
-                spans[(needle, chunk)] = found
-    slices = list(dict.fromkeys((chunk, first, end) for (_, chunk), found in spans.items() for _, first, end in found))
-    positions = {}
-    if slices:
-        for number, data in connection.execute(
-                f"SELECT q.n, substring(c.positions FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
-                f"FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[]) AS q(n, chunk, first, stop) "
-                f"JOIN {CHUNKS} c ON c.id = q.chunk",
-                (list(range(len(slices))), [s[0] for s in slices], [s[1] for s in slices], [s[2] for s in slices]),
-                binary=True):
-            positions[slices[number]] = data
-    counted = {}
-    for needle in needles:
-        total = np.zeros(view.documents, dtype=np.int64)
-        for chunk in view.chunks:
-            found = spans.get((needle, chunk))
-            if found is None:
+                spans[(needle, chunk)] = located
+    counted = {needle: np.zeros(view.documents, dtype=np.int32) for needle in needles}
+    slices = sorted({(chunk, first, end) for (_, chunk), located in spans.items() for _, first, end in located})
+    if not slices:
+        return counted
+
+    def add(chunk: int, positions: dict[tuple[int, int], bytes]) -> None:
+        for needle in needles:
+            located = spans.get((needle, chunk))
+            if located is None:
                 continue
-            occurrences = trigrams.occurrences([(offset, positions[(chunk, first, end)]) for offset, first, end in found])
+            occurrences = trigrams.occurrences([(offset, positions[(first, end)]) for offset, first, end in located])
             ordinals, how_often = trigrams.counts(occurrences, view.starts[chunk], needle)
             ranks = view.live[chunk][ordinals]
             kept = ranks >= 0
-            total[ranks[kept]] += how_often[kept]
-        counted[needle] = total
+            counted[needle][ranks[kept]] += how_often[kept].astype(np.int32)
+
+    current, held = None, {}
+    with connection.cursor(binary=True) as cursor:
+        for chunk, first, end, data in cursor.stream(
+                f"SELECT q.chunk, q.first, q.stop, substring(c.positions FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
+                f"FROM unnest(%s::int[], %s::int[], %s::int[]) WITH ORDINALITY AS q(chunk, first, stop, n) "
+                f"JOIN {CHUNKS} c ON c.id = q.chunk ORDER BY q.n",
+                ([s[0] for s in slices], [s[1] for s in slices], [s[2] for s in slices])):
+            if chunk != current:
+                if current is not None:
+                    add(current, held)
+                current, held = chunk, {}
+            held[(first, end)] = data
+        if current is not None:
+            add(current, held)
     return counted
 
 
@@ -286,28 +312,45 @@ def _dated(view: _View, low: int | None, high: int | None) -> Any:
     return mask
 
 
-def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any]) -> tuple[Any, Any]:
-    """(mask, score) per rank, as archive.search.postgres._compile scores in SQL."""
+def _saturated(count: Any) -> Any:
+    """archive.search.engine.saturate over an array: count / (count + 1.2), 0 where absent."""
+    import numpy as np
+
+    wide = count.astype(np.float64)
+    return np.where(count > 0, wide / (wide + 1.2), 0.0)
+
+
+def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any], *, loose: bool) -> tuple[Any, Any]:
+    """(mask, score) per rank, as archive.search.postgres._compile has SQL work them out: `loose`,
+    an unquoted term of several words matches by all its words (the words tier)."""
     import numpy as np
 
     if isinstance(node, ql.Text):
-        count = counted[needle_of(node.value)]
-        mask = count > 0
-        return mask, np.where(mask, count / (count + 1.2), 0.0)
+        words = query_words(node.value) if loose and not node.exact else None
+        if words is None:
+            count = counted[needle_of(node.value)]
+            return count > 0, _saturated(count)
+        mask = np.ones(view.documents, dtype=bool)
+        score = np.zeros(view.documents)
+        for number, word in enumerate(words):
+            mask &= counted[word] > 0
+            score = _saturated(counted[word]) if number == 0 else score + _saturated(counted[word])
+        return mask, score
     if isinstance(node, ql.Field):
         low, high = year_range(node.value) if node.name == "year" else parse_range(node.value)
         mask = _dated(view, low, high)
         return mask, np.where(mask, 1.0, 0.0)
     if isinstance(node, ql.Not):
-        inner, _ = _evaluate(node.item, view, counted)
+        inner, _ = _evaluate(node.item, view, counted, loose=False)
         return ~inner, np.zeros(view.documents)
-    parts = [_evaluate(item, view, counted) for item in node.items]
+    parts = [_evaluate(item, view, counted, loose=loose) for item in node.items]
     if isinstance(node, ql.Or):
         mask = np.zeros(view.documents, dtype=bool)
         score = np.zeros(view.documents)
-        for item_mask, item_score in parts:
+        for number, (item_mask, item_score) in enumerate(parts):
             mask |= item_mask
-            score = score + np.where(item_mask, item_score, 0.0)
+            term = np.where(item_mask, item_score, 0.0)
+            score = term if number == 0 else score + term
         return mask, score
     mask = np.ones(view.documents, dtype=bool)
     score = np.zeros(view.documents)
@@ -318,21 +361,33 @@ def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any]) -> tuple[Any,
 
 
 class _ArrayRanking(Ranking[str]):
-    """Every match's rank (path order) and score, best first (or newest first), in arrays: 12 bytes
-    a match. A page's paths are read when it is asked for."""
+    """Every match's rank (path order), score and tier, in order, in arrays (13 bytes a match); a
+    page's paths are read when it is asked for. By relevance: the exact tier best first, then the
+    words tier (all the words, not the text as written) best first; by date: both, newest first,
+    then best first. Ties in path order, as archive.search.postgres orders them."""
 
-    def __init__(self, view: _View, mask: Any, score: Any, *, by_date: bool,
+    def __init__(self, view: _View, strict: tuple[Any, Any], loose: tuple[Any, Any], *, by_date: bool,
                  page_rows: Callable[[list[tuple[int, int]]], dict[tuple[int, int], str]]) -> None:
         import numpy as np
 
         super().__init__([])
-        ranks = np.flatnonzero(mask)
-        scores = score[ranks]
+        (exact, exact_score), (matched, matched_score) = strict, loose
         if by_date:
+            ranks = np.flatnonzero(matched)
+            scores = matched_score[ranks]
             order = np.lexsort((ranks, -scores, -view.ranks_date[ranks].astype(np.int64)))
+            ranks, scores = ranks[order], scores[order]
+            words = ~exact[ranks]
         else:
-            order = np.argsort(-scores, kind="stable")  # ranks ascend: ties stay in path order
-        self._ranks, self._scores = ranks[order].astype(np.int32), scores[order]
+            tiers = []
+            for mask, score in ((exact, exact_score), (matched & ~exact, matched_score)):
+                ranks = np.flatnonzero(mask)
+                order = np.argsort(-score[ranks], kind="stable")  # ranks ascend: ties stay in path order
+                tiers.append((ranks[order], score[ranks][order]))
+            ranks = np.concatenate([tiers[0][0], tiers[1][0]])
+            scores = np.concatenate([tiers[0][1], tiers[1][1]])
+            words = np.arange(len(ranks)) >= len(tiers[0][0])
+        self._ranks, self._scores, self._in_words = ranks.astype(np.int32), scores, words
         self._places = view.ranks_chunk, view.ranks_ordinal
         self._page_rows = page_rows
 
@@ -341,13 +396,15 @@ class _ArrayRanking(Ranking[str]):
         return len(self._ranks)
 
     def rows(self) -> int:
-        return len(self._ranks) // 8  # a row of the base class is about 100 bytes; these hold 12
+        return len(self._ranks) // 8  # a row of the base class is about 100 bytes; these hold 13
 
     def page(self, offset: int, limit: int | None) -> list[tuple[str, float, str]]:
         end = len(self._ranks) if limit is None else offset + limit
-        ranks, scores = self._ranks[offset:end], self._scores[offset:end]
+        ranks = self._ranks[offset:end]
         chunks, ordinals = self._places
         places = list(zip(chunks[ranks].tolist(), ordinals[ranks].tolist(), strict=True))
         paths = self._page_rows(places) if places else {}
-        return [(paths[place], float(score), "exact") for place, score in zip(places, scores.tolist(), strict=True)
+        return [(paths[place], score, "words" if words else "exact")
+                for place, score, words in zip(places, self._scores[offset:end].tolist(),
+                                               self._in_words[offset:end].tolist(), strict=True)
                 if place in paths]

@@ -77,10 +77,12 @@ def build(texts: Sequence[str]) -> Chunk:
     wide = units.astype(np.uint64)
     keys = (wide[:-2] << np.uint64(32)) | (wide[1:-1] << np.uint64(16)) | wide[2:]
     del wide
-    whole = (units[:-2] != 0) & (units[1:-1] != 0) & (units[2:] != 0)
-    positions = np.flatnonzero(whole).astype("<u4")
-    keys = keys[whole]
-    del whole
+    # every position but a NUL's: a trigram may end in a document's NUL (so that the trigrams
+    # starting with one or two units find every occurrence of those, a text's last ones included)
+    kept = units[:-2] != 0
+    positions = np.flatnonzero(kept).astype("<u4")
+    keys = keys[kept]
+    del kept
     order = np.argsort(keys, kind="stable")  # positions stay ascending within a trigram
     keys = keys[order]
     positions = positions[order]
@@ -92,75 +94,93 @@ def build(texts: Sequence[str]) -> Chunk:
                  distinct[::BLOCK].tobytes())
 
 
-def key_of(three: str) -> int:
-    """The key of three UTF-16 units (a string of them)."""
-    a, b, c = (int.from_bytes(three[i : i + 1].encode("utf-16-le", "surrogatepass"), "little") for i in range(3))
-    return (a << 32) | (b << 16) | c
+@dataclass(frozen=True)
+class Part:
+    """Trigrams whose positions show where a needle stands: those with keys from `low` to `high`
+    (one trigram, or every trigram that starts with a needle of one or two units), standing
+    `offset` units into the needle."""
+
+    offset: int
+    low: int
+    high: int
+
+    @property
+    def one(self) -> bool:
+        return self.low == self.high
 
 
-def cover(needle: str) -> list[tuple[int, int]] | None:
-    """(offset, key) of trigrams that together cover every unit of `needle`: where all of them
-    stand at their offsets, the needle stands. None when it is shorter than three units."""
+def parts(needle: str) -> list[Part] | None:
+    """What finds `needle`: for three units or more, trigrams that together cover every unit (where
+    all of them stand at their offsets, the needle stands); for one or two, the range of trigrams
+    that start with them. None for an empty needle or one holding a NUL."""
     encoded = needle.encode("utf-16-le", "surrogatepass")
     units = [int.from_bytes(encoded[i : i + 2], "little") for i in range(0, len(encoded), 2)]
-    if len(units) < 3 or 0 in units:
+    if not units or 0 in units:
         return None
+    if len(units) == 1:
+        return [Part(0, units[0] << 32, (units[0] << 32) | 0xFFFFFFFF)]
+    if len(units) == 2:
+        key = (units[0] << 32) | (units[1] << 16)
+        return [Part(0, key, key | 0xFFFF)]
     offsets = list(range(0, len(units) - 2, 3))
     if offsets[-1] != len(units) - 3:
         offsets.append(len(units) - 3)
-    return [(o, (units[o] << 32) | (units[o + 1] << 16) | units[o + 2]) for o in offsets]
+    found = []
+    for o in offsets:
+        key = (units[o] << 32) | (units[o + 1] << 16) | units[o + 2]
+        found.append(Part(o, key, key))
+    return found
 
 
 def block_of(sample: Any, key: int) -> int:
-    """The block of keys that holds `key` if any chunk key is it (-1: before the first)."""
+    """The block of keys where `key` stands or would stand."""
     import numpy as np
 
-    return int(np.searchsorted(sample, np.uint64(key), side="right")) - 1
+    return max(int(np.searchsorted(sample, np.uint64(key), side="right")) - 1, 0)
 
 
-def find(keys_block: bytes, offsets_block: bytes, key: int) -> tuple[int, int] | None:
-    """(first, end) in `positions` of `key`'s positions, from its block of keys and their offsets
-    (one more offset than keys), or None if the chunk does not hold it."""
+def position_in(keys_block: bytes, offsets_block: bytes, key: int, *, after: bool) -> int:
+    """Where in `positions` the positions of keys from `key` on start (after=False), or of keys after
+    it (after=True), from the block of keys where it stands and their offsets (one more than keys)."""
     import numpy as np
 
-    keys = np.frombuffer(keys_block, "<u8")
-    index = int(np.searchsorted(keys, np.uint64(key)))
-    if index >= len(keys) or int(keys[index]) != key:
-        return None
-    offsets = np.frombuffer(offsets_block, "<u4")
-    return int(offsets[index]), int(offsets[index + 1])
+    index = int(np.searchsorted(np.frombuffer(keys_block, "<u8"), np.uint64(key), side="right" if after else "left"))
+    return int(np.frombuffer(offsets_block, "<u4")[index])
 
 
-def occurrences(parts: Sequence[tuple[int, bytes]]) -> Any:
-    """Where a needle starts (sorted units), from each covering trigram's (offset, positions):
-    the rarest trigram's candidates, kept where every other trigram stands at its offset."""
+def occurrences(found: Sequence[tuple[int, bytes]]) -> Any:
+    """Where a needle starts (units), from each of its parts' (offset, positions): the rarest
+    part's candidates, kept where every other part stands at its offset. Sorted when there are
+    several parts (a part of one trigram is sorted; a range of trigrams is not)."""
     import numpy as np
 
-    arrays = sorted(((offset, np.frombuffer(found, "<u4").astype(np.int64)) for offset, found in parts),
-                    key=lambda part: len(part[1]))
+    arrays = sorted(((offset, np.frombuffer(data, "<u4")) for offset, data in found), key=lambda part: len(part[1]))
     offset, rarest = arrays[0]
-    candidates = rarest - offset
+    candidates = rarest.astype(np.int64) - offset
+    if len(arrays) > 1:
+        candidates = candidates[candidates >= 0]
     for offset, positions in arrays[1:]:
-        if not len(candidates):
-            break
-        wanted = candidates + offset
+        if not len(candidates) or not len(positions):
+            return candidates[:0]
+        wanted = (candidates + offset).astype(np.uint32)  # the positions' own type: searched without a copy
         index = np.searchsorted(positions, wanted)
-        index[index >= len(positions)] = max(len(positions) - 1, 0)
-        candidates = candidates[positions[index] == wanted] if len(positions) else candidates[:0]
+        index[index >= len(positions)] = len(positions) - 1
+        candidates = candidates[positions[index] == wanted]
     return candidates
 
 
 def counts(found: Any, starts: Any, needle: str) -> tuple[Any, Any]:
-    """(ordinals, counts): the documents of a chunk holding the occurrences `found` (sorted) and
-    how often, counted as str.count does (an occurrence overlapping a counted one is not)."""
+    """(ordinals, counts): the documents of a chunk holding the occurrences `found` and how often,
+    counted as str.count does (an occurrence overlapping a counted one is not)."""
     import numpy as np
 
     ordinals = np.searchsorted(starts, found, side="right") - 1
-    length = len(needle.encode("utf-16-le", "surrogatepass")) // 2
     if _overlaps_itself(needle) and len(found):
+        length = len(needle.encode("utf-16-le", "surrogatepass")) // 2
         kept = []
         free, last = -1, -1
-        for position, ordinal in zip(found.tolist(), ordinals.tolist(), strict=True):
+        order = np.argsort(found, kind="stable")
+        for position, ordinal in zip(found[order].tolist(), ordinals[order].tolist(), strict=True):
             if ordinal != last:
                 free, last = -1, ordinal
             if position >= free:
