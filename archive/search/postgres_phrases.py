@@ -33,7 +33,8 @@ from archive.search import trigrams
 from archive.search.dates import parse_range
 from archive.search.engine import Filters, Ranking, needle_of, query_words, year_range
 
-CHUNKS, CHUNKED = "archive_chunks", "archive_chunked"
+CHUNKS, BLOCKS, CHUNKED = "archive_chunks", "archive_blocks", "archive_chunked"
+POSITIONS_PER_FETCH = 4_000_000  # positions read in one query (16 MB): a reader's memory stays bounded
 
 CREATE = f"""
 CREATE TABLE IF NOT EXISTS {CHUNKS} (
@@ -41,13 +42,18 @@ CREATE TABLE IF NOT EXISTS {CHUNKS} (
     documents integer NOT NULL,
     units bigint NOT NULL,
     starts bytea NOT NULL,      -- uint32 per document + 1: where each text starts (archive.search.trigrams)
-    sample bytea NOT NULL,      -- uint64: every 256th key
-    keys bytea NOT NULL,        -- uint64: the distinct trigrams, ascending
-    offsets bytea NOT NULL,     -- uint32 per key + 1: where each trigram's positions start
+    sample bytea NOT NULL,      -- uint64: the first key of each block
     positions bytea NOT NULL    -- uint32: each trigram's positions, ascending
 );
-ALTER TABLE {CHUNKS} ALTER COLUMN keys SET STORAGE EXTERNAL, ALTER COLUMN offsets SET STORAGE EXTERNAL,
-    ALTER COLUMN positions SET STORAGE EXTERNAL;
+ALTER TABLE {CHUNKS} ALTER COLUMN positions SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS {BLOCKS} (  -- a chunk's distinct trigrams, 256 to a row
+    chunk integer NOT NULL,
+    block integer NOT NULL,
+    keys bytea NOT NULL,        -- uint64: the block's keys, ascending
+    offsets bytea NOT NULL,     -- uint32 per key + 1: where each one's positions start in the chunk's
+    PRIMARY KEY (chunk, block)
+);
+ALTER TABLE {BLOCKS} ALTER COLUMN keys SET STORAGE PLAIN, ALTER COLUMN offsets SET STORAGE PLAIN;
 CREATE TABLE IF NOT EXISTS {CHUNKED} (
     path text PRIMARY KEY,
     chunk integer NOT NULL,
@@ -56,7 +62,7 @@ CREATE TABLE IF NOT EXISTS {CHUNKED} (
 );
 CREATE INDEX IF NOT EXISTS {CHUNKED}_place ON {CHUNKED} (chunk, ordinal);
 """
-DROP = f"DROP TABLE IF EXISTS {CHUNKS}; DROP TABLE IF EXISTS {CHUNKED};"
+DROP = f"DROP TABLE IF EXISTS {CHUNKS}; DROP TABLE IF EXISTS {BLOCKS}; DROP TABLE IF EXISTS {CHUNKED};"
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -82,6 +88,7 @@ def chunk_documents(connection: Any, documents: str, chunk_units: int = trigrams
     if redo:
         connection.execute(f"DELETE FROM {CHUNKED} WHERE chunk = ANY(%s)", (redo,))
         connection.execute(f"DELETE FROM {CHUNKS} WHERE id = ANY(%s)", (redo,))
+        connection.execute(f"DELETE FROM {BLOCKS} WHERE chunk = ANY(%s)", (redo,))
     if not pending and not redo:
         return 0
     written = 0
@@ -99,10 +106,14 @@ def _write_chunk(connection: Any, documents: list[tuple[tuple[str, int], str]]) 
     """One chunk of ((path, date key), text), its rows in both tables."""
     chunk = trigrams.build([text for _, text in documents])
     chunk_id = connection.execute(
-        f"INSERT INTO {CHUNKS} (documents, units, starts, sample, keys, offsets, positions) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (chunk.documents, chunk.units, chunk.starts, chunk.sample, chunk.keys, chunk.offsets, chunk.positions),
+        f"INSERT INTO {CHUNKS} (documents, units, starts, sample, positions) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (chunk.documents, chunk.units, chunk.starts, chunk.sample, chunk.positions),
     ).fetchone()[0]
+    size = trigrams.BLOCK
+    with connection.cursor() as cursor, cursor.copy(f"COPY {BLOCKS} (chunk, block, keys, offsets) FROM STDIN") as copy:
+        for block in range((len(chunk.keys) // 8 + size - 1) // size):
+            copy.write_row((chunk_id, block, chunk.keys[8 * size * block : 8 * size * (block + 1)],
+                            chunk.offsets[4 * size * block : 4 * (size * (block + 1) + 1)]))
     with connection.cursor() as cursor, cursor.copy(f"COPY {CHUNKED} (path, chunk, ordinal, date_key) FROM STDIN") as copy:
         for ordinal, ((path, date), _) in enumerate(documents):
             copy.write_row((path, chunk_id, ordinal, date))
@@ -214,8 +225,10 @@ class Phrases:
                 return None
             view = self._current(connection, generation)
             counted = _counts(connection, view, list(dict.fromkeys(needles)))
-        strict, strict_score = _evaluate(node, view, counted, loose=False)
-        loose, loose_score = _evaluate(node, view, counted, loose=True)
+        saturated: dict[str, Any] = {}
+        strict, strict_score = _evaluate(node, view, counted, saturated, loose=False)
+        loose, loose_score = (_evaluate(node, view, counted, saturated, loose=True) if _two_tiers(node)
+                              else (strict, strict_score))
         for low, high in filters.date_ranges():
             dated = _dated(view, low, high)
             strict &= dated
@@ -244,13 +257,11 @@ def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
             for part in found:
                 places[(chunk, trigrams.block_of(view.samples[chunk], part.low))] = None
                 places[(chunk, trigrams.block_of(view.samples[chunk], part.high))] = None
-    blocks = {}
-    size = trigrams.BLOCK
+    blocks = {place: (b"", b"\x00\x00\x00\x00") for place in places}  # a chunk without keys: no rows
     if places:
         for chunk, block, keys, offsets in connection.execute(
-                f"SELECT q.chunk, q.block, substring(c.keys FROM q.block * {8 * size} + 1 FOR {8 * size}), "
-                f"substring(c.offsets FROM q.block * {4 * size} + 1 FOR {4 * size + 4}) "
-                f"FROM unnest(%s::int[], %s::int[]) AS q(chunk, block) JOIN {CHUNKS} c ON c.id = q.chunk",
+                f"SELECT b.chunk, b.block, b.keys, b.offsets FROM unnest(%s::int[], %s::int[]) AS q(chunk, block) "
+                f"JOIN {BLOCKS} b ON b.chunk = q.chunk AND b.block = q.block",
                 ([c for c, _ in places], [b for _, b in places]), binary=True):  # bytes as they are, not hex
             blocks[(chunk, block)] = (keys, offsets)
 
@@ -284,20 +295,20 @@ def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
             kept = ranks >= 0
             counted[needle][ranks[kept]] += how_often[kept].astype(np.int32)
 
-    current, held = None, {}
-    with connection.cursor(binary=True) as cursor:
-        for chunk, first, end, data in cursor.stream(
-                f"SELECT q.chunk, q.first, q.stop, substring(c.positions FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
-                f"FROM unnest(%s::int[], %s::int[], %s::int[]) WITH ORDINALITY AS q(chunk, first, stop, n) "
-                f"JOIN {CHUNKS} c ON c.id = q.chunk ORDER BY q.n",
-                ([s[0] for s in slices], [s[1] for s in slices], [s[2] for s in slices])):
-            if chunk != current:
-                if current is not None:
-                    add(current, held)
-                current, held = chunk, {}
-            held[(first, end)] = data
-        if current is not None:
-            add(current, held)
+    batch: list[tuple[int, int, int]] = []
+    for number, place in enumerate(slices):  # in batches of whole chunks, at most POSITIONS_PER_FETCH each
+        batch.append(place)
+        last = number + 1 == len(slices) or slices[number + 1][0] != place[0]
+        if last and (number + 1 == len(slices) or sum(e - f for _, f, e in batch) >= POSITIONS_PER_FETCH):
+            fetched: dict[int, dict[tuple[int, int], bytes]] = {}
+            for chunk, first, end, data in connection.execute(
+                    f"SELECT q.chunk, q.first, q.stop, substring(c.positions FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
+                    f"FROM unnest(%s::int[], %s::int[], %s::int[]) AS q(chunk, first, stop) JOIN {CHUNKS} c ON c.id = q.chunk",
+                    ([p[0] for p in batch], [p[1] for p in batch], [p[2] for p in batch]), binary=True):
+                fetched.setdefault(chunk, {})[(first, end)] = data
+            for chunk, positions in fetched.items():
+                add(chunk, positions)
+            batch = []
     return counted
 
 
@@ -320,30 +331,39 @@ def _saturated(count: Any) -> Any:
     return np.where(count > 0, wide / (wide + 1.2), 0.0)
 
 
-def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any], *, loose: bool) -> tuple[Any, Any]:
+def _two_tiers(node: ql.Node) -> bool:
+    """Whether an unquoted term of several words makes a words tier (else both tiers are one)."""
+    return any(not term.exact and query_words(term.value) is not None for term in ql.text_terms(node))
+
+
+def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any], saturated: dict[str, Any], *,
+              loose: bool) -> tuple[Any, Any]:
     """(mask, score) per rank, as archive.search.postgres._compile has SQL work them out: `loose`,
     an unquoted term of several words matches by all its words (the words tier)."""
     import numpy as np
 
     if isinstance(node, ql.Text):
         words = query_words(node.value) if loose and not node.exact else None
+        for word in words or [needle_of(node.value)]:
+            if word not in saturated:
+                saturated[word] = _saturated(counted[word])
         if words is None:
-            count = counted[needle_of(node.value)]
-            return count > 0, _saturated(count)
+            needle = needle_of(node.value)
+            return counted[needle] > 0, saturated[needle]
         mask = np.ones(view.documents, dtype=bool)
         score = np.zeros(view.documents)
         for number, word in enumerate(words):
             mask &= counted[word] > 0
-            score = _saturated(counted[word]) if number == 0 else score + _saturated(counted[word])
+            score = saturated[word] if number == 0 else score + saturated[word]
         return mask, score
     if isinstance(node, ql.Field):
         low, high = year_range(node.value) if node.name == "year" else parse_range(node.value)
         mask = _dated(view, low, high)
         return mask, np.where(mask, 1.0, 0.0)
     if isinstance(node, ql.Not):
-        inner, _ = _evaluate(node.item, view, counted, loose=False)
+        inner, _ = _evaluate(node.item, view, counted, saturated, loose=False)
         return ~inner, np.zeros(view.documents)
-    parts = [_evaluate(item, view, counted, loose=loose) for item in node.items]
+    parts = [_evaluate(item, view, counted, saturated, loose=loose) for item in node.items]
     if isinstance(node, ql.Or):
         mask = np.zeros(view.documents, dtype=bool)
         score = np.zeros(view.documents)
