@@ -17,18 +17,24 @@ TEXTS = st.lists(st.lists(st.sampled_from(WORDS), max_size=40).map("".join), min
 
 
 def found_in(chunk: trigrams.Chunk, needle: str) -> dict[int, int]:
-    """ordinal -> count, read the way a database reader does: the sample, blocks, positions."""
-    sample = np.frombuffer(chunk.sample, "<u8")
+    """ordinal -> count, read the way a database reader does: the sample, blocks, then positions
+    (or a word's documents and counts)."""
     found = []
     for part in trigrams.parts(needle):
+        family = chunk.pairs if part.pairs else chunk
+        sample = np.frombuffer(family.sample, "<u8")
         span = []
         for key, after in ((part.low, False), (part.high, True)):
             start = trigrams.block_of(sample, key) * trigrams.BLOCK
-            span.append(trigrams.position_in(chunk.keys[8 * start : 8 * (start + trigrams.BLOCK)],
-                                             chunk.offsets[4 * start : 4 * (start + trigrams.BLOCK + 1)], key,
+            span.append(trigrams.position_in(family.keys[8 * start : 8 * (start + trigrams.BLOCK)],
+                                             family.offsets[4 * start : 4 * (start + trigrams.BLOCK + 1)], key,
                                              after=after))
         if span[1] <= span[0]:
             return {}
+        if part.pairs:
+            held, counted = trigrams.counted_pairs(chunk.pairs.documents[4 * span[0] : 4 * span[1]],
+                                                   chunk.pairs.counts[4 * span[0] : 4 * span[1]])
+            return dict(zip(held.tolist(), counted.tolist(), strict=True))
         found.append((part.offset, chunk.positions[4 * span[0] : 4 * span[1]]))
     held, counted = trigrams.counts(trigrams.occurrences(found), np.frombuffer(chunk.starts, "<u4"), needle)
     return dict(zip(held.tolist(), counted.tolist(), strict=True))
@@ -58,8 +64,8 @@ def test_a_trigram_in_a_later_block_is_found() -> None:
     texts = ["".join(chr(0x4E00 + (n * 7 + i) % 3000) for i in range(50)) for n in range(400)]
     chunk = trigrams.build(texts)
     assert len(chunk.keys) // 8 > 4 * trigrams.BLOCK
-    for n in range(0, 400, 37):
-        needle = texts[n][10:17]
+    for n, size in zip(range(0, 400, 37), [7, 1, 2, 3] * 3, strict=False):
+        needle = texts[n][10 : 10 + size]
         assert found_in(chunk, needle) == {m: t.count(needle) for m, t in enumerate(texts) if needle in t}
 
 

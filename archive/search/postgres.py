@@ -698,7 +698,7 @@ def verify(url: str) -> int:
         count, _ = connection.execute(
             f"SELECT count(*), sum(length(record::text) + length(summary::text) + length(normalised)) FROM {DOCUMENTS}"
         ).fetchone()
-        connection.execute(f"SELECT count(*), sum(length(starts) + length(sample) + length(positions)) "
+        connection.execute(f"SELECT count(*), sum(length(starts) + length(sample) + length(positions) + length(pair_sample) + length(pair_documents) + length(pair_counts)) "
                            f"FROM {phrases.CHUNKS}").fetchone()
         connection.execute(f"SELECT count(*), sum(length(keys) + length(offsets)) FROM {phrases.BLOCKS}").fetchone()
         return int(count)

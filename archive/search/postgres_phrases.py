@@ -34,7 +34,7 @@ from archive.search.dates import parse_range
 from archive.search.engine import Filters, Ranking, needle_of, query_words, year_range
 
 CHUNKS, BLOCKS, CHUNKED = "archive_chunks", "archive_blocks", "archive_chunked"
-POSITIONS_PER_FETCH = 4_000_000  # positions read in one query (16 MB): a reader's memory stays bounded
+POSITIONS_PER_FETCH = 1_000_000  # positions read in one query (4 MB): a reader's memory stays bounded
 
 CREATE = f"""
 CREATE TABLE IF NOT EXISTS {CHUNKS} (
@@ -42,16 +42,21 @@ CREATE TABLE IF NOT EXISTS {CHUNKS} (
     documents integer NOT NULL,
     units bigint NOT NULL,
     starts bytea NOT NULL,      -- uint32 per document + 1: where each text starts (archive.search.trigrams)
-    sample bytea NOT NULL,      -- uint64: the first key of each block
-    positions bytea NOT NULL    -- uint32: each trigram's positions, ascending
+    sample bytea NOT NULL,      -- uint64: the first key of each block of trigrams
+    positions bytea NOT NULL,   -- uint32: each trigram's positions, ascending
+    pair_sample bytea NOT NULL, -- uint64: the first key of each block of bigrams
+    pair_documents bytea NOT NULL,  -- uint32: each bigram's documents (ordinals), ascending
+    pair_counts bytea NOT NULL  -- uint32: how often it stands in each
 );
-ALTER TABLE {CHUNKS} ALTER COLUMN positions SET STORAGE EXTERNAL;
-CREATE TABLE IF NOT EXISTS {BLOCKS} (  -- a chunk's distinct trigrams, 256 to a row
+ALTER TABLE {CHUNKS} ALTER COLUMN positions SET STORAGE EXTERNAL, ALTER COLUMN pair_documents SET STORAGE EXTERNAL,
+    ALTER COLUMN pair_counts SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS {BLOCKS} (  -- a chunk's distinct trigrams (or bigrams), 256 to a row
     chunk integer NOT NULL,
+    pairs boolean NOT NULL,     -- bigrams' keys, whose offsets point into pair_documents
     block integer NOT NULL,
     keys bytea NOT NULL,        -- uint64: the block's keys, ascending
-    offsets bytea NOT NULL,     -- uint32 per key + 1: where each one's positions start in the chunk's
-    PRIMARY KEY (chunk, block)
+    offsets bytea NOT NULL,     -- uint32 per key + 1: where each one's positions (documents) start
+    PRIMARY KEY (chunk, pairs, block)
 );
 ALTER TABLE {BLOCKS} ALTER COLUMN keys SET STORAGE PLAIN, ALTER COLUMN offsets SET STORAGE PLAIN;
 CREATE TABLE IF NOT EXISTS {CHUNKED} (
@@ -106,14 +111,18 @@ def _write_chunk(connection: Any, documents: list[tuple[tuple[str, int], str]]) 
     """One chunk of ((path, date key), text), its rows in both tables."""
     chunk = trigrams.build([text for _, text in documents])
     chunk_id = connection.execute(
-        f"INSERT INTO {CHUNKS} (documents, units, starts, sample, positions) VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (chunk.documents, chunk.units, chunk.starts, chunk.sample, chunk.positions),
+        f"INSERT INTO {CHUNKS} (documents, units, starts, sample, positions, pair_sample, pair_documents, pair_counts) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (chunk.documents, chunk.units, chunk.starts, chunk.sample, chunk.positions, chunk.pairs.sample,
+         chunk.pairs.documents, chunk.pairs.counts),
     ).fetchone()[0]
     size = trigrams.BLOCK
-    with connection.cursor() as cursor, cursor.copy(f"COPY {BLOCKS} (chunk, block, keys, offsets) FROM STDIN") as copy:
-        for block in range((len(chunk.keys) // 8 + size - 1) // size):
-            copy.write_row((chunk_id, block, chunk.keys[8 * size * block : 8 * size * (block + 1)],
-                            chunk.offsets[4 * size * block : 4 * (size * (block + 1) + 1)]))
+    with connection.cursor() as cursor, \
+            cursor.copy(f"COPY {BLOCKS} (chunk, pairs, block, keys, offsets) FROM STDIN") as copy:
+        for pairs, keys, offsets in ((False, chunk.keys, chunk.offsets), (True, chunk.pairs.keys, chunk.pairs.offsets)):
+            for block in range((len(keys) // 8 + size - 1) // size):
+                copy.write_row((chunk_id, pairs, block, keys[8 * size * block : 8 * size * (block + 1)],
+                                offsets[4 * size * block : 4 * (size * (block + 1) + 1)]))
     with connection.cursor() as cursor, cursor.copy(f"COPY {CHUNKED} (path, chunk, ordinal, date_key) FROM STDIN") as copy:
         for ordinal, ((path, date), _) in enumerate(documents):
             copy.write_row((path, chunk_id, ordinal, date))
@@ -133,7 +142,7 @@ class _View:
     generation: Any
     chunks: list[int]
     starts: dict[int, Any]  # chunk -> uint32 starts
-    samples: dict[int, Any]  # chunk -> uint64 sampled keys
+    samples: dict[tuple[int, bool], Any]  # (chunk, pairs) -> uint64 sampled keys
     live: dict[int, Any]  # chunk -> int32 rank of each ordinal (-1: no longer its document's text)
     ranks_chunk: Any  # int32 per rank (path order): the chunk of the document's text
     ranks_ordinal: Any
@@ -148,10 +157,12 @@ def _load(connection: Any, generation: Any) -> _View:
     import numpy as np
 
     chunks, starts, samples = [], {}, {}
-    for chunk, chunk_starts, sample in connection.execute(f"SELECT id, starts, sample FROM {CHUNKS} ORDER BY id"):
+    for chunk, chunk_starts, sample, pair_sample in connection.execute(
+            f"SELECT id, starts, sample, pair_sample FROM {CHUNKS} ORDER BY id", binary=True):
         chunks.append(chunk)
         starts[chunk] = np.frombuffer(chunk_starts, "<u4").astype(np.int64)
-        samples[chunk] = np.frombuffer(sample, "<u8").copy()
+        samples[(chunk, False)] = np.frombuffer(sample, "<u8").copy()
+        samples[(chunk, True)] = np.frombuffer(pair_sample, "<u8").copy()
     packed = connection.execute(
         f"SELECT string_agg(int4send(chunk), '' ORDER BY path), string_agg(int4send(ordinal), '' ORDER BY path), "
         f"string_agg(int4send(date_key), '' ORDER BY path) FROM {CHUNKED}").fetchone()
@@ -251,38 +262,80 @@ def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
     import numpy as np
 
     wanted_parts = {needle: trigrams.parts(needle) or [] for needle in needles}
-    places: dict[tuple[int, int], None] = {}  # (chunk, block) to read
+    places: dict[tuple[int, bool, int], None] = {}  # (chunk, pairs, block) to read
     for found in wanted_parts.values():
         for chunk in view.chunks:
             for part in found:
-                places[(chunk, trigrams.block_of(view.samples[chunk], part.low))] = None
-                places[(chunk, trigrams.block_of(view.samples[chunk], part.high))] = None
+                sample = view.samples[(chunk, part.pairs)]
+                places[(chunk, part.pairs, trigrams.block_of(sample, part.low))] = None
+                places[(chunk, part.pairs, trigrams.block_of(sample, part.high))] = None
     blocks = {place: (b"", b"\x00\x00\x00\x00") for place in places}  # a chunk without keys: no rows
     if places:
-        for chunk, block, keys, offsets in connection.execute(
-                f"SELECT b.chunk, b.block, b.keys, b.offsets FROM unnest(%s::int[], %s::int[]) AS q(chunk, block) "
-                f"JOIN {BLOCKS} b ON b.chunk = q.chunk AND b.block = q.block",
-                ([c for c, _ in places], [b for _, b in places]), binary=True):  # bytes as they are, not hex
-            blocks[(chunk, block)] = (keys, offsets)
+        for chunk, pairs, block, keys, offsets in connection.execute(
+                f"SELECT b.chunk, b.pairs, b.block, b.keys, b.offsets "
+                f"FROM unnest(%s::int[], %s::boolean[], %s::int[]) AS q(chunk, pairs, block) "
+                f"JOIN {BLOCKS} b ON b.chunk = q.chunk AND b.pairs = q.pairs AND b.block = q.block",
+                ([c for c, _, _ in places], [p for _, p, _ in places], [b for _, _, b in places]),
+                binary=True):  # bytes as they are, not hex
+            blocks[(chunk, pairs, block)] = (keys, offsets)
 
-    def position(chunk: int, key: int, after: bool) -> int:
-        return trigrams.position_in(*blocks[(chunk, trigrams.block_of(view.samples[chunk], key))], key, after=after)
+    def position(chunk: int, pairs: bool, key: int, after: bool) -> int:
+        block = trigrams.block_of(view.samples[(chunk, pairs)], key)
+        return trigrams.position_in(*blocks[(chunk, pairs, block)], key, after=after)
 
-    spans: dict[tuple[str, int], list[tuple[int, int, int]]] = {}  # (needle, chunk) -> (offset, first, end)
+    # (needle, chunk) -> its parts there: (offset, pairs, first, end)
+    spans: dict[tuple[str, int], list[tuple[int, bool, int, int]]] = {}
     for needle, found in wanted_parts.items():
         for chunk in view.chunks:
             located = []
             for part in found:
-                first, end = position(chunk, part.low, False), position(chunk, part.high, True)
+                first, end = position(chunk, part.pairs, part.low, False), position(chunk, part.pairs, part.high, True)
                 if end <= first:
                     break  # a trigram the chunk does not hold: the needle is not in it
-                located.append((part.offset, first, end))
+                located.append((part.offset, part.pairs, first, end))
             else:
                 spans[(needle, chunk)] = located
     counted = {needle: np.zeros(view.documents, dtype=np.int32) for needle in needles}
-    slices = sorted({(chunk, first, end) for (_, chunk), located in spans.items() for _, first, end in located})
+    slices = sorted({(chunk, pairs, first, end) for (_, chunk), located in spans.items()
+                     for _, pairs, first, end in located})
     if not slices:
         return counted
+
+    def add(chunk: int, fetched: dict[tuple[bool, int, int], tuple[bytes, bytes | None]]) -> None:
+        for needle in needles:
+            located = spans.get((needle, chunk))
+            if located is None:
+                continue
+            if located[0][1]:  # a word of one or two units: its documents and counts
+                ordinals, how_often = trigrams.counted_pairs(*fetched[located[0][1:]])  # type: ignore[arg-type]
+            else:
+                occurrences = trigrams.occurrences([(offset, fetched[(pairs, first, end)][0])
+                                                    for offset, pairs, first, end in located])
+                ordinals, how_often = trigrams.counts(occurrences, view.starts[chunk], needle)
+            ranks = view.live[chunk][ordinals]
+            kept = ranks >= 0
+            counted[needle][ranks[kept]] += how_often[kept].astype(np.int32)
+
+    batch: list[tuple[int, bool, int, int]] = []
+    for number, place in enumerate(slices):  # in batches of whole chunks, at most POSITIONS_PER_FETCH each
+        batch.append(place)
+        last = number + 1 == len(slices) or slices[number + 1][0] != place[0]
+        if last and (number + 1 == len(slices) or sum(e - f for _, _, f, e in batch) >= POSITIONS_PER_FETCH):
+            fetched: dict[int, dict[tuple[bool, int, int], tuple[bytes, bytes | None]]] = {}
+            for chunk, pairs, first, end, data, counts in connection.execute(
+                    f"SELECT q.chunk, q.pairs, q.first, q.stop, "
+                    f"CASE WHEN q.pairs THEN substring(c.pair_documents FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
+                    f"ELSE substring(c.positions FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) END, "
+                    f"CASE WHEN q.pairs THEN substring(c.pair_counts FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) END "
+                    f"FROM unnest(%s::int[], %s::boolean[], %s::int[], %s::int[]) AS q(chunk, pairs, first, stop) "
+                    f"JOIN {CHUNKS} c ON c.id = q.chunk",
+                    ([p[0] for p in batch], [p[1] for p in batch], [p[2] for p in batch], [p[3] for p in batch]),
+                    binary=True):
+                fetched.setdefault(chunk, {})[(pairs, first, end)] = (data, counts)
+            for chunk, parts in fetched.items():
+                add(chunk, parts)
+            batch = []
+    return counted
 
     def add(chunk: int, positions: dict[tuple[int, int], bytes]) -> None:
         for needle in needles:

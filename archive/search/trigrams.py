@@ -34,6 +34,8 @@ class Chunk:
     offsets: bytes  # uint32 × (keys + 1): where each trigram's positions start in `positions`
     positions: bytes  # uint32: each trigram's positions, ascending
     sample: bytes  # uint64: every BLOCK-th key
+    pairs: Pairs
+
 
     @property
     def documents(self) -> int:
@@ -44,6 +46,20 @@ class Chunk:
         import numpy as np
 
         return int(np.frombuffer(self.starts, "<u4")[-1])
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Per bigram (two units packed in 32 bits, the first not a NUL; the second may be a text's
+    closing NUL, so a text's last unit is counted too), the documents holding it and how often:
+    what a word of one or two units needs, in a fraction of the bytes of its positions (a common
+    bigram stands in most speeches, dozens of times each)."""
+
+    keys: bytes  # uint64: the distinct bigrams, ascending
+    offsets: bytes  # uint32 × (keys + 1): where each bigram's documents start in `documents`
+    documents: bytes  # uint32: each bigram's documents (ordinals), ascending
+    counts: bytes  # uint32: how often the bigram stands in each of them (overlaps included)
+    sample: bytes  # uint64: every BLOCK-th key
 
 
 def units_of(text: str) -> int:
@@ -91,6 +107,22 @@ def build(texts: Sequence[str]) -> Chunk:
     distinct = keys[firsts].astype("<u8")
     offsets = np.concatenate((firsts, [len(keys)])).astype("<u4")
     return Chunk(starts.tobytes(), distinct.tobytes(), offsets.tobytes(), positions.tobytes(),
+                 distinct[::BLOCK].tobytes(), _pairs(units, starts))
+
+
+def _pairs(units: Any, starts: Any) -> Pairs:
+    import numpy as np
+
+    kept = np.flatnonzero(units[:-1] != 0)
+    keys = (units[kept].astype(np.uint64) << np.uint64(16)) | units[kept + 1]
+    ordinals = (np.searchsorted(starts, kept, side="right") - 1).astype(np.uint64)
+    combined, counts = np.unique((keys << np.uint64(32)) | ordinals, return_counts=True)
+    del keys, ordinals
+    keys = combined >> np.uint64(32)
+    firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
+    distinct = keys[firsts].astype("<u8")
+    return Pairs(distinct.tobytes(), np.concatenate((firsts, [len(keys)])).astype("<u4").tobytes(),
+                 (combined & np.uint64(0xFFFFFFFF)).astype("<u4").tobytes(), counts.astype("<u4").tobytes(),
                  distinct[::BLOCK].tobytes())
 
 
@@ -103,6 +135,7 @@ class Part:
     offset: int
     low: int
     high: int
+    pairs: bool = False  # keys of Pairs (documents and counts), not of trigrams (positions)
 
     @property
     def one(self) -> bool:
@@ -111,15 +144,19 @@ class Part:
 
 def parts(needle: str) -> list[Part] | None:
     """What finds `needle`: for three units or more, trigrams that together cover every unit (where
-    all of them stand at their offsets, the needle stands); for one or two, the range of trigrams
-    that start with them. None for an empty needle or one holding a NUL."""
+    all of them stand at their offsets, the needle stands); for two, its bigram's documents; for
+    one, those of every bigram it starts; for two of the same unit, the trigrams that start with
+    them. None for an empty needle or one holding a NUL."""
     encoded = needle.encode("utf-16-le", "surrogatepass")
     units = [int.from_bytes(encoded[i : i + 2], "little") for i in range(0, len(encoded), 2)]
     if not units or 0 in units:
         return None
     if len(units) == 1:
-        return [Part(0, units[0] << 32, (units[0] << 32) | 0xFFFFFFFF)]
-    if len(units) == 2:
+        return [Part(0, units[0] << 16, (units[0] << 16) | 0xFFFF, pairs=True)]
+    if len(units) == 2 and units[0] != units[1]:
+        key = (units[0] << 16) | units[1]
+        return [Part(0, key, key, pairs=True)]
+    if len(units) == 2:  # 哈哈 overlaps itself: str.count counts 哈哈哈 once; positions say where
         key = (units[0] << 32) | (units[1] << 16)
         return [Part(0, key, key | 0xFFFF)]
     offsets = list(range(0, len(units) - 2, 3))
@@ -167,6 +204,19 @@ def occurrences(found: Sequence[tuple[int, bytes]]) -> Any:
         index[index >= len(positions)] = len(positions) - 1
         candidates = candidates[positions[index] == wanted]
     return candidates
+
+
+def counted_pairs(documents: bytes, counts: bytes) -> tuple[Any, Any]:
+    """(ordinals, counts) of a part of Pairs: one bigram's, or a range of bigrams' added up."""
+    import numpy as np
+
+    ordinals = np.frombuffer(documents, "<u4")
+    how_often = np.frombuffer(counts, "<u4")
+    if len(ordinals) and np.any(ordinals[1:] <= ordinals[:-1]):  # several bigrams: add them up
+        total = np.bincount(ordinals, weights=how_often)
+        held = np.flatnonzero(total)
+        return held, total[held].astype(np.int64)
+    return ordinals.astype(np.int64), how_often.astype(np.int64)
 
 
 def counts(found: Any, starts: Any, needle: str) -> tuple[Any, Any]:

@@ -1,0 +1,128 @@
+"""The PostgreSQL engine's positional postings (archive.search.postgres_phrases) answer exactly what
+its SQL answers (the same documents, scores, tiers and order, page by page), before and after
+documents change, while a run's checkpoints leave texts unchunked, and as chunks are rebuilt."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from archive.ingest.pipeline import run_index
+from archive.search import open_index, open_update, postgres, trigrams
+from archive.search.engine import Filters
+from tests import factory
+
+
+def _answers(archive, query: str, filters: Filters, *, postings: bool) -> list[tuple[int, list]]:
+    """(total, every hit's (path, score, tier)) as the postings, or SQL alone, rank them."""
+    real = archive._phrases.rank
+    answered = []
+    archive._phrases.rank = lambda *args, **kwargs: answered.append(real(*args, **kwargs)) or answered[-1] \
+        if postings else None
+    try:
+        archive._ranked = type(archive._ranked)(4)
+        results = archive.search(query, filters=filters, limit=None, max_passages=0)
+        assert not postings or answered[0] is not None, "the postings did not answer"
+        return [results.total, [(h.document.path, round(h.score, 9), h.tier) for h in results.hits]]
+    finally:
+        archive._phrases.rank = real
+
+
+def _queries(rng: random.Random, texts: list[str]) -> list[str]:
+    """Phrases cut from the texts (one character to a dozen), words, and the query language around them."""
+    def cut() -> str:
+        text = rng.choice(texts)
+        start = rng.randrange(max(1, len(text) - 12))
+        return text[start : start + rng.choice([1, 2, 3, 4, 6, 9, 12])].strip() or "的"
+
+    made = []
+    for _ in range(40):
+        a, b = cut(), factory.office_phrase(rng)
+        made += [f'"{a}"', f'"{b}"', b, f'"{a}" -"{cut()}"', f'"{a}" OR "{cut()}"', f'{b} year:{rng.choice(["2019", "2021"])}',
+                 f'-"{a}"', f'"{a}" {cut()}']
+    return [q for q in made if '""' not in q]
+
+
+def test_the_postings_rank_as_sql_does(tmp_path: Path, database: str, monkeypatch) -> None:
+    """Random queries of every kind over chunks of a few documents each, by relevance and by date,
+    through documents changed and removed (their old texts stay in their chunks, unreferenced)."""
+    monkeypatch.setattr(trigrams, "CHUNK_UNITS", 3000)
+    folder = tmp_path / "speeches"
+    made = factory.make_folder(folder, 24, chars=700)
+    run_index([folder], database)
+    rng = random.Random(5)
+    for round_number in range(2):
+        with open_index(database) as archive:
+            texts = list(archive.normalised_texts([str(p) for p, _ in made if p.exists()]).values())
+            queries = _queries(rng, texts)[:: 2 + round_number]
+            assert len(queries) > 100
+            for query in queries:
+                for filters in (Filters(), Filters(sort="date"), Filters(since="2020-01-01")):
+                    expected = _answers(archive, query, filters, postings=False)
+                    assert _answers(archive, query, filters, postings=True) == expected, (query, filters)
+        for path, _ in made[round_number::5]:  # change some, remove others
+            if path.suffix == ".docx" and path.exists():
+                factory.write_docx(path, factory.speech(rng, 500).lines())
+            elif path.exists():
+                path.unlink()
+        run_index([folder], database)
+    with psycopg.connect(database) as connection:
+        chunks = connection.execute("SELECT count(*) FROM archive_chunks").fetchone()[0]
+        unreferenced = connection.execute(
+            "SELECT count(*) FROM archive_chunks k WHERE (SELECT count(*) FROM archive_chunked c WHERE c.chunk = k.id) * 2 "
+            "< k.documents").fetchone()[0]
+    assert chunks > 3 and unreferenced == 0
+
+
+def test_a_checkpoint_marks_the_index_unchunked_and_its_end_chunks_it(source: Path, database: str) -> None:
+    factory.write_docx(source / "a.docx", ["第一篇讲话", "我们要务实奉献，追求卓越。"])
+    factory.write_docx(source / "b.docx", ["第二篇讲话", "务实奉献是我们的传统，务实奉献。"])
+    run_index([source], database)
+
+    def chunked() -> bool:
+        with psycopg.connect(database, autocommit=True) as connection:
+            return connection.execute(f"SELECT value FROM {postgres.META} WHERE key = %s",
+                                      (postgres.CHUNKED_META,)).fetchone()[0]
+
+    assert chunked() is True
+    with open_update(database) as writer, open_index(database) as archive:
+        writer.delete(str(source / "b.docx"))
+        writer.checkpoint()
+        assert chunked() is False
+        assert [h.document.path for h in archive.search('"务实奉献"').hits] == [str(source / "a.docx")]
+        writer.commit()
+        assert chunked() is True
+        assert [h.document.path for h in archive.search('"务实奉献"').hits] == [str(source / "a.docx")]
+        assert archive._phrases._view is not None and archive._phrases._view.documents == 1
+
+
+def test_an_unchanged_run_chunks_what_a_killed_run_left(source: Path, database: str) -> None:
+    """A run killed after a checkpoint leaves documents without chunked rows: searches are exact
+    (SQL answers them), the snapshot is not trusted, and the next run chunks them."""
+    factory.write_docx(source / "a.docx", ["第一篇讲话", "我们要务实奉献，追求卓越。"])
+    factory.write_docx(source / "b.docx", ["第二篇讲话", "务实奉献是我们的传统，务实奉献。"])
+    run_index([source], database)
+    with psycopg.connect(database, autocommit=True) as connection:  # as a checkpoint leaves them
+        connection.execute("DELETE FROM archive_chunked WHERE path LIKE %s", ("%b.docx",))
+        connection.execute(f"UPDATE {postgres.META} SET value = 'false' WHERE key = %s", (postgres.CHUNKED_META,))
+        connection.execute(f"UPDATE {postgres.META} SET value = to_json(value::text::bigint + 1) WHERE key = 'generation'")
+    assert postgres.snapshot(database) is None
+    with open_index(database) as archive:
+        assert [h.document.path for h in archive.search('"务实奉献"').hits] == [str(source / "b.docx"),
+                                                                              str(source / "a.docx")]
+        assert archive._phrases._view is None or archive._phrases._view.documents == 2
+    report = run_index([source], database)
+    assert report.unchanged == 2
+    assert postgres.snapshot(database) is not None
+    with psycopg.connect(database, autocommit=True) as connection:
+        assert connection.execute("SELECT count(*) FROM archive_chunked").fetchone()[0] == 2
+    with open_index(database) as archive:
+        from archive.search import querylang as ql
+
+        with archive._pool.connection() as connection:
+            ranking = archive._phrases.rank(connection, ql.parse('"务实奉献"'), Filters(), archive._paths_at)
+        assert ranking is not None and [path for path, _, _ in ranking.page(0, 10)] == [str(source / "b.docx"),
+                                                                                         str(source / "a.docx")]
