@@ -414,7 +414,7 @@ class PostgresIndex(SpeechIndex[str]):
         return self._meta("generation")
 
     def _rank(self, node: ql.Node, filters: Filters) -> Ranking[str]:
-        with self._pool.connection() as connection:
+        with self._phrases.turn, self._pool.connection() as connection:
             found = self._phrases.rank(connection, node, filters, self._paths_at)
         if found is not None:
             return found
@@ -472,6 +472,10 @@ class PostgresIndex(SpeechIndex[str]):
         return self._meta("folders") or []
 
     def holding(self, needle: str) -> list[str]:
+        with self._errors(), self._phrases.turn, self._pool.connection() as connection:
+            places = self._phrases.holding(connection, needle)
+        if places is not None:
+            return list(self._paths_at(places).values()) if places else []
         return [row[0] for row in self._rows(_Clause(f"SELECT path FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
                                              + _holds(needle))]
 
@@ -480,7 +484,18 @@ class PostgresIndex(SpeechIndex[str]):
                                (list(paths),)))
 
     def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000, reach: int = 32) -> dict[str, set[str]]:
+        """`pattern` matched around `limit` occurrences of the anchor (from the positional postings:
+        a few dozen characters each), or in whole texts holding it while they are not chunked."""
         found: dict[str, set[str]] = {}
+        with self._errors(), self._phrases.turn, self._pool.connection() as connection:
+            windows = self._phrases.windows(connection, anchor, reach, limit)
+        if windows is not None:
+            paths = self._paths_at(list(dict.fromkeys(place for place, _ in windows)))
+            for place, text in windows:
+                if place in paths:  # else a run since removed it
+                    for match in pattern.finditer(text):
+                        found.setdefault(match.group(0), set()).add(paths[place])
+            return found
         rows = self._rows(_Clause(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
                           + _holds(anchor) + _Clause(" LIMIT %s", [limit]))
         for path, text in rows:
@@ -698,7 +713,7 @@ def verify(url: str) -> int:
         count, _ = connection.execute(
             f"SELECT count(*), sum(length(record::text) + length(summary::text) + length(normalised)) FROM {DOCUMENTS}"
         ).fetchone()
-        connection.execute(f"SELECT count(*), sum(length(starts) + length(sample) + length(positions) + length(pair_sample) + length(pair_documents) + length(pair_counts)) "
+        connection.execute(f"SELECT count(*), sum(length(starts) + length(sample) + length(positions) + length(pair_sample) + length(pair_documents) + length(pair_counts) + length(text)) "
                            f"FROM {phrases.CHUNKS}").fetchone()
         connection.execute(f"SELECT count(*), sum(length(keys) + length(offsets)) FROM {phrases.BLOCKS}").fetchone()
         return int(count)

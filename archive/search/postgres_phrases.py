@@ -24,7 +24,7 @@ naming a speaker or a title is left to SQL.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +46,11 @@ CREATE TABLE IF NOT EXISTS {CHUNKS} (
     positions bytea NOT NULL,   -- uint32: each trigram's positions, ascending
     pair_sample bytea NOT NULL, -- uint64: the first key of each block of bigrams
     pair_documents bytea NOT NULL,  -- uint32: each bigram's documents (ordinals), ascending
-    pair_counts bytea NOT NULL  -- uint32: how often it stands in each
+    pair_counts bytea NOT NULL, -- uint32: how often it stands in each
+    text bytea NOT NULL         -- the texts (UTF-16LE, each closed by a NUL unit): "did you mean" reads around phrases
 );
 ALTER TABLE {CHUNKS} ALTER COLUMN positions SET STORAGE EXTERNAL, ALTER COLUMN pair_documents SET STORAGE EXTERNAL,
-    ALTER COLUMN pair_counts SET STORAGE EXTERNAL;
+    ALTER COLUMN pair_counts SET STORAGE EXTERNAL, ALTER COLUMN text SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS {BLOCKS} (  -- a chunk's distinct trigrams (or bigrams), 256 to a row
     chunk integer NOT NULL,
     pairs boolean NOT NULL,     -- bigrams' keys, whose offsets point into pair_documents
@@ -111,10 +112,10 @@ def _write_chunk(connection: Any, documents: list[tuple[tuple[str, int], str]]) 
     """One chunk of ((path, date key), text), its rows in both tables."""
     chunk = trigrams.build([text for _, text in documents])
     chunk_id = connection.execute(
-        f"INSERT INTO {CHUNKS} (documents, units, starts, sample, positions, pair_sample, pair_documents, pair_counts) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        f"INSERT INTO {CHUNKS} (documents, units, starts, sample, positions, pair_sample, pair_documents, pair_counts, "
+        "text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         (chunk.documents, chunk.units, chunk.starts, chunk.sample, chunk.positions, chunk.pairs.sample,
-         chunk.pairs.documents, chunk.pairs.counts),
+         chunk.pairs.documents, chunk.pairs.counts, chunk.text),
     ).fetchone()[0]
     size = trigrams.BLOCK
     with connection.cursor() as cursor, \
@@ -196,11 +197,18 @@ def _needles(node: ql.Node, found: list[str]) -> None:
 
 
 class Phrases:
-    """A reader's positional search (one per PostgresIndex; threads share it)."""
+    """A reader's positional search (one per PostgresIndex; threads share it). At most
+    COMPUTING_AT_ONCE searches of a process work out their rankings at once (`turn`): each holds
+    arrays of a few bytes per document (13 MB for five common words at 100,000 speeches), the
+    work is the CPU's, and a server has about as many cores; eight at once held eight times that
+    and answered no sooner."""
+
+    COMPUTING_AT_ONCE = 2
 
     def __init__(self, chunked_meta: str, meta_table: str) -> None:
         self._view: _View | None = None
         self._lock = threading.Lock()
+        self.turn = threading.BoundedSemaphore(self.COMPUTING_AT_ONCE)
         self._meta = meta_table
         self._flag = chunked_meta
 
@@ -247,6 +255,35 @@ class Phrases:
         return _ArrayRanking(view, (strict, strict_score), (loose, loose_score), by_date=filters.sort == "date",
                              page_rows=page_rows)
 
+    def _chunked_view(self, connection: Any) -> _View | None:
+        """The view of the index as it is now (call in a repeatable-read transaction), or None
+        when documents are not all chunked."""
+        generation, chunked = self._state(connection)
+        return self._current(connection, generation) if chunked is True else None
+
+    def holding(self, connection: Any, needle: str) -> list[tuple[int, int]] | None:
+        """Where the live documents holding `needle` stand ((chunk, ordinal)), or None: not chunked."""
+        import numpy as np
+
+        if trigrams.parts(needle) is None:
+            return None
+        with connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            view = self._chunked_view(connection)
+            if view is None:
+                return None
+            ranks = np.flatnonzero(_counts(connection, view, [needle])[needle])
+        return list(zip(view.ranks_chunk[ranks].tolist(), view.ranks_ordinal[ranks].tolist(), strict=True))
+
+    def windows(self, connection: Any, needle: str, reach: int, limit: int) -> list[tuple[tuple[int, int], str]] | None:
+        """_windows of the index as it is now, or None: not chunked."""
+        if trigrams.positional_parts(needle) is None:
+            return None
+        with connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            view = self._chunked_view(connection)
+            return None if view is None else _windows(connection, view, needle, reach, limit)
+
     def _current(self, connection: Any, generation: Any) -> _View:
         with self._lock:
             if self._view is None or self._view.generation != generation:
@@ -255,15 +292,15 @@ class Phrases:
             return self._view
 
 
-def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
-    """needle -> how often it stands in each live document (int32 per rank, as str.count counts).
-    Two round trips: the blocks of keys that hold the needles' trigrams, then their positions,
-    streamed a chunk at a time (a common bigram has millions of positions)."""
-    import numpy as np
+Located = dict[tuple[str, int], list[tuple[int, bool, int, int]]]  # (needle, chunk) -> (offset, pairs, first, end)
+Fetched = dict[tuple[bool, int, int], tuple[bytes, Any]]  # (pairs, first, end) -> (positions or documents, counts)
 
-    wanted_parts = {needle: trigrams.parts(needle) or [] for needle in needles}
+
+def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]]) -> Located:
+    """Where each needle's parts' positions (or documents) stand in each chunk that holds them all:
+    one round trip for the blocks of keys they fall in."""
     places: dict[tuple[int, bool, int], None] = {}  # (chunk, pairs, block) to read
-    for found in wanted_parts.values():
+    for found in wanted.values():
         for chunk in view.chunks:
             for part in found:
                 sample = view.samples[(chunk, part.pairs)]
@@ -283,45 +320,31 @@ def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
         block = trigrams.block_of(view.samples[(chunk, pairs)], key)
         return trigrams.position_in(*blocks[(chunk, pairs, block)], key, after=after)
 
-    # (needle, chunk) -> its parts there: (offset, pairs, first, end)
-    spans: dict[tuple[str, int], list[tuple[int, bool, int, int]]] = {}
-    for needle, found in wanted_parts.items():
+    located: Located = {}
+    for needle, found in wanted.items():
         for chunk in view.chunks:
-            located = []
+            spans = []
             for part in found:
                 first, end = position(chunk, part.pairs, part.low, False), position(chunk, part.pairs, part.high, True)
                 if end <= first:
                     break  # a trigram the chunk does not hold: the needle is not in it
-                located.append((part.offset, part.pairs, first, end))
+                spans.append((part.offset, part.pairs, first, end))
             else:
-                spans[(needle, chunk)] = located
-    counted = {needle: np.zeros(view.documents, dtype=np.int32) for needle in needles}
-    slices = sorted({(chunk, pairs, first, end) for (_, chunk), located in spans.items()
-                     for _, pairs, first, end in located})
-    if not slices:
-        return counted
+                located[(needle, chunk)] = spans
+    return located
 
-    def add(chunk: int, fetched: dict[tuple[bool, int, int], tuple[bytes, bytes | None]]) -> None:
-        for needle in needles:
-            located = spans.get((needle, chunk))
-            if located is None:
-                continue
-            if located[0][1]:  # a word of one or two units: its documents and counts
-                ordinals, how_often = trigrams.counted_pairs(*fetched[located[0][1:]])  # type: ignore[arg-type]
-            else:
-                occurrences = trigrams.occurrences([(offset, fetched[(pairs, first, end)][0])
-                                                    for offset, pairs, first, end in located])
-                ordinals, how_often = trigrams.counts(occurrences, view.starts[chunk], needle)
-            ranks = view.live[chunk][ordinals]
-            kept = ranks >= 0
-            counted[needle][ranks[kept]] += how_often[kept].astype(np.int32)
 
+def _fetched(connection: Any, located: Located) -> Iterator[tuple[int, Fetched]]:
+    """Each chunk's slices of positions (or documents and counts) that `located` names, read in
+    batches of whole chunks of at most POSITIONS_PER_FETCH entries: memory stays bounded."""
+    slices = sorted({(chunk, pairs, first, end) for (_, chunk), spans in located.items()
+                     for _, pairs, first, end in spans})
     batch: list[tuple[int, bool, int, int]] = []
-    for number, place in enumerate(slices):  # in batches of whole chunks, at most POSITIONS_PER_FETCH each
+    for number, place in enumerate(slices):
         batch.append(place)
         last = number + 1 == len(slices) or slices[number + 1][0] != place[0]
         if last and (number + 1 == len(slices) or sum(e - f for _, _, f, e in batch) >= POSITIONS_PER_FETCH):
-            fetched: dict[int, dict[tuple[bool, int, int], tuple[bytes, bytes | None]]] = {}
+            fetched: dict[int, Fetched] = {}
             for chunk, pairs, first, end, data, counts in connection.execute(
                     f"SELECT q.chunk, q.pairs, q.first, q.stop, "
                     f"CASE WHEN q.pairs THEN substring(c.pair_documents FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
@@ -332,37 +355,83 @@ def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
                     ([p[0] for p in batch], [p[1] for p in batch], [p[2] for p in batch], [p[3] for p in batch]),
                     binary=True):
                 fetched.setdefault(chunk, {})[(pairs, first, end)] = (data, counts)
-            for chunk, parts in fetched.items():
-                add(chunk, parts)
+            yield from fetched.items()
             batch = []
-    return counted
 
-    def add(chunk: int, positions: dict[tuple[int, int], bytes]) -> None:
+
+def _occurrences(spans: list[tuple[int, bool, int, int]], fetched: Fetched) -> Any:
+    return trigrams.occurrences([(offset, fetched[(pairs, first, end)][0]) for offset, pairs, first, end in spans])
+
+
+def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
+    """needle -> how often it stands in each live document (int32 per rank, as str.count counts).
+    Two round trips: the blocks of keys that hold the needles' trigrams, then their positions
+    (a word's documents and counts)."""
+    import numpy as np
+
+    located = _locate(connection, view, {needle: trigrams.parts(needle) or [] for needle in needles})
+    counted = {needle: np.zeros(view.documents, dtype=np.int32) for needle in needles}
+    for chunk, fetched in _fetched(connection, located):
         for needle in needles:
-            located = spans.get((needle, chunk))
-            if located is None:
+            spans = located.get((needle, chunk))
+            if spans is None:
                 continue
-            occurrences = trigrams.occurrences([(offset, positions[(first, end)]) for offset, first, end in located])
-            ordinals, how_often = trigrams.counts(occurrences, view.starts[chunk], needle)
+            if spans[0][1]:  # a word of one or two units: its documents and counts
+                ordinals, how_often = trigrams.counted_pairs(*fetched[spans[0][1:]])
+            else:
+                ordinals, how_often = trigrams.counts(_occurrences(spans, fetched), view.starts[chunk], needle)
             ranks = view.live[chunk][ordinals]
             kept = ranks >= 0
             counted[needle][ranks[kept]] += how_often[kept].astype(np.int32)
-
-    batch: list[tuple[int, int, int]] = []
-    for number, place in enumerate(slices):  # in batches of whole chunks, at most POSITIONS_PER_FETCH each
-        batch.append(place)
-        last = number + 1 == len(slices) or slices[number + 1][0] != place[0]
-        if last and (number + 1 == len(slices) or sum(e - f for _, f, e in batch) >= POSITIONS_PER_FETCH):
-            fetched: dict[int, dict[tuple[int, int], bytes]] = {}
-            for chunk, first, end, data in connection.execute(
-                    f"SELECT q.chunk, q.first, q.stop, substring(c.positions FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
-                    f"FROM unnest(%s::int[], %s::int[], %s::int[]) AS q(chunk, first, stop) JOIN {CHUNKS} c ON c.id = q.chunk",
-                    ([p[0] for p in batch], [p[1] for p in batch], [p[2] for p in batch]), binary=True):
-                fetched.setdefault(chunk, {})[(first, end)] = data
-            for chunk, positions in fetched.items():
-                add(chunk, positions)
-            batch = []
     return counted
+
+
+def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int) -> list[tuple[tuple[int, int], str]]:
+    """Up to `limit` occurrences of `needle` in live documents, spread over all of them, each as
+    ((chunk, ordinal), the text from `reach` units before it to `reach` after, within its document):
+    what "did you mean" reads instead of whole texts."""
+    import numpy as np
+
+    parts = trigrams.positional_parts(needle)
+    if not parts or limit <= 0:
+        return []
+    located = _locate(connection, view, {needle: parts})
+    found = []
+    for chunk, fetched in _fetched(connection, located):
+        occurrences = np.sort(_occurrences(located[(needle, chunk)], fetched))
+        ordinals = np.searchsorted(view.starts[chunk], occurrences, side="right") - 1
+        live = view.live[chunk][ordinals] >= 0
+        found.append((chunk, occurrences[live], ordinals[live]))
+    total = sum(len(occurrences) for _, occurrences, _ in found)
+    wanted = min(limit, total)
+    if not wanted:
+        return []
+    chosen = np.arange(wanted, dtype=np.int64) * total // wanted
+    length = len(needle.encode("utf-16-le", "surrogatepass")) // 2
+    requests = []
+    passed = 0
+    for chunk, occurrences, ordinals in found:
+        mine = chosen[(chosen >= passed) & (chosen < passed + len(occurrences))] - passed
+        starts = view.starts[chunk]
+        for position, ordinal in zip(occurrences[mine].tolist(), ordinals[mine].tolist(), strict=True):
+            first = max(position - reach, int(starts[ordinal]))
+            end = min(position + length + reach, int(starts[ordinal + 1]) - 1)
+            requests.append((chunk, ordinal, first, end))
+        passed += len(occurrences)
+    windows = []
+    for number, data in connection.execute(
+            f"SELECT q.n, substring(c.text FROM q.first * 2 + 1 FOR (q.stop - q.first) * 2) "
+            f"FROM unnest(%s::int[], %s::int[], %s::int[]) WITH ORDINALITY AS q(chunk, first, stop, n) "
+            f"JOIN {CHUNKS} c ON c.id = q.chunk",
+            ([r[0] for r in requests], [r[2] for r in requests], [r[3] for r in requests]), binary=True):
+        chunk, ordinal, _, _ = requests[number - 1]
+        text = bytes(data).decode("utf-16-le", "surrogatepass")
+        windows.append(((chunk, ordinal), text.lstrip(_LOW_SURROGATES).rstrip(_HIGH_SURROGATES)))
+    return windows
+
+
+_HIGH_SURROGATES = "".join(map(chr, range(0xD800, 0xDC00)))  # a window's edge may cut a pair
+_LOW_SURROGATES = "".join(map(chr, range(0xDC00, 0xE000)))
 
 
 def _dated(view: _View, low: int | None, high: int | None) -> Any:

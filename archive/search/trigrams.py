@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-CHUNK_UNITS = 8 * 1024 * 1024  # building one holds about 26 bytes per unit: 220 MB
+CHUNK_UNITS = 8 * 1024 * 1024  # building one holds about 34 bytes per unit: 280 MB
 BLOCK = 256  # keys per block a reader fetches to find one trigram
 
 
@@ -35,6 +35,7 @@ class Chunk:
     positions: bytes  # uint32: each trigram's positions, ascending
     sample: bytes  # uint64: every BLOCK-th key
     pairs: Pairs
+    text: bytes  # the texts as UTF-16LE, each followed by a NUL unit: what "did you mean" reads around a phrase
 
 
     @property
@@ -90,6 +91,7 @@ def build(texts: Sequence[str]) -> Chunk:
     units = np.frombuffer(encoded, "<u2")
     lengths = np.fromiter((units_of(text) for text in texts), dtype=np.int64, count=len(texts))
     starts = np.concatenate(([0], np.cumsum(lengths))).astype("<u4")
+    pairs = _pairs(units, starts)
     wide = units.astype(np.uint64)
     keys = (wide[:-2] << np.uint64(32)) | (wide[1:-1] << np.uint64(16)) | wide[2:]
     del wide
@@ -107,23 +109,33 @@ def build(texts: Sequence[str]) -> Chunk:
     distinct = keys[firsts].astype("<u8")
     offsets = np.concatenate((firsts, [len(keys)])).astype("<u4")
     return Chunk(starts.tobytes(), distinct.tobytes(), offsets.tobytes(), positions.tobytes(),
-                 distinct[::BLOCK].tobytes(), _pairs(units, starts))
+                 distinct[::BLOCK].tobytes(), pairs, encoded)
 
 
 def _pairs(units: Any, starts: Any) -> Pairs:
+    """Built in place, one array of 8 bytes a unit at a time (a chunk's peak is its trigrams')."""
     import numpy as np
 
-    kept = np.flatnonzero(units[:-1] != 0)
-    keys = (units[kept].astype(np.uint64) << np.uint64(16)) | units[kept + 1]
-    ordinals = (np.searchsorted(starts, kept, side="right") - 1).astype(np.uint64)
-    combined, counts = np.unique((keys << np.uint64(32)) | ordinals, return_counts=True)
-    del keys, ordinals
-    keys = combined >> np.uint64(32)
+    kept = np.flatnonzero(units[:-1] != 0).astype(np.uint32)
+    combined = units[kept].astype(np.uint64)
+    combined <<= np.uint64(16)
+    combined |= units[kept + 1]
+    combined <<= np.uint64(32)
+    combined |= (np.searchsorted(starts, kept, side="right") - 1).astype(np.uint64)
+    del kept
+    combined.sort()
+    firsts = np.flatnonzero(np.concatenate(([True], combined[1:] != combined[:-1]))) if len(combined) \
+        else np.zeros(0, np.int64)
+    counts = np.diff(np.concatenate((firsts, [len(combined)]))).astype("<u4")
+    combined = combined[firsts]
+    del firsts
+    documents = (combined & np.uint64(0xFFFFFFFF)).astype("<u4")
+    combined >>= np.uint64(32)
+    keys = combined
     firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
     distinct = keys[firsts].astype("<u8")
     return Pairs(distinct.tobytes(), np.concatenate((firsts, [len(keys)])).astype("<u4").tobytes(),
-                 (combined & np.uint64(0xFFFFFFFF)).astype("<u4").tobytes(), counts.astype("<u4").tobytes(),
-                 distinct[::BLOCK].tobytes())
+                 documents.tobytes(), counts.tobytes(), distinct[::BLOCK].tobytes())
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,19 @@ def parts(needle: str) -> list[Part] | None:
         key = (units[o] << 32) | (units[o + 1] << 16) | units[o + 2]
         found.append(Part(o, key, key))
     return found
+
+
+def positional_parts(needle: str) -> list[Part] | None:
+    """parts(), but always positions: a needle of one or two units through the trigrams that start
+    with it (where it stands, not only in which documents)."""
+    found = parts(needle)
+    if found is None or not found[0].pairs:
+        return found
+    units = found[0].low >> 16, found[0].low & 0xFFFF
+    if found[0].one:
+        key = (units[0] << 32) | (units[1] << 16)
+        return [Part(0, key, key | 0xFFFF)]
+    return [Part(0, units[0] << 32, (units[0] << 32) | 0xFFFFFFFF)]
 
 
 def block_of(sample: Any, key: int) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import random
 import socket
 import statistics
@@ -55,6 +56,18 @@ def memory(parent: int) -> list[tuple[int, float, float, float]]:
             fields[name.rstrip(":")] = int(value) / 1024
         found.append((int(pid), fields.get("Rss", 0.0), fields.get("Pss", 0.0), fields.get("Anonymous", 0.0)))
     return found
+
+
+def busy_seconds(parent: int) -> tuple[float, float]:
+    """(CPU seconds the server's processes have used, CPU seconds the whole machine has used): what
+    a run used beyond the server's own is the database's (and the clients')."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split() or [str(parent)]
+    server = sum(sum(map(int, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]))
+                 for pid in children)
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    machine = sum(fields) - fields[3] - fields[4]  # all but idle and waiting for the disk
+    return server / ticks, machine / ticks
 
 
 def wait_until_started(parent: int, quiet: float = 0.3, limit: float = 60.0) -> None:
@@ -172,12 +185,14 @@ def main() -> None:
                         unquoted.append(elapsed)
 
         started = time.perf_counter()
+        busy_before = busy_seconds(server.pid)
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        busy_after = busy_seconds(server.pid)
         latencies.sort()
         p50 = statistics.median(latencies) * 1000
         p95 = latencies[int(0.95 * (len(latencies) - 1))] * 1000
@@ -189,6 +204,9 @@ def main() -> None:
         unquoted.sort()
         print(f"  unquoted words alone ({len(unquoted)}): p50 {statistics.median(unquoted) * 1000:.1f} ms, "
               f"p95 {unquoted[int(0.95 * (len(unquoted) - 1))] * 1000:.1f} ms")
+        server_cpu, machine_cpu = (after - before for after, before in zip(busy_after, busy_before, strict=True))
+        print(f"  CPU per search: {machine_cpu / len(latencies) * 1000:.1f} ms, of which the server processes' "
+              f"{server_cpu / len(latencies) * 1000:.1f} ms (the rest: the database, the clients)")
         for pid, rss, pss, anonymous in memory(server.pid):
             print(f"  server process {pid}: resident {rss:.0f} MB, proportional {pss:.0f} MB, "
                   f"its own (anonymous) {anonymous:.0f} MB")
