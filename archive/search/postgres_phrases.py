@@ -23,6 +23,7 @@ naming a speaker or a title is left to SQL.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from archive.search.dates import parse_range
 from archive.search.engine import Filters, Ranking, needle_of, query_words, year_range
 
 CHUNKS, BLOCKS, CHUNKED = "archive_chunks", "archive_blocks", "archive_chunked"
+WINDOW_CHUNKS = 4  # chunks read at once for "did you mean" (see _windows)
 POSITIONS_PER_FETCH = 1_000_000  # positions read in one query (4 MB): a reader's memory stays bounded
 
 CREATE = f"""
@@ -196,6 +198,19 @@ def _needles(node: ql.Node, found: list[str]) -> None:
             _needles(item, found)
 
 
+@contextlib.contextmanager
+def _snapshot(connection: Any) -> Iterator[None]:
+    """One repeatable-read transaction on a pooled (autocommit) connection: every read inside sees
+    the same commit, though a run may commit (and rebuild chunks) meanwhile. Begun in one statement."""
+    connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
 class Phrases:
     """A reader's positional search (one per PostgresIndex; threads share it). At most
     COMPUTING_AT_ONCE searches of a process work out their rankings at once (`turn`): each holds
@@ -214,8 +229,7 @@ class Phrases:
 
     def warm(self, connection: Any) -> None:
         """Read the view now (a few hundred ms at 100,000 speeches), not in a server's first search."""
-        with connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with _snapshot(connection):
             generation, chunked = self._state(connection)
             if chunked is True:
                 self._current(connection, generation)
@@ -237,8 +251,7 @@ class Phrases:
             _needles(node, needles)
         except Unsupported:
             return None
-        with connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with _snapshot(connection):
             generation, chunked = self._state(connection)
             if chunked is not True:
                 return None
@@ -267,8 +280,7 @@ class Phrases:
 
         if trigrams.parts(needle) is None:
             return None
-        with connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with _snapshot(connection):
             view = self._chunked_view(connection)
             if view is None:
                 return None
@@ -279,8 +291,7 @@ class Phrases:
         """_windows of the index as it is now, or None: not chunked."""
         if trigrams.positional_parts(needle) is None:
             return None
-        with connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with _snapshot(connection):
             view = self._chunked_view(connection)
             return None if view is None else _windows(connection, view, needle, reach, limit)
 
@@ -296,12 +307,14 @@ Located = dict[tuple[str, int], list[tuple[int, bool, int, int]]]  # (needle, ch
 Fetched = dict[tuple[bool, int, int], tuple[bytes, Any]]  # (pairs, first, end) -> (positions or documents, counts)
 
 
-def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]]) -> Located:
-    """Where each needle's parts' positions (or documents) stand in each chunk that holds them all:
-    one round trip for the blocks of keys they fall in."""
+def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]],
+            chunks: list[int] | None = None) -> Located:
+    """Where each needle's parts' positions (or documents) stand in each chunk (of `chunks`, else
+    all) that holds them all: one round trip for the blocks of keys they fall in."""
+    chunks = view.chunks if chunks is None else chunks
     places: dict[tuple[int, bool, int], None] = {}  # (chunk, pairs, block) to read
     for found in wanted.values():
-        for chunk in view.chunks:
+        for chunk in chunks:
             for part in found:
                 sample = view.samples[(chunk, part.pairs)]
                 places[(chunk, part.pairs, trigrams.block_of(sample, part.low))] = None
@@ -322,7 +335,7 @@ def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]]
 
     located: Located = {}
     for needle, found in wanted.items():
-        for chunk in view.chunks:
+        for chunk in chunks:
             spans = []
             for part in found:
                 first, end = position(chunk, part.pairs, part.low, False), position(chunk, part.pairs, part.high, True)
@@ -387,21 +400,28 @@ def _counts(connection: Any, view: _View, needles: list[str]) -> dict[str, Any]:
 
 
 def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int) -> list[tuple[tuple[int, int], str]]:
-    """Up to `limit` occurrences of `needle` in live documents, spread over all of them, each as
-    ((chunk, ordinal), the text from `reach` units before it to `reach` after, within its document):
-    what "did you mean" reads instead of whole texts."""
+    """Up to `limit` occurrences of `needle` in live documents, each as ((chunk, ordinal), the
+    text from `reach` units before it to `reach` after, within its document): what "did you mean"
+    reads instead of whole texts. Chunks are read a few at a time, spread over the archive, until
+    `limit` occurrences are found (a common anchor's are in every chunk), and the windows are
+    spread over those."""
     import numpy as np
 
     parts = trigrams.positional_parts(needle)
     if not parts or limit <= 0:
         return []
-    located = _locate(connection, view, {needle: parts})
     found = []
-    for chunk, fetched in _fetched(connection, located):
-        occurrences = np.sort(_occurrences(located[(needle, chunk)], fetched))
-        ordinals = np.searchsorted(view.starts[chunk], occurrences, side="right") - 1
-        live = view.live[chunk][ordinals] >= 0
-        found.append((chunk, occurrences[live], ordinals[live]))
+    located = _locate(connection, view, {needle: parts})
+    order = [chunk for chunk in view.chunks[::2] + view.chunks[1::2] if (needle, chunk) in located]
+    for group in range(0, len(order), WINDOW_CHUNKS):  # older and newer folders alike (chunks follow paths)
+        these = {(needle, chunk): located[(needle, chunk)] for chunk in order[group : group + WINDOW_CHUNKS]}
+        for chunk, fetched in _fetched(connection, these):
+            occurrences = np.sort(_occurrences(located[(needle, chunk)], fetched))
+            ordinals = np.searchsorted(view.starts[chunk], occurrences, side="right") - 1
+            live = view.live[chunk][ordinals] >= 0
+            found.append((chunk, occurrences[live], ordinals[live]))
+        if sum(len(occurrences) for _, occurrences, _ in found) >= limit:
+            break
     total = sum(len(occurrences) for _, occurrences, _ in found)
     wanted = min(limit, total)
     if not wanted:
