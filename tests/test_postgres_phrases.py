@@ -8,7 +8,6 @@ import random
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from archive.ingest.pipeline import run_index
 from archive.search import open_index, open_update, postgres, trigrams

@@ -37,7 +37,7 @@ from archive.search.engine import Filters, Ranking, needle_of, query_words, year
 
 CHUNKS, BLOCKS, CHUNKED = "archive_chunks", "archive_blocks", "archive_chunked"
 WINDOW_CHUNKS = 4  # chunks read at once for "did you mean" (see _windows)
-POSITIONS_PER_FETCH = 1_000_000  # positions read in one query (4 MB): a reader's memory stays bounded
+POSITIONS_PER_FETCH = 500_000  # positions read in one query (2 MB): a reader's memory stays bounded
 
 CREATE = f"""
 CREATE TABLE IF NOT EXISTS {CHUNKS} (

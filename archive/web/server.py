@@ -14,6 +14,8 @@ import socket
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from archive.web import memory
+
 APP = "archive.web.app:app_from_environment"  # each worker process builds the app from the environment
 
 
@@ -32,6 +34,8 @@ def run(host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
     config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
     if workers > 1:
+        memory.for_worker_processes()
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
+        memory.in_this_process()
         uvicorn.Server(config).run()
