@@ -125,3 +125,18 @@ def test_an_unchanged_run_chunks_what_a_killed_run_left(source: Path, database: 
             ranking = archive._phrases.rank(connection, ql.parse('"务实奉献"'), Filters(), archive._paths_at)
         assert ranking is not None and [path for path, _, _ in ranking.page(0, 10)] == [str(source / "b.docx"),
                                                                                          str(source / "a.docx")]
+
+
+def test_stats_counted_by_the_database_are_the_embedded_engines(tmp_path: Path, database: str) -> None:
+    """Years, speakers, formats and failures, counted in SQL, as the embedded engine counts them from
+    every listing (undated and unnamed speeches included)."""
+    folder = tmp_path / "speeches"
+    factory.make_folder(folder, 15, chars=300)
+    factory.write_docx(folder / "无日期.docx", ["讲话", "没有日期也没有讲话人的一篇。"])
+    (folder / "坏的.pdf").write_bytes(b"%PDF-1.4 truncated")
+    run_index([folder], database)
+    run_index([folder], tmp_path / "index")
+    with open_index(database) as server, open_index(tmp_path / "index") as embedded:
+        counted, expected = server.stats(), embedded.stats()
+    assert counted == expected and counted["failed"] == 1 and "unknown" in counted["by_year"]
+    assert list(counted["by_speaker"].values()) == sorted(counted["by_speaker"].values(), reverse=True)

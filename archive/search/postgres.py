@@ -464,6 +464,23 @@ class PostgresIndex(SpeechIndex[str]):
                 self._versions = (generation, self._meta("version_groups") or {})
             return self._versions[1]
 
+    def stats(self) -> dict[str, Any]:
+        """SpeechIndex.stats counted by the database: reading every listing into a web process
+        held 350 MB at 100,000 speeches, and kept most of it."""
+        def counted(expression: str) -> dict[Any, int]:
+            return dict(self._rows(f"SELECT {expression} AS value, count(*) FROM {DOCUMENTS} WHERE kind = 'doc' "
+                                   "GROUP BY value ORDER BY count(*) DESC, value"))
+
+        with self._errors():
+            kinds = dict(self._rows(f"SELECT kind, count(*) FROM {DOCUMENTS} GROUP BY kind"))
+            by_year = counted("coalesce(nullif(left(summary->>'date', 4), ''), 'unknown')")
+            by_speaker = counted("coalesce(nullif(summary->>'speaker', ''), 'unknown')")
+            by_format = counted("summary->>'format'")
+            updated = self.last_commit()
+        return {"documents": kinds.get("doc", 0), "failed": kinds.get("failed", 0),
+                "by_year": dict(sorted(by_year.items())), "by_speaker": by_speaker, "by_format": by_format,
+                "updated": updated}
+
     def last_commit(self) -> str | None:
         committed: str | None = self._meta("committed")
         return committed
