@@ -207,7 +207,8 @@ def _snapshot(connection: Any) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        connection.execute("ROLLBACK")
+        with contextlib.suppress(Exception):  # a lost connection: the pool discards it
+            connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
 
@@ -231,15 +232,7 @@ class Phrases:
     def warm(self, connection: Any) -> None:
         """Read the view now (a few hundred ms at 100,000 speeches), not in a server's first search."""
         with _snapshot(connection):
-            generation, chunked = self._state(connection)
-            if chunked is True:
-                self._current(connection, generation)
-
-    def _state(self, connection: Any) -> tuple[Any, Any]:
-        row: tuple[Any, Any] = connection.execute(
-            f"SELECT (SELECT value FROM {self._meta} WHERE key = 'generation'), "
-            f"(SELECT value FROM {self._meta} WHERE key = %s)", (self._flag,)).fetchone()
-        return row
+            self._chunked_view(connection)
 
     def rank(self, connection: Any, node: ql.Node, filters: Filters,
              page_rows: Callable[[list[tuple[int, int]]], dict[tuple[int, int], str]]) -> Ranking[str] | None:
@@ -253,10 +246,9 @@ class Phrases:
         except Unsupported:
             return None
         with _snapshot(connection):
-            generation, chunked = self._state(connection)
-            if chunked is not True:
+            view = self._chunked_view(connection)
+            if view is None:
                 return None
-            view = self._current(connection, generation)
             counted = _counts(connection, view, list(dict.fromkeys(needles)))
         saturated: dict[str, Any] = {}
         strict, strict_score = _evaluate(node, view, counted, saturated, loose=False)
@@ -272,7 +264,9 @@ class Phrases:
     def _chunked_view(self, connection: Any) -> _View | None:
         """The view of the index as it is now (call in a repeatable-read transaction), or None
         when documents are not all chunked."""
-        generation, chunked = self._state(connection)
+        generation, chunked = connection.execute(
+            f"SELECT (SELECT value FROM {self._meta} WHERE key = 'generation'), "
+            f"(SELECT value FROM {self._meta} WHERE key = %s)", (self._flag,)).fetchone()
         return self._current(connection, generation) if chunked is True else None
 
     def holding(self, connection: Any, needle: str) -> list[tuple[int, int]] | None:
