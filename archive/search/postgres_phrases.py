@@ -34,6 +34,7 @@ from archive.search import querylang as ql
 from archive.search import trigrams
 from archive.search.dates import parse_range
 from archive.search.engine import Filters, Ranking, needle_of, query_words, year_range
+from archive.search.suffixes import without_cut_pairs
 
 CHUNKS, BLOCKS, CHUNKED = "archive_chunks", "archive_blocks", "archive_chunked"
 WINDOW_CHUNKS = 4  # chunks read at once for "did you mean" (see _windows)
@@ -448,12 +449,8 @@ def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int) 
             ([r[0] for r in requests], [r[2] for r in requests], [r[3] for r in requests]), binary=True):
         chunk, ordinal, _, _ = requests[number - 1]
         text = bytes(data).decode("utf-16-le", "surrogatepass")
-        windows.append(((chunk, ordinal), text.lstrip(_LOW_SURROGATES).rstrip(_HIGH_SURROGATES)))
+        windows.append(((chunk, ordinal), without_cut_pairs(text)))
     return windows
-
-
-_HIGH_SURROGATES = "".join(map(chr, range(0xD800, 0xDC00)))  # a window's edge may cut a pair
-_LOW_SURROGATES = "".join(map(chr, range(0xDC00, 0xE000)))
 
 
 def _dated(view: _View, low: int | None, high: int | None) -> Any:

@@ -144,7 +144,13 @@ def _in_bulk(occurrences: int) -> bool:
     return occurrences >= (NUMPY_FROM if "numpy" in sys.modules else NUMPY_IMPORT_FROM)
 
 
-def _overlaps_itself(needle: str) -> bool:
+def without_cut_pairs(window: str) -> str:
+    """A window of UTF-16 text decoded with surrogatepass, less the halves of a character outside
+    the BMP that its edges cut."""
+    return window.lstrip(_LOW_SURROGATES).rstrip(_HIGH_SURROGATES)
+
+
+def overlaps_itself(needle: str) -> bool:
     """Whether two occurrences of `needle` can overlap: some proper prefix is also a suffix."""
     return any(needle[:size] == needle[-size:] for size in range(1, len(needle)))
 
@@ -261,7 +267,7 @@ class SuffixFile:
                 end = min(unit + len(encoded) // 2 + reach, self.starts[docnum + 1] - 1)
                 offset = self._offset(chunk, start)
                 window = self._map[offset : offset + 2 * (end - start)].decode("utf-16-le", "surrogatepass")
-                found.append((docnum, window.lstrip(_LOW_SURROGATES).rstrip(_HIGH_SURROGATES)))
+                found.append((docnum, without_cut_pairs(window)))
                 ordinal = next(ordinals, None)
             passed += high - low
         return found
@@ -290,7 +296,7 @@ class SuffixFile:
         """docnum -> occurrences of `needle` (not empty, no NUL), for every document holding it,
         counted as str.count does: occurrences that overlap an earlier one are not counted."""
         encoded = needle.encode("utf-16-le")
-        if _overlaps_itself(needle):
+        if overlaps_itself(needle):
             return self._counted_apart(encoded)
         found: dict[int, int] = {}
         for chunk, low, high in self._ranges(encoded):

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from archive.search.suffixes import overlaps_itself
+
 CHUNK_UNITS = 8 * 1024 * 1024  # building one holds about 34 bytes per unit: 280 MB
 BLOCK = 256  # keys per block a reader fetches to find one trigram
 
@@ -250,7 +252,7 @@ def counts(found: Any, starts: Any, needle: str) -> tuple[Any, Any]:
     import numpy as np
 
     ordinals = np.searchsorted(starts, found, side="right") - 1
-    if _overlaps_itself(needle) and len(found):
+    if overlaps_itself(needle) and len(found):
         length = len(needle.encode("utf-16-le", "surrogatepass")) // 2
         kept = []
         free, last = -1, -1
@@ -264,7 +266,3 @@ def counts(found: Any, starts: Any, needle: str) -> tuple[Any, Any]:
         ordinals = np.asarray(kept, dtype=np.int64)
     held, counted = np.unique(ordinals, return_counts=True)
     return held, counted
-
-
-def _overlaps_itself(needle: str) -> bool:
-    return any(needle[:size] == needle[-size:] for size in range(1, len(needle)))
