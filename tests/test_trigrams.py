@@ -25,10 +25,10 @@ def found_in(chunk: trigrams.Chunk, needle: str) -> dict[int, int]:
         sample = np.frombuffer(family.sample, "<u8")
         span = []
         for key, after in ((part.low, False), (part.high, True)):
-            start = trigrams.block_of(sample, key) * trigrams.BLOCK
-            span.append(trigrams.position_in(family.keys[8 * start : 8 * (start + trigrams.BLOCK)],
-                                             family.offsets[4 * start : 4 * (start + trigrams.BLOCK + 1)], key,
-                                             after=after))
+            start = trigrams.blocks_of(sample, [key])[0] * trigrams.BLOCK
+            block = trigrams.read_block(family.keys[8 * start : 8 * (start + trigrams.BLOCK)],
+                                        family.offsets[4 * start : 4 * (start + trigrams.BLOCK + 1)])
+            span.append(trigrams.position_in(block, key, after=after))
         if span[1] <= span[0]:
             return {}
         if part.pairs:

@@ -190,8 +190,8 @@ def best_first(found: list[Any]) -> None:
     found.sort(key=itemgetter(1), reverse=True)  # stable
 
 
-def add_variants(found: dict[str, set[str]], pattern: re.Pattern[str], places: Iterable[tuple[int, str]],
-                 path_of: Callable[[int], str]) -> None:
+def add_variants(found: dict[str, set[str]], pattern: re.Pattern[str], places: Iterable[tuple[Key, str]],
+                 path_of: Callable[[Key], str]) -> None:
     """Each text `pattern` matches in `places` ((document, text around an anchor)), with the paths of
     the documents it stands in: what SpeechIndex.variants returns, gathered segment by segment."""
     for docnum, text in places:

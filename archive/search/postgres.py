@@ -44,6 +44,7 @@ from archive.search.engine import (
     ManifestEntry,
     Ranking,
     SpeechIndex,
+    add_variants,
     needle_of,
     query_words,
     year_range,
@@ -508,10 +509,8 @@ class PostgresIndex(SpeechIndex[str]):
             windows = self._phrases.windows(connection, anchor, reach, limit)
         if windows is not None:
             paths = self._paths_at(list(dict.fromkeys(place for place, _ in windows)))
-            for place, text in windows:
-                if place in paths:  # else a run since removed it
-                    for match in pattern.finditer(text):
-                        found.setdefault(match.group(0), set()).add(paths[place])
+            add_variants(found, pattern, [(place, text) for place, text in windows if place in paths],  # else removed
+                         paths.__getitem__)
             return found
         rows = self._rows(_Clause(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
                           + _holds(anchor) + _Clause(" LIMIT %s", [limit]))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -307,7 +306,6 @@ def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]]
             chunks: list[int] | None = None) -> Located:
     """Where each needle's parts' positions (or documents) stand in each chunk (of `chunks`, else
     all) that holds them all: one round trip for the blocks of keys they fall in."""
-    import numpy as np
 
     chunks = view.chunks if chunks is None else chunks
     keys_of = {pairs: sorted({key for found in wanted.values() for part in found if part.pairs == pairs
@@ -316,8 +314,7 @@ def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]]
     for chunk in chunks:
         for pairs, keys in keys_of.items():
             if keys:
-                found_blocks = np.searchsorted(view.samples[(chunk, pairs)], np.asarray(keys, dtype=np.uint64), "right")
-                for key, block in zip(keys, np.maximum(found_blocks - 1, 0).tolist(), strict=True):
+                for key, block in zip(keys, trigrams.blocks_of(view.samples[(chunk, pairs)], keys), strict=True):
                     block_of[(chunk, pairs, key)] = block
     places = dict.fromkeys((chunk, pairs, block) for (chunk, pairs, _), block in block_of.items())
     blocks: dict[tuple[int, bool, int], tuple[list[int], list[int]]] = dict.fromkeys(places, ([], [0]))
@@ -328,13 +325,11 @@ def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]]
                 f"JOIN {BLOCKS} b ON b.chunk = q.chunk AND b.pairs = q.pairs AND b.block = q.block",
                 ([c for c, _, _ in places], [p for _, p, _ in places], [b for _, _, b in places]),
                 binary=True):  # bytes as they are, not hex
-            blocks[(chunk, pairs, block)] = (np.frombuffer(keys, "<u8").tolist(),
-                                             np.frombuffer(offsets, "<u4").tolist())
+            blocks[(chunk, pairs, block)] = trigrams.read_block(keys, offsets)
 
     def position(chunk: int, pairs: bool, key: int, after: bool) -> int:
         """Where the positions of keys from `key` on (after=False), or after it, start."""
-        keys, offsets = blocks[(chunk, pairs, block_of[(chunk, pairs, key)])]
-        return offsets[(bisect_right if after else bisect_left)(keys, key)]
+        return trigrams.position_in(blocks[(chunk, pairs, block_of[(chunk, pairs, key)])], key, after=after)
 
     located: Located = {}
     for needle, found in wanted.items():

@@ -17,6 +17,7 @@ positions it needs.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -196,20 +197,26 @@ def positional_parts(needle: str) -> list[Part] | None:
     return [Part(0, units[0] << 32, (units[0] << 32) | 0xFFFFFFFF)]
 
 
-def block_of(sample: Any, key: int) -> int:
-    """The block of keys where `key` stands or would stand."""
+def blocks_of(sample: Any, keys: Sequence[int]) -> list[int]:
+    """The block of keys where each of `keys` stands or would stand (one search for them all)."""
     import numpy as np
 
-    return max(int(np.searchsorted(sample, np.uint64(key), side="right")) - 1, 0)
+    found = np.searchsorted(sample, np.asarray(keys, dtype=np.uint64), side="right") - 1
+    return np.maximum(found, 0).tolist()
 
 
-def position_in(keys_block: bytes, offsets_block: bytes, key: int, *, after: bool) -> int:
+def read_block(keys_block: bytes, offsets_block: bytes) -> tuple[list[int], list[int]]:
+    """A block's keys and their offsets (one more than keys) as lists: a search bisects them."""
+    import numpy as np
+
+    return np.frombuffer(keys_block, "<u8").tolist(), np.frombuffer(offsets_block, "<u4").tolist()
+
+
+def position_in(block: tuple[list[int], list[int]], key: int, *, after: bool) -> int:
     """Where in `positions` the positions of keys from `key` on start (after=False), or of keys after
-    it (after=True), from the block of keys where it stands and their offsets (one more than keys)."""
-    import numpy as np
-
-    index = int(np.searchsorted(np.frombuffer(keys_block, "<u8"), np.uint64(key), side="right" if after else "left"))
-    return int(np.frombuffer(offsets_block, "<u4")[index])
+    it (after=True), from the block (read_block) where it stands."""
+    keys, offsets = block
+    return offsets[(bisect_right if after else bisect_left)(keys, key)]
 
 
 def occurrences(found: Sequence[tuple[int, bytes]]) -> Any:
