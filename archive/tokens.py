@@ -21,13 +21,20 @@ def phrase_bigrams(normalised: str) -> list[str]:
 
 @cache
 def _jieba():
+    """A jieba tokenizer with jieba's own dictionary, held compactly (archive.dictionary): it cuts
+    as jieba.lcut does, in 6 MB of a process's memory instead of 71."""
     import logging
 
     import jieba
 
+    from archive import dictionary
+
     jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
+    tokenizer = jieba.Tokenizer()
+    with jieba.get_dict_file() as source:
+        tokenizer.FREQ, tokenizer.total = dictionary.load(source.read())
+    tokenizer.initialized = True
+    return tokenizer
 
 
 def _is_word(token: str) -> bool:

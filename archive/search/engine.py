@@ -145,7 +145,7 @@ class Ranking(Generic[Key]):
         return page
 
 
-class _LRU:
+class LRU:
     """A small least-recently-used cache (keys include the index generation, so never stale),
     bounded in entries and, when `weight` is given, in their summed weight too."""
 
@@ -258,7 +258,7 @@ class Searching(ABC, Generic[Key]):
     def __init__(self, cached_rankings: int = 64) -> None:
         # held while a request uses the engine; an engine that answers requests at once replaces it
         self._lock: contextlib.AbstractContextManager[Any] = threading.RLock()
-        self._ranked = _LRU(cached_rankings, budget=self.CACHED_ROWS, weight=lambda ranking: ranking.rows())
+        self._ranked = LRU(cached_rankings, budget=self.CACHED_ROWS, weight=lambda ranking: ranking.rows())
 
     # --- what an engine supplies ---------------------------------------------------------------
 

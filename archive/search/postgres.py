@@ -369,7 +369,7 @@ class PostgresIndex(SpeechIndex[str]):
     location: str
 
     def __init__(self, url: str) -> None:
-        super().__init__(cached_rankings=16)  # fewer than the embedded engine's: one may hold 100,000 rows
+        super().__init__()  # rankings from the positional postings weigh 13 bytes a match (CACHED_ROWS bounds them)
         self.location = url
         self._lock = contextlib.nullcontext()  # the database serialises what needs it; requests run at once
         self._versions: tuple[Any, dict[str, dict[str, Any]]] = (None, {})
