@@ -23,9 +23,10 @@ def _answers(archive, query: str, filters: Filters, *, postings: bool) -> list[t
         if postings else None
     try:
         archive._ranked = type(archive._ranked)(4)
-        results = archive.search(query, filters=filters, limit=None, max_passages=0)
+        pages = [archive.search(query, filters=filters, limit=limit, offset=offset, max_passages=0)
+                 for offset, limit in ((1, 2), (0, 1), (4, 3), (0, None))]  # a tier ordered as far as asked
         assert not postings or answered[0] is not None, "the postings did not answer"
-        return [results.total, [(h.document.path, round(h.score, 9), h.tier) for h in results.hits]]
+        return [pages[-1].total] + [[(h.document.path, round(h.score, 9), h.tier) for h in page.hits] for page in pages]
     finally:
         archive._phrases.rank = real
 
@@ -49,6 +50,9 @@ def test_the_postings_rank_as_sql_does(tmp_path: Path, database: str, monkeypatc
     """Random queries of every kind over chunks of a few documents each, by relevance and by date,
     through documents changed and removed (their old texts stay in their chunks, unreferenced)."""
     monkeypatch.setattr(trigrams, "CHUNK_UNITS", 3000)
+    from archive.search.postgres_phrases import _Ordered
+
+    monkeypatch.setattr(_Ordered, "AT_LEAST", 1)  # pages of a tier not yet ordered in full
     folder = tmp_path / "speeches"
     made = factory.make_folder(folder, 24, chars=700)
     run_index([folder], database)
@@ -121,8 +125,8 @@ def test_an_unchanged_run_chunks_what_a_killed_run_left(source: Path, database: 
     with open_index(database) as archive:
         from archive.search import querylang as ql
 
-        with archive._pool.connection() as connection:
-            ranking = archive._phrases.rank(connection, ql.parse('"务实奉献"'), Filters(), archive._paths_at)
+        ranking = archive._phrases.rank(archive._pool.connection, ql.parse('"务实奉献"'), Filters(), archive._paths_at,
+                                        archive._generation())
         assert ranking is not None and [path for path, _, _ in ranking.page(0, 10)] == [str(source / "b.docx"),
                                                                                          str(source / "a.docx")]
 
@@ -141,3 +145,24 @@ def test_stats_counted_by_the_database_are_the_embedded_engines(tmp_path: Path, 
     assert counted.pop("updated") and expected.pop("updated")  # each index's own last commit: its own second
     assert counted == expected and counted["failed"] == 1 and "unknown" in counted["by_year"]
     assert list(counted["by_speaker"].values()) == sorted(counted["by_speaker"].values(), reverse=True)
+
+
+def test_a_tier_ordered_as_far_as_pages_ask_is_ordered_as_a_full_sort(monkeypatch) -> None:
+    """The best k of a tier, asked for in growing steps, are the first k of a stable full sort
+    (best first, equal scores in rank order), ties at the k-th score included."""
+    import numpy as np
+
+    from archive.search.postgres_phrases import _Ordered
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        count = int(rng.integers(0, 3000))
+        scores = rng.integers(0, 6, count) / 4.0  # few distinct scores: ties everywhere
+        ranks = np.sort(rng.choice(100_000, count, replace=False))
+        expected = np.argsort(-scores, kind="stable")
+        monkeypatch.setattr(_Ordered, "AT_LEAST", int(rng.integers(1, 50)))
+        tier = _Ordered(ranks, scores)
+        for wanted in sorted(int(k) for k in rng.integers(0, count + 5, 4)):
+            found_ranks, found_scores = tier.first(wanted)
+            assert found_ranks.tolist() == ranks[expected][:wanted].tolist()
+            assert found_scores.tolist() == scores[expected][:wanted].tolist()

@@ -93,7 +93,7 @@ class WhooshIndex(SpeechIndex[int]):
     def _generation(self) -> Any:
         return self._fresh().reader().generation()
 
-    def _rank(self, node: ql.Node, filters: Filters) -> Ranking[int]:
+    def _rank(self, node: ql.Node, filters: Filters, generation: Any = None) -> Ranking[int]:
         """Every match: the exact tier, then documents holding all the words.
 
         Every exact match holds all its words too, so exact matches are left out of the words tier.
@@ -276,7 +276,7 @@ class WhooshIndex(SpeechIndex[int]):
         with self._lock:
             return store.summaries(self._fresh().reader(), kind)
 
-    def _version_entries(self) -> dict[str, dict[str, Any]]:
+    def _version_entries(self, generation: Any = None) -> dict[str, dict[str, Any]]:
         return store.version_groups(self.location)
 
     def last_commit(self) -> str | None:

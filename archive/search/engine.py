@@ -274,15 +274,18 @@ class Searching(ABC, Generic[Key]):
         """Changes whenever a commit changed the index: cached rankings are keyed by it."""
 
     @abstractmethod
-    def _rank(self, node: ql.Node, filters: Filters) -> Ranking[Key]: ...
+    def _rank(self, node: ql.Node, filters: Filters, generation: Any = None) -> Ranking[Key]:
+        """Every match, ranked. `generation`: what _generation said as this search began (the
+        ranking is kept under it), or None: not read."""
 
     @abstractmethod
     def _texts(self, keys: Sequence[Key]) -> list[tuple[Document, DocumentText]]:
         """Each document and its text (for passages), in the order of `keys`."""
 
     @abstractmethod
-    def _version_entries(self) -> dict[str, dict[str, Any]]:
-        """path -> {group, similarity, members} as archive.versions made them after the last run."""
+    def _version_entries(self, generation: Any = None) -> dict[str, dict[str, Any]]:
+        """path -> {group, similarity, members} as archive.versions made them after the last run
+        (`generation`: as in _rank)."""
 
     @abstractmethod
     def holding(self, needle: str) -> list[str]:
@@ -315,16 +318,17 @@ class Searching(ABC, Generic[Key]):
             raise QueryError("limit and offset must not be negative")
         node = ql.parse(query)
         with self._errors(), self._lock:
-            key = (self._generation(), query, filters.key())
+            generation = self._generation()
+            key = (generation, query, filters.key())
             ranked = self._ranked.get(key)
             if ranked is None:
-                ranked = self._rank(node, filters)
+                ranked = self._rank(node, filters, generation)
                 self._ranked.put(key, ranked)
             rows = ranked.rows()
             page = ranked.page(offset, limit)
             if ranked.rows() != rows:  # the words tier was ranked: weigh the ranking again
                 self._ranked.put(key, ranked)
-            groups = self._version_entries()
+            groups = self._version_entries(generation)
             hits = []
             for (_, score, tier), (document, text) in zip(page, self._texts([row[0] for row in page]), strict=True):
                 passages = text.passages(needles(node, loose=tier == "words"), context=context, window=window,

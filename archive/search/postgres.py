@@ -411,12 +411,16 @@ class PostgresIndex(SpeechIndex[str]):
         rows = self._rows(f"SELECT value FROM {META} WHERE key = %s", (key,))
         return rows[0][0] if rows else None
 
-    def _generation(self) -> Any:
-        return self._meta("generation")
+    def _generation(self) -> tuple[Any, bool]:
+        """(the generation, whether every document is in the positional postings): one round trip."""
+        rows = self._rows(self._phrases.state_query)
+        generation, chunked = rows[0] if rows else (None, None)
+        return generation, chunked is True
 
-    def _rank(self, node: ql.Node, filters: Filters) -> Ranking[str]:
-        with self._phrases.turn, self._pool.connection() as connection:
-            found = self._phrases.rank(connection, node, filters, self._paths_at)
+    def _rank(self, node: ql.Node, filters: Filters, generation: Any = None) -> Ranking[str]:
+        with self._phrases.turn:
+            found = self._phrases.rank(self._pool.connection, node, filters, self._paths_at,
+                                       generation if generation is not None else self._generation())
         if found is not None:
             return found
         strict, strict_score = _compile(node, loose=False)
@@ -458,8 +462,8 @@ class PostgresIndex(SpeechIndex[str]):
     def _summaries(self, kind: str = "doc") -> list[dict[str, Any]]:
         return [row[0] for row in self._rows(f"SELECT summary FROM {DOCUMENTS} WHERE kind = %s", (kind,))]
 
-    def _version_entries(self) -> dict[str, dict[str, Any]]:
-        generation = self._generation()
+    def _version_entries(self, generation: Any = None) -> dict[str, dict[str, Any]]:
+        generation = generation if generation is not None else self._generation()
         with self._versions_lock:
             if self._versions[0] != generation:
                 self._versions = (generation, self._meta("version_groups") or {})

@@ -200,12 +200,16 @@ def _needles(node: ql.Node, found: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def _snapshot(connection: Any) -> Iterator[None]:
+def _snapshot(connection: Any, *sent_with_begin: Callable[[Any], Any]) -> Iterator[list[Any]]:
     """One repeatable-read transaction on a pooled (autocommit) connection: every read inside sees
-    the same commit, though a run may commit (and rebuild chunks) meanwhile. Begun in one statement."""
-    connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    the same commit, though a run may commit (and rebuild chunks) meanwhile. The queries of
+    `sent_with_begin` (each makes one and gives its cursor) go in BEGIN's round trip (a pipeline):
+    their cursors are what it yields."""
     try:
-        yield
+        with connection.pipeline():
+            connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursors = [send(connection) for send in sent_with_begin]
+        yield cursors
     except BaseException:
         with contextlib.suppress(Exception):  # a lost connection: the pool discards it
             connection.execute("ROLLBACK")
@@ -218,7 +222,11 @@ class Phrases:
     COMPUTING_AT_ONCE searches of a process work out their rankings at once (`turn`): each holds
     arrays of a few bytes per document (13 MB for five common words at 100,000 speeches), the
     work is the CPU's, and a server has about as many cores; eight at once held eight times that
-    and answered no sooner."""
+    and answered no sooner.
+
+    Round trips: a search whose needles' counts are kept (`_KeptCounts`) for the commit the engine
+    just read (`state`) makes none here; else one for BEGIN, the index's state and the blocks of
+    keys (when the view in memory is still the index's), one or more for positions, one to COMMIT."""
 
     COMPUTING_AT_ONCE = 2
 
@@ -226,31 +234,38 @@ class Phrases:
         self._view: _View | None = None
         self._lock = threading.Lock()
         self.turn = threading.BoundedSemaphore(self.COMPUTING_AT_ONCE)
-        self._meta = meta_table
-        self._flag = chunked_meta
         self._kept = _KeptCounts()
+        # the index's generation and whether every document is chunked, as one row
+        self.state_query = (f"SELECT (SELECT value FROM {meta_table} WHERE key = 'generation'), "
+                            f"(SELECT value FROM {meta_table} WHERE key = '{chunked_meta}')")
 
     def warm(self, connection: Any) -> None:
         """Read the view now (a few hundred ms at 100,000 speeches), not in a server's first search."""
-        with _snapshot(connection):
-            self._chunked_view(connection)
+        with _snapshot(connection, self._send_state) as (state,):
+            self._chunked_view(connection, state)
 
-    def rank(self, connection: Any, node: ql.Node, filters: Filters,
-             page_rows: Callable[[list[tuple[int, int]]], dict[tuple[int, int], str]]) -> Ranking[str] | None:
+    def rank(self, connect: Callable[[], contextlib.AbstractContextManager[Any]], node: ql.Node, filters: Filters,
+             page_rows: Callable[[list[tuple[int, int]]], dict[tuple[int, int], str]],
+             state: tuple[Any, bool]) -> Ranking[str] | None:
         """The ranking of a search, or None when SQL must answer it (see _needles; a speaker
-        filter; documents not chunked yet)."""
-        if filters.speaker:
+        filter; documents not chunked yet). `state`: (generation, chunked) as the engine read them
+        when the search began; `connect` lends a connection, when one is needed."""
+        generation, chunked = state
+        if filters.speaker or not chunked:
             return None
-        needles: list[str] = []
+        found: list[str] = []
         try:
-            _needles(node, needles)
+            _needles(node, found)
         except Unsupported:
             return None
-        with _snapshot(connection):
-            view = self._chunked_view(connection)
+        needles = list(dict.fromkeys(found))
+        view = self._view
+        counted = self._kept.all_of(view, needles) if view is not None and view.generation == generation else None
+        if view is None or counted is None:
+            with connect() as connection:
+                view, counted = self._counted(connection, needles)
             if view is None:
                 return None
-            counted = _counts(connection, view, list(dict.fromkeys(needles)), self._kept)
         saturated: dict[str, Any] = {}
         strict, strict_score = _evaluate(node, view, counted, saturated, loose=False)
         loose, loose_score = (_evaluate(node, view, counted, saturated, loose=True) if _two_tiers(node)
@@ -262,12 +277,27 @@ class Phrases:
         return _ArrayRanking(view, (strict, strict_score), (loose, loose_score), by_date=filters.sort == "date",
                              page_rows=page_rows)
 
-    def _chunked_view(self, connection: Any) -> _View | None:
-        """The view of the index as it is now (call in a repeatable-read transaction), or None
-        when documents are not all chunked."""
-        generation, chunked = connection.execute(
-            f"SELECT (SELECT value FROM {self._meta} WHERE key = 'generation'), "
-            f"(SELECT value FROM {self._meta} WHERE key = %s)", (self._flag,)).fetchone()
+    def _counted(self, connection: Any, needles: list[str]) -> tuple[_View | None, dict[str, Any]]:
+        """(the view, each needle's counts) as the index is now, or (None, {}): not chunked. The
+        blocks the view in memory says the needles need are asked for with BEGIN; used only if
+        the index is still at that view's commit."""
+        guess = self._view
+        missing = [] if guess is None else [needle for needle in needles if not self._kept.has(guess, needle)]
+        blocks = _Blocks(guess, {needle: trigrams.parts(needle) or [] for needle in missing}) if missing and guess else None
+        with _snapshot(connection, self._send_state, *([blocks.send] if blocks else [])) as cursors:
+            view = self._chunked_view(connection, cursors[0])
+            if view is None:
+                return None, {}
+            located = (missing, blocks.located(cursors[1])) if blocks is not None and view is guess else None
+            return view, _counts(connection, view, needles, self._kept, located)
+
+    def _send_state(self, connection: Any) -> Any:
+        return connection.execute(self.state_query)
+
+    def _chunked_view(self, connection: Any, state: Any) -> _View | None:
+        """The view of the index as `state` (a cursor of state_query) says it is (call in a
+        repeatable-read transaction), or None when documents are not all chunked."""
+        generation, chunked = state.fetchone()
         return self._current(connection, generation) if chunked is True else None
 
     def holding(self, connection: Any, needle: str) -> list[tuple[int, int]] | None:
@@ -276,19 +306,18 @@ class Phrases:
 
         if trigrams.parts(needle) is None:
             return None
-        with _snapshot(connection):
-            view = self._chunked_view(connection)
-            if view is None:
-                return None
-            ranks = np.flatnonzero(_counts(connection, view, [needle], self._kept)[needle])
+        view, counted = self._counted(connection, [needle])
+        if view is None:
+            return None
+        ranks = np.flatnonzero(counted[needle])
         return list(zip(view.ranks_chunk[ranks].tolist(), view.ranks_ordinal[ranks].tolist(), strict=True))
 
     def windows(self, connection: Any, needle: str, reach: int, limit: int) -> list[tuple[tuple[int, int], str]] | None:
         """_windows of the index as it is now, or None: not chunked."""
         if trigrams.positional_parts(needle) is None:
             return None
-        with _snapshot(connection):
-            view = self._chunked_view(connection)
+        with _snapshot(connection, self._send_state) as (state,):
+            view = self._chunked_view(connection, state)
             return None if view is None else _windows(connection, view, needle, reach, limit)
 
     def _current(self, connection: Any, generation: Any) -> _View:
@@ -303,47 +332,65 @@ Located = dict[tuple[str, int], list[tuple[int, bool, int, int]]]  # (needle, ch
 Fetched = dict[tuple[bool, int, int], tuple[bytes, Any]]  # (pairs, first, end) -> (positions or documents, counts)
 
 
-def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]],
-            chunks: list[int] | None = None) -> Located:
-    """Where each needle's parts' positions (or documents) stand in each chunk (of `chunks`, else
-    all) that holds them all: one round trip for the blocks of keys they fall in."""
+class _Blocks:
+    """The blocks of keys that hold some needles' parts, in the chunks of one view: asked for in a
+    round trip of their own (`_locate`), or in the one that begins a search (`Phrases._begin`)."""
 
-    chunks = view.chunks if chunks is None else chunks
-    keys_of = {pairs: sorted({key for found in wanted.values() for part in found if part.pairs == pairs
-                              for key in (part.low, part.high)}) for pairs in (False, True)}
-    block_of: dict[tuple[int, bool, int], int] = {}  # (chunk, pairs, key) -> its block: one search per chunk
-    for chunk in chunks:
-        for pairs, keys in keys_of.items():
-            if keys:
-                for key, block in zip(keys, trigrams.blocks_of(view.samples[(chunk, pairs)], keys), strict=True):
-                    block_of[(chunk, pairs, key)] = block
-    places = dict.fromkeys((chunk, pairs, block) for (chunk, pairs, _), block in block_of.items())
-    blocks: dict[tuple[int, bool, int], tuple[list[int], list[int]]] = dict.fromkeys(places, ([], [0]))
-    if places:
-        for chunk, pairs, block, keys, offsets in connection.execute(
-                f"SELECT b.chunk, b.pairs, b.block, b.keys, b.offsets "
-                f"FROM unnest(%s::int[], %s::boolean[], %s::int[]) AS q(chunk, pairs, block) "
-                f"JOIN {BLOCKS} b ON b.chunk = q.chunk AND b.pairs = q.pairs AND b.block = q.block",
-                ([c for c, _, _ in places], [p for _, p, _ in places], [b for _, _, b in places]),
-                binary=True):  # bytes as they are, not hex
+    def __init__(self, view: _View, wanted: dict[str, list[trigrams.Part]], chunks: list[int] | None = None) -> None:
+        self.view, self.wanted = view, wanted
+        self.chunks = view.chunks if chunks is None else chunks
+        keys_of = {pairs: sorted({key for found in wanted.values() for part in found if part.pairs == pairs
+                                  for key in (part.low, part.high)}) for pairs in (False, True)}
+        self.block_of: dict[tuple[int, bool, int], int] = {}  # (chunk, pairs, key) -> its block
+        for chunk in self.chunks:
+            for pairs, keys in keys_of.items():
+                if keys:
+                    for key, block in zip(keys, trigrams.blocks_of(view.samples[(chunk, pairs)], keys), strict=True):
+                        self.block_of[(chunk, pairs, key)] = block
+        self.places = list(dict.fromkeys((chunk, pairs, block) for (chunk, pairs, _), block in self.block_of.items()))
+
+    def send(self, connection: Any) -> Any:
+        """The query (a cursor whose rows are read later), or None: nothing to ask."""
+        if not self.places:
+            return None
+        return connection.execute(
+            f"SELECT b.chunk, b.pairs, b.block, b.keys, b.offsets "
+            f"FROM unnest(%s::int[], %s::boolean[], %s::int[]) AS q(chunk, pairs, block) "
+            f"JOIN {BLOCKS} b ON b.chunk = q.chunk AND b.pairs = q.pairs AND b.block = q.block",
+            ([c for c, _, _ in self.places], [p for _, p, _ in self.places], [b for _, _, b in self.places]),
+            binary=True)  # bytes as they are, not hex
+
+    def located(self, cursor: Any) -> Located:
+        """Where each needle's parts' positions (or documents) stand in each chunk that holds them all."""
+        blocks: dict[tuple[int, bool, int], tuple[list[int], list[int]]] = dict.fromkeys(self.places, ([], [0]))
+        for chunk, pairs, block, keys, offsets in (cursor if cursor is not None else ()):
             blocks[(chunk, pairs, block)] = trigrams.read_block(keys, offsets)
 
-    def position(chunk: int, pairs: bool, key: int, after: bool) -> int:
-        """Where the positions of keys from `key` on (after=False), or after it, start."""
-        return trigrams.position_in(blocks[(chunk, pairs, block_of[(chunk, pairs, key)])], key, after=after)
+        def position(chunk: int, pairs: bool, key: int, after: bool) -> int:
+            """Where the positions of keys from `key` on (after=False), or after it, start."""
+            return trigrams.position_in(blocks[(chunk, pairs, self.block_of[(chunk, pairs, key)])], key, after=after)
 
-    located: Located = {}
-    for needle, found in wanted.items():
-        for chunk in chunks:
-            spans = []
-            for part in found:
-                first, end = position(chunk, part.pairs, part.low, False), position(chunk, part.pairs, part.high, True)
-                if end <= first:
-                    break  # a trigram the chunk does not hold: the needle is not in it
-                spans.append((part.offset, part.pairs, first, end))
-            else:
-                located[(needle, chunk)] = spans
-    return located
+        located: Located = {}
+        for needle, found in self.wanted.items():
+            for chunk in self.chunks:
+                spans = []
+                for part in found:
+                    first = position(chunk, part.pairs, part.low, False)
+                    end = position(chunk, part.pairs, part.high, True)
+                    if end <= first:
+                        break  # a trigram the chunk does not hold: the needle is not in it
+                    spans.append((part.offset, part.pairs, first, end))
+                else:
+                    located[(needle, chunk)] = spans
+        return located
+
+
+def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]],
+            chunks: list[int] | None = None) -> Located:
+    """Where each needle's parts stand in each chunk (of `chunks`, else all) that holds them all:
+    one round trip for the blocks of keys they fall in."""
+    blocks = _Blocks(view, wanted, chunks)
+    return blocks.located(blocks.send(connection))
 
 
 def _fetched(connection: Any, located: Located) -> Iterator[tuple[int, Fetched]]:
@@ -375,10 +422,12 @@ def _occurrences(spans: list[tuple[int, bool, int, int]], fetched: Fetched) -> A
     return trigrams.occurrences([(offset, fetched[(pairs, first, end)][0]) for offset, pairs, first, end in spans])
 
 
-def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts | None = None) -> dict[str, Any]:
+def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts | None = None,
+            located_already: tuple[list[str], Located] | None = None) -> dict[str, Any]:
     """needle -> how often it stands in each live document (int32 per rank, as str.count counts).
-    Two round trips: the blocks of keys that hold the needles' trigrams, then their positions
-    (a word's documents and counts); none for needles `kept` holds for this view."""
+    Two round trips: the blocks of keys that hold the needles' trigrams (but for the needles
+    `located_already` names), then their positions (a word's documents and counts); none for
+    needles `kept` holds for this view."""
     import numpy as np
 
     counted: dict[str, Any] = {}
@@ -389,7 +438,10 @@ def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts 
     wanted = [needle for needle in needles if needle not in counted]
     if not wanted:
         return counted
-    located = _locate(connection, view, {needle: trigrams.parts(needle) or [] for needle in wanted})
+    done, located = located_already or ([], {})
+    located = dict(located)
+    if rest := [needle for needle in wanted if needle not in done]:  # (another search may have let one go)
+        located.update(_locate(connection, view, {needle: trigrams.parts(needle) or [] for needle in rest}))
     counted.update((needle, np.zeros(view.documents, dtype=np.int32)) for needle in wanted)
     for chunk, fetched in _fetched(connection, located):
         for needle in wanted:
@@ -419,6 +471,19 @@ class _KeptCounts:
 
     def __init__(self) -> None:
         self._kept = LRU(4096, budget=self.BUDGET, weight=lambda kept: kept[0].nbytes + kept[1].nbytes)
+
+    def has(self, view: _View, needle: str) -> bool:
+        return self._kept.get((view.generation, needle)) is not None
+
+    def all_of(self, view: _View, needles: list[str]) -> dict[str, Any] | None:
+        """Every needle's counts, or None if one is not kept."""
+        counted = {}
+        for needle in needles:
+            counts = self.get(view, needle)
+            if counts is None:
+                return None
+            counted[needle] = counts
+        return counted
 
     def get(self, view: _View, needle: str) -> Any:
         import numpy as np
@@ -558,10 +623,13 @@ def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any], saturated: di
 
 
 class _ArrayRanking(Ranking[str]):
-    """Every match's rank (path order), score and tier, in order, in arrays (13 bytes a match); a
-    page's paths are read when it is asked for. By relevance: the exact tier best first, then the
-    words tier (all the words, not the text as written) best first; by date: both, newest first,
-    then best first. Ties in path order, as archive.search.postgres orders them."""
+    """Every match's rank (path order), score and tier in arrays (13 bytes a match); a page's paths
+    are read when it is asked for. By relevance: the exact tier best first, then the words tier
+    (all the words, not the text as written) best first; by date: both, newest first, then best
+    first. Ties in path order, as archive.search.postgres orders them.
+
+    A tier is put in order only as far as a page asks (`_Ordered`): a common phrase matches
+    75,000 speeches at 100,000, and sorting them all cost more than the rest of its search."""
 
     def __init__(self, view: _View, strict: tuple[Any, Any], loose: tuple[Any, Any], *, by_date: bool,
                  page_rows: Callable[[list[tuple[int, int]]], dict[tuple[int, int], str]]) -> None:
@@ -569,39 +637,82 @@ class _ArrayRanking(Ranking[str]):
 
         super().__init__([])
         (exact, exact_score), (matched, matched_score) = strict, loose
+        self._tiers: list[tuple[_Ordered, str | None]]
         if by_date:
             ranks = np.flatnonzero(matched)
             scores = matched_score[ranks]
             order = np.lexsort((ranks, -scores, -view.ranks_date[ranks].astype(np.int64)))
-            ranks, scores = ranks[order], scores[order]
-            words = ~exact[ranks]
+            self._tiers = [(_Ordered(ranks[order], scores[order], ordered=True), None)]
+            self._in_words = ~exact[ranks[order]]
         else:
-            tiers = []
-            for mask, score in ((exact, exact_score), (matched & ~exact, matched_score)):
-                ranks = np.flatnonzero(mask)
-                order = np.argsort(-score[ranks], kind="stable")  # ranks ascend: ties stay in path order
-                tiers.append((ranks[order], score[ranks][order]))
-            ranks = np.concatenate([tiers[0][0], tiers[1][0]])
-            scores = np.concatenate([tiers[0][1], tiers[1][1]])
-            words = np.arange(len(ranks)) >= len(tiers[0][0])
-        self._ranks, self._scores, self._in_words = ranks.astype(np.int32), scores, words
+            self._tiers = [(_Ordered(np.flatnonzero(mask), score[mask]), tier)
+                           for mask, score, tier in ((exact, exact_score, "exact"),
+                                                     (matched & ~exact, matched_score, "words"))]
         self._places = view.ranks_chunk, view.ranks_ordinal
         self._page_rows = page_rows
 
     @property
     def total(self) -> int:
-        return len(self._ranks)
+        return sum(len(tier) for tier, _ in self._tiers)
 
     def rows(self) -> int:
-        return len(self._ranks) // 8  # a row of the base class is about 100 bytes; these hold 13
+        return self.total // 8  # a row of the base class is about 100 bytes; these hold 13
 
     def page(self, offset: int, limit: int | None) -> list[tuple[str, float, str]]:
-        end = len(self._ranks) if limit is None else offset + limit
-        ranks = self._ranks[offset:end]
+        import numpy as np
+
+        end = self.total if limit is None else min(self.total, offset + limit)
+        rows: list[tuple[int, float, str]] = []
+        before = 0  # rows of the tiers before this one
+        for tier, name in self._tiers:
+            first, last = max(offset - before, 0), min(end - before, len(tier))
+            if first < last:
+                ranks, scores = tier.first(last)
+                names = ([name] * (last - first) if name is not None else
+                         np.where(self._in_words[first:last], "words", "exact").tolist())
+                rows += zip(ranks[first:last].tolist(), scores[first:last].tolist(), names, strict=True)
+            before += len(tier)
         chunks, ordinals = self._places
-        places = list(zip(chunks[ranks].tolist(), ordinals[ranks].tolist(), strict=True))
+        places = [(int(chunks[rank]), int(ordinals[rank])) for rank, _, _ in rows]
         paths = self._page_rows(places) if places else {}
-        return [(paths[place], score, "words" if words else "exact")
-                for place, score, words in zip(places, self._scores[offset:end].tolist(),
-                                               self._in_words[offset:end].tolist(), strict=True)
+        return [(paths[place], score, name) for place, (_, score, name) in zip(places, rows, strict=True)
                 if place in paths]
+
+
+class _Ordered:
+    """One tier's matches (ranks ascending, their scores), put best first (ties in rank order) as
+    far as asked: the first k by a partition around the k-th best score, then a sort of those."""
+
+    AT_LEAST = 200  # ordered at once: the next pages cost nothing more
+
+    def __init__(self, ranks: Any, scores: Any, *, ordered: bool = False) -> None:
+        self._ranks, self._scores = ranks.astype("int32"), scores
+        self._done = len(ranks) if ordered else 0  # the first _done are in order
+        self._lock = threading.Lock()  # a kept ranking answers several requests at once
+
+    def __len__(self) -> int:
+        return len(self._ranks)
+
+    def first(self, count: int) -> tuple[Any, Any]:
+        """The best `count` (ranks, scores), in order. Equal scores stand in rank order all
+        along the arrays (the unordered rest is kept in rank order), so each sort keeps ties so."""
+        import numpy as np
+
+        with self._lock:
+            return self._first(count, np)
+
+    def _first(self, count: int, np: Any) -> tuple[Any, Any]:
+        if count > self._done:
+            wanted = max(count, self.AT_LEAST)
+            if wanted * 4 >= len(self._ranks):
+                order = np.argsort(-self._scores, kind="stable")
+                self._done = len(self._ranks)
+            else:  # every score at least the wanted-th best, ties included, then sorted (stable: ranks ascend)
+                threshold = np.partition(self._scores, len(self._scores) - wanted)[len(self._scores) - wanted]
+                better = np.flatnonzero(self._scores >= threshold)
+                chosen = better[np.argsort(-self._scores[better], kind="stable")][:wanted]
+                rest = np.setdiff1d(np.arange(len(self._ranks)), chosen, assume_unique=True)  # ascending
+                order = np.concatenate([chosen, rest])
+                self._done = wanted
+            self._ranks, self._scores = self._ranks[order], self._scores[order]
+        return self._ranks[:count], self._scores[:count]

@@ -109,10 +109,10 @@ class QuickIndex(Searching[int]):
     def _generation(self) -> int:
         return self._commit
 
-    def _version_entries(self) -> dict[str, dict[str, Any]]:
+    def _version_entries(self, generation: Any = None) -> dict[str, dict[str, Any]]:
         return snapshot.version_groups(self.location)
 
-    def _rank(self, node: ql.Node, filters: Filters) -> Ranking[int]:
+    def _rank(self, node: ql.Node, filters: Filters, generation: Any = None) -> Ranking[int]:
         if not answerable(node, filters):
             raise QueryError("this query needs the full index engine")  # open_for_search never asks
         whole = ql.And((node,)) if only_negative(node) else node
