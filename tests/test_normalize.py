@@ -24,3 +24,21 @@ def test_origins_trace_each_normalised_character_back() -> None:
     normalised, origins = normalise_with_origins(text)
     assert normalised == "会议讲g"
     assert [text[i] for i in origins] == ["會", "議", "講", "Ｇ"]
+
+
+def test_origins_are_each_characters_own_normal_form_traced_back() -> None:
+    """Texts with and without characters whose normal form is not one character (spaces, a
+    ligature, ㍿ → 株式会社, invisible marks), as the per-character definition says."""
+    import random
+
+    rng = random.Random(3)
+    regular, irregular = "讲话稿會議ＡbＧ１，。", [" ", "\n", "ﬁ", "㍿", "\u200b", "\u3000", "\t"]
+    for _ in range(300):
+        text = "".join(rng.choice(regular) if rng.random() < 0.9 else rng.choice(irregular)
+                       for _ in range(rng.randrange(0, 30)))
+        expected_text, expected_origins = "", []
+        for index, char in enumerate(text):
+            expected_text += normalise(char)
+            expected_origins += [index] * len(normalise(char))
+        normalised, origins = normalise_with_origins(text)
+        assert (normalised, list(origins)) == (expected_text, expected_origins), text

@@ -46,7 +46,7 @@ class DocumentText:
         """`normalised` and `lengths` (each paragraph's normalised length), when the index kept
         them, spare normalising every paragraph of the document again."""
         self.paragraphs = paragraphs
-        self._origins: dict[int, list[int]] = {}  # computed only for paragraphs that hold a match
+        self._origins: dict[int, Sequence[int]] = {}  # computed only for paragraphs that hold a match
         if normalised is None or lengths is None or len(lengths) != len(paragraphs) or sum(lengths) != len(normalised):
             pieces = [normalise(paragraph.text) for paragraph in paragraphs]
             lengths = [len(piece) for piece in pieces]
