@@ -464,13 +464,14 @@ def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts 
 class _KeptCounts:
     """The counts of the needles searched last, per view: a phrase an office searches often (高质量发展
     is in most speeches: 300,000 positions at 100,000) is counted once per commit, not per search,
-    and the words of unquoted searches come back again and again. Kept as the documents that hold
-    each and how often (8 bytes a document that holds it), at most BUDGET bytes in all."""
+    and the words of unquoted searches come back again and again. Each kept in the smaller form:
+    a byte per document (a needle in most documents, none of them more than 255 times), or the
+    documents that hold it and how often (8 bytes each); at most BUDGET bytes in all."""
 
     BUDGET = 24 * 1024 * 1024
 
     def __init__(self) -> None:
-        self._kept = LRU(4096, budget=self.BUDGET, weight=lambda kept: kept[0].nbytes + kept[1].nbytes)
+        self._kept = LRU(4096, budget=self.BUDGET, weight=lambda kept: sum(part.nbytes for part in kept))
 
     def has(self, view: _View, needle: str) -> bool:
         return self._kept.get((view.generation, needle)) is not None
@@ -491,6 +492,8 @@ class _KeptCounts:
         found = self._kept.get((view.generation, needle))
         if found is None:
             return None
+        if len(found) == 1:  # a byte per document
+            return found[0].astype(np.int32)
         ranks, how_often = found
         counts = np.zeros(view.documents, dtype=np.int32)
         counts[ranks] = how_often
@@ -500,7 +503,10 @@ class _KeptCounts:
         import numpy as np
 
         ranks = np.flatnonzero(counts).astype(np.int32)
-        self._kept.put((view.generation, needle), (ranks, counts[ranks]))
+        if len(counts) < 8 * len(ranks) and counts.max(initial=0) <= 255:
+            self._kept.put((view.generation, needle), (counts.astype(np.uint8),))
+        else:
+            self._kept.put((view.generation, needle), (ranks, counts[ranks]))
 
 
 def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int) -> list[tuple[tuple[int, int], str]]:
