@@ -334,10 +334,10 @@ Fetched = dict[tuple[bool, int, int], tuple[bytes, Any]]  # (pairs, first, end) 
 
 class _Blocks:
     """The blocks of keys that hold some needles' parts, in the chunks of one view: asked for in a
-    round trip of their own (`_locate`), or in the one that begins a search (`Phrases._begin`)."""
+    round trip of their own (`_locate`), or in the one that begins a search (`Phrases._counted`)."""
 
     def __init__(self, view: _View, wanted: dict[str, list[trigrams.Part]], chunks: list[int] | None = None) -> None:
-        self.view, self.wanted = view, wanted
+        self.wanted = wanted
         self.chunks = view.chunks if chunks is None else chunks
         keys_of = {pairs: sorted({key for found in wanted.values() for part in found if part.pairs == pairs
                                   for key in (part.low, part.high)}) for pairs in (False, True)}
