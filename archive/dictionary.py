@@ -17,7 +17,7 @@ import re
 from bisect import bisect_left
 from typing import Any
 
-MULTIPLIER = 0x100000001B3  # FNV's 64-bit prime: odd, so the hash of a string is a bijection of its last char
+MULTIPLIER = 0x100000001B3  # FNV's 64-bit prime (odd: multiplying by it modulo 2^64 loses no bits)
 MASK = (1 << 64) - 1
 LINE = re.compile(rb"^[ \t\r\f\v]*([^ \t\r\n]+) ([0-9]+)", re.MULTILINE)
 
