@@ -413,8 +413,7 @@ class PostgresIndex(SpeechIndex[str]):
 
     def _generation(self) -> tuple[Any, bool]:
         """(the generation, whether every document is in the positional postings): one round trip."""
-        rows = self._rows(self._phrases.state_query)
-        generation, chunked = rows[0] if rows else (None, None)
+        generation, chunked = self._rows(self._phrases.state_query)[0]  # scalar subqueries: always one row
         return generation, chunked is True
 
     def _rank(self, node: ql.Node, filters: Filters, generation: Any = None) -> Ranking[str]:

@@ -477,7 +477,9 @@ class _KeptCounts:
         return self._kept.get((view.generation, needle)) is not None
 
     def all_of(self, view: _View, needles: list[str]) -> dict[str, Any] | None:
-        """Every needle's counts, or None if one is not kept."""
+        """Every needle's counts, or None if one is not kept (none unpacked then: _counts will)."""
+        if not all(self.has(view, needle) for needle in needles):
+            return None
         counted = {}
         for needle in needles:
             counts = self.get(view, needle)
@@ -705,20 +707,18 @@ class _Ordered:
         import numpy as np
 
         with self._lock:
-            return self._first(count, np)
-
-    def _first(self, count: int, np: Any) -> tuple[Any, Any]:
-        if count > self._done:
-            wanted = max(count, self.AT_LEAST)
-            if wanted * 4 >= len(self._ranks):
-                order = np.argsort(-self._scores, kind="stable")
-                self._done = len(self._ranks)
-            else:  # every score at least the wanted-th best, ties included, then sorted (stable: ranks ascend)
-                threshold = np.partition(self._scores, len(self._scores) - wanted)[len(self._scores) - wanted]
-                better = np.flatnonzero(self._scores >= threshold)
-                chosen = better[np.argsort(-self._scores[better], kind="stable")][:wanted]
-                rest = np.setdiff1d(np.arange(len(self._ranks)), chosen, assume_unique=True)  # ascending
-                order = np.concatenate([chosen, rest])
-                self._done = wanted
-            self._ranks, self._scores = self._ranks[order], self._scores[order]
-        return self._ranks[:count], self._scores[:count]
+            if count > self._done:
+                wanted = max(count, self.AT_LEAST)
+                if wanted * 4 >= len(self._ranks):
+                    order = np.argsort(-self._scores, kind="stable")
+                    self._done = len(self._ranks)
+                else:  # every score at least the wanted-th best, ties included, sorted (stable: ranks ascend)
+                    threshold = np.partition(self._scores, len(self._scores) - wanted)[len(self._scores) - wanted]
+                    better = np.flatnonzero(self._scores >= threshold)
+                    chosen = better[np.argsort(-self._scores[better], kind="stable")][:wanted]
+                    rest = np.ones(len(self._ranks), dtype=bool)
+                    rest[chosen] = False
+                    order = np.concatenate([chosen, np.flatnonzero(rest)])  # the rest as they stood
+                    self._done = wanted
+                self._ranks, self._scores = self._ranks[order], self._scores[order]
+            return self._ranks[:count], self._scores[:count]
