@@ -19,7 +19,7 @@ TEXTS = st.lists(st.lists(st.sampled_from(WORDS), max_size=40).map("".join), min
 def found_in(chunk: trigrams.Chunk, needle: str) -> dict[int, int]:
     """ordinal -> count, read the way a database reader does: the sample, blocks, then positions
     (or a word's documents and counts)."""
-    found = []
+    spans = []
     for part in trigrams.parts(needle):
         family = chunk.pairs if part.pairs else chunk
         sample = np.frombuffer(family.sample, "<u8")
@@ -35,7 +35,9 @@ def found_in(chunk: trigrams.Chunk, needle: str) -> dict[int, int]:
             held, counted = trigrams.counted_pairs(chunk.pairs.documents[4 * span[0] : 4 * span[1]],
                                                    chunk.pairs.counts[4 * span[0] : 4 * span[1]])
             return dict(zip(held.tolist(), counted.tolist(), strict=True))
-        found.append((part.offset, chunk.positions[4 * span[0] : 4 * span[1]]))
+        spans.append((part, span))
+    chosen = trigrams.cover([part for part, _ in spans], [end - first for _, (first, end) in spans])
+    found = [(part.offset, chunk.positions[4 * first : 4 * end]) for part, (first, end) in spans if part in chosen]
     held, counted = trigrams.counts(trigrams.occurrences(found), np.frombuffer(chunk.starts, "<u4"), needle)
     return dict(zip(held.tolist(), counted.tolist(), strict=True))
 
@@ -67,6 +69,30 @@ def test_a_trigram_in_a_later_block_is_found() -> None:
     for n, size in zip(range(0, 400, 37), [7, 1, 2, 3] * 3, strict=False):
         needle = texts[n][10 : 10 + size]
         assert found_in(chunk, needle) == {m: t.count(needle) for m, t in enumerate(texts) if needle in t}
+
+
+@settings(max_examples=300, deadline=None)
+@given(sizes=st.lists(st.integers(1, 10_000), min_size=1, max_size=11))
+def test_the_parts_read_cover_every_unit_at_least_cost(sizes) -> None:
+    """Against every subset of a needle's trigrams: the cheapest one covering each unit."""
+    import itertools
+
+    needle = "".join(chr(0x4E00 + n) for n in range(len(sizes) + 2))
+    found = trigrams.parts(needle)
+    assert [part.offset for part in found] == list(range(len(sizes)))
+
+    def covers(parts) -> bool:
+        return {unit for part in parts for unit in range(part.offset, part.offset + 3)} == set(range(len(needle)))
+
+    def cost(parts) -> int:
+        return sum(sizes[part.offset] + trigrams.PART_COST for part in parts)
+
+    chosen = trigrams.cover(found, sizes)
+    assert covers(chosen)
+    assert [part.offset for part in chosen] == sorted(part.offset for part in chosen)
+    best = min(cost(subset) for size in range(1, len(found) + 1)
+               for subset in itertools.combinations(found, size) if covers(subset))
+    assert cost(chosen) == best
 
 
 def test_runs_of_texts_stay_within_the_chunk_size() -> None:

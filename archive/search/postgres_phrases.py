@@ -361,7 +361,8 @@ class _Blocks:
             binary=True)  # bytes as they are, not hex
 
     def located(self, cursor: Any) -> Located:
-        """Where each needle's parts' positions (or documents) stand in each chunk that holds them all."""
+        """Where the positions (or documents) of each needle's parts stand in each chunk that holds
+        them all: of the parts trigrams.cover picks there, by how many positions each has."""
         blocks: dict[tuple[int, bool, int], tuple[list[int], list[int]]] = dict.fromkeys(self.places, ([], [0]))
         for chunk, pairs, block, keys, offsets in (cursor if cursor is not None else ()):
             blocks[(chunk, pairs, block)] = trigrams.read_block(keys, offsets)
@@ -381,7 +382,8 @@ class _Blocks:
                         break  # a trigram the chunk does not hold: the needle is not in it
                     spans.append((part.offset, part.pairs, first, end))
                 else:
-                    located[(needle, chunk)] = spans
+                    chosen = set(trigrams.cover(found, [end - first for _, _, first, end in spans]))
+                    located[(needle, chunk)] = [span for part, span in zip(found, spans, strict=True) if part in chosen]
         return located
 
 

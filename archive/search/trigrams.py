@@ -158,8 +158,8 @@ class Part:
 
 
 def parts(needle: str) -> list[Part] | None:
-    """What finds `needle`: for three units or more, trigrams that together cover every unit (where
-    all of them stand at their offsets, the needle stands); for two, its bigram's documents; for
+    """What finds `needle`: for three units or more, every trigram of it (where the ones `cover`
+    picks all stand at their offsets, the needle stands); for two, its bigram's documents; for
     one, those of every bigram it starts; for two of the same unit, the trigrams that start with
     them. None for an empty needle or one holding a NUL."""
     encoded = needle.encode("utf-16-le", "surrogatepass")
@@ -174,14 +174,37 @@ def parts(needle: str) -> list[Part] | None:
     if len(units) == 2:  # 哈哈 overlaps itself: str.count counts 哈哈哈 once; positions say where
         key = (units[0] << 32) | (units[1] << 16)
         return [Part(0, key, key | 0xFFFF)]
-    offsets = list(range(0, len(units) - 2, 3))
-    if offsets[-1] != len(units) - 3:
-        offsets.append(len(units) - 3)
     found = []
-    for o in offsets:
+    for o in range(len(units) - 2):
         key = (units[o] << 32) | (units[o + 1] << 16) | units[o + 2]
         found.append(Part(o, key, key))
     return found
+
+
+PART_COST = 256  # what reading one more part costs beside its positions (a slice, a search), in positions
+
+
+def cover(found: list[Part], sizes: list[int]) -> list[Part]:
+    """The parts of `found` (parts()) to read, given how many positions each has in a chunk: ones
+    that together cover every unit of the needle at least cost. A phrase's trigrams differ a
+    hundredfold in size: inside its words they are as common as the words (商环境 in every
+    speech on business), where two words meet they are as rare as the pairing (筹营商), and
+    positions read are most of a search's time. One part (a word of one or two units) as it is."""
+    if len(found) == 1:
+        return found
+    # cheapest[n]: the least cost of parts ending with found[n] that cover every unit up to its third
+    cheapest: list[float] = [float(sizes[0] + PART_COST)] + [float("inf")] * (len(found) - 1)
+    before: list[int | None] = [None] * len(found)
+    for n in range(1, len(found)):
+        for m in range(max(0, n - 3), n):  # found[m] ends at unit m + 2, next to or past found[n]'s first (n)
+            if cheapest[m] + sizes[n] + PART_COST < cheapest[n]:
+                cheapest[n], before[n] = cheapest[m] + sizes[n] + PART_COST, m
+    chosen = []
+    last: int | None = len(found) - 1
+    while last is not None:
+        chosen.append(found[last])
+        last = before[last]
+    return chosen[::-1]
 
 
 def positional_parts(needle: str) -> list[Part] | None:
