@@ -153,5 +153,12 @@ def test_an_index_of_an_older_schema_version_is_migrated_in_place(source: Path, 
                                      "AND attname = 'normalised'", (table,)).fetchone()[0]
         assert storage == "e"
         assert connection.execute(f"SELECT version FROM {postgres.VERSION}").fetchone()[0] == postgres.SCHEMA_VERSION
+        # version 4's positions (uint32) are rewritten in version 5's layout: chunked again
+        assert connection.execute("SELECT to_regclass('archive_chunks') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                                  "pg_attribute WHERE attrelid = 'archive_chunks'::regclass AND attname = 'groups')"
+                                  ).fetchone()[0]
+        assert connection.execute(f"SELECT value FROM {postgres.META} WHERE key = %s",
+                                  (postgres.CHUNKED_META,)).fetchone()[0] is True
     with open_index(database) as archive:
         assert archive.search('"奉"').total == 1 and archive.search('"奉献"').total == 1  # via the grams index
+        assert archive.search('"务实奉献"').total == 1  # via the positional postings

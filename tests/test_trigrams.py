@@ -27,17 +27,20 @@ def found_in(chunk: trigrams.Chunk, needle: str) -> dict[int, int]:
         for key, after in ((part.low, False), (part.high, True)):
             start = trigrams.blocks_of(sample, [key])[0] * trigrams.BLOCK
             block = trigrams.read_block(family.keys[8 * start : 8 * (start + trigrams.BLOCK)],
-                                        family.offsets[4 * start : 4 * (start + trigrams.BLOCK + 1)])
+                                        family.offsets[4 * start : 4 * (start + trigrams.BLOCK + 1)],
+                                        b"" if part.pairs else chunk.group_offsets[4 * start : 4 * (start + trigrams.BLOCK + 1)])
             span.append(trigrams.position_in(block, key, after=after))
-        if span[1] <= span[0]:
+        (first, group_first), (end, group_end) = span
+        if end <= first:
             return {}
         if part.pairs:
-            held, counted = trigrams.counted_pairs(chunk.pairs.documents[4 * span[0] : 4 * span[1]],
-                                                   chunk.pairs.counts[4 * span[0] : 4 * span[1]])
+            held, counted = trigrams.counted_pairs(chunk.pairs.documents[4 * first : 4 * end],
+                                                   chunk.pairs.counts[4 * first : 4 * end])
             return dict(zip(held.tolist(), counted.tolist(), strict=True))
-        spans.append((part, span))
-    chosen = trigrams.cover([part for part, _ in spans], [end - first for _, (first, end) in spans])
-    found = [(part.offset, chunk.positions[4 * first : 4 * end]) for part, (first, end) in spans if part in chosen]
+        spans.append((part, first, end, group_first, group_end))
+    chosen = trigrams.cover([span[0] for span in spans], [end - first for _, first, end, _, _ in spans])
+    found = [(part.offset, trigrams.decode(chunk.positions[2 * first : 2 * end], chunk.groups[4 * group_first : 4 * group_end]))
+             for part, first, end, group_first, group_end in spans if part in chosen]
     held, counted = trigrams.counts(trigrams.occurrences(found), np.frombuffer(chunk.starts, "<u4"), needle)
     return dict(zip(held.tolist(), counted.tolist(), strict=True))
 
@@ -69,6 +72,38 @@ def test_a_trigram_in_a_later_block_is_found() -> None:
     for n, size in zip(range(0, 400, 37), [7, 1, 2, 3] * 3, strict=False):
         needle = texts[n][10 : 10 + size]
         assert found_in(chunk, needle) == {m: t.count(needle) for m, t in enumerate(texts) if needle in t}
+
+
+def test_positions_past_sixteen_bits_are_found_exactly() -> None:
+    """Positions are kept as their low 16 bits in groups by their high bits: texts of hundreds of
+    thousands of units, a trigram at every unit for more than 65,536 of them (a full group)."""
+    import random
+
+    rng = random.Random(5)
+    texts = ["".join(rng.choice(WORDS) for _ in range(rng.randint(500, 3000))) for _ in range(60)]
+    texts.insert(17, "哈" * 140_000)
+    chunk = trigrams.build(texts)
+    assert chunk.units > 6 * 65_536
+    for needle in ["高质量发展", "营商环境乡村振兴", "哈哈", "哈哈哈", "哈", "展营商", "發展改革", "𠀋𠀍的"]:
+        expected = {n: text.count(needle) for n, text in enumerate(texts) if needle in text}
+        assert found_in(chunk, needle) == expected, needle
+
+
+def test_decoded_positions_are_the_stored_ones() -> None:
+    """Every trigram's positions, decoded from its slice of low bits and groups, are where it stands."""
+    text = "".join(chr(0x4E00 + (n * n) % 7) for n in range(200_000))
+    chunk = trigrams.build([text, text[:70_000]])
+    keys = np.frombuffer(chunk.keys, "<u8")
+    offsets, group_offsets = np.frombuffer(chunk.offsets, "<u4"), np.frombuffer(chunk.group_offsets, "<u4")
+    joined = text + "\x00" + text[:70_000] + "\x00"
+    for number in range(len(keys)):
+        key = int(keys[number])
+        trigram = "".join(chr((key >> shift) & 0xFFFF) for shift in (32, 16, 0))
+        where = [n for n in range(len(joined) - 2) if joined.startswith(trigram, n)] if "\x00" not in trigram[:1] else None
+        decoded = trigrams.decode(chunk.positions[2 * offsets[number] : 2 * offsets[number + 1]],
+                                  chunk.groups[4 * group_offsets[number] : 4 * group_offsets[number + 1]])
+        if where is not None and "\x00" not in trigram:
+            assert decoded.tolist() == where, trigram
 
 
 @settings(max_examples=300, deadline=None)

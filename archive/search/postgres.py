@@ -52,8 +52,8 @@ from archive.search.engine import (
 from archive.search.passages import DocumentText
 from archive.search.snapshot import Snapshot
 
-SCHEMA_VERSION = 4  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`);
-# 4: positional trigram postings (archive.search.postgres_phrases)
+SCHEMA_VERSION = 5  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`);
+# 4: positional trigram postings (archive.search.postgres_phrases); 5: their positions in half the bytes
 DOCUMENTS, META, VERSION = "archive_documents", "archive_meta", "archive_schema"
 CHUNKED_META = "chunked"  # archive_meta: every document's text is in the positional postings
 WRITER_LOCK = 0x61726368697665  # the advisory lock one writer holds ("archive")
@@ -96,6 +96,8 @@ MIGRATIONS: dict[int, str] = {
            UPDATE {DOCUMENTS} SET grams = grams || ARRAY(SELECT DISTINCT c FROM regexp_split_to_table(normalised, '') AS c)
            WHERE kind = 'doc';""",
     3: phrases.CREATE,  # the next run's commit chunks every document (snapshot() sees them unchunked)
+    # positions in another layout: the next run's commit chunks every document again (texts stay)
+    4: phrases.DROP + phrases.CREATE + f"DELETE FROM {META} WHERE key = '{CHUNKED_META}';",
 }
 
 # A reader's session: PostgreSQL's planner does not count the cost of reading a long text or array

@@ -37,7 +37,7 @@ from archive.search.suffixes import without_cut_pairs
 
 CHUNKS, BLOCKS, CHUNKED = "archive_chunks", "archive_blocks", "archive_chunked"
 WINDOW_CHUNKS = 4  # chunks read at once for "did you mean" (see _windows)
-POSITIONS_PER_FETCH = 500_000  # positions read in one query (2 MB): a reader's memory stays bounded
+POSITIONS_PER_FETCH = 1_000_000  # positions read in one query (2 MB): a reader's memory stays bounded
 
 CREATE = f"""
 CREATE TABLE IF NOT EXISTS {CHUNKS} (
@@ -46,13 +46,15 @@ CREATE TABLE IF NOT EXISTS {CHUNKS} (
     units bigint NOT NULL,
     starts bytea NOT NULL,      -- uint32 per document + 1: where each text starts (archive.search.trigrams)
     sample bytea NOT NULL,      -- uint64: the first key of each block of trigrams
-    positions bytea NOT NULL,   -- uint32: each trigram's positions, ascending
+    positions bytea NOT NULL,   -- uint16: each trigram's positions, ascending, their low 16 bits
+    groups bytea NOT NULL,      -- uint32: per run of a trigram's positions with the same high bits, high << 16 | (run - 1)
     pair_sample bytea NOT NULL, -- uint64: the first key of each block of bigrams
     pair_documents bytea NOT NULL,  -- uint32: each bigram's documents (ordinals), ascending
     pair_counts bytea NOT NULL, -- uint32: how often it stands in each
     text bytea NOT NULL         -- the texts (UTF-16LE, each closed by a NUL unit): "did you mean" reads around phrases
 );
-ALTER TABLE {CHUNKS} ALTER COLUMN positions SET STORAGE EXTERNAL, ALTER COLUMN pair_documents SET STORAGE EXTERNAL,
+ALTER TABLE {CHUNKS} ALTER COLUMN positions SET STORAGE EXTERNAL, ALTER COLUMN groups SET STORAGE EXTERNAL,
+    ALTER COLUMN pair_documents SET STORAGE EXTERNAL,
     ALTER COLUMN pair_counts SET STORAGE EXTERNAL, ALTER COLUMN text SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS {BLOCKS} (  -- a chunk's distinct trigrams (or bigrams), 256 to a row
     chunk integer NOT NULL,
@@ -60,9 +62,11 @@ CREATE TABLE IF NOT EXISTS {BLOCKS} (  -- a chunk's distinct trigrams (or bigram
     block integer NOT NULL,
     keys bytea NOT NULL,        -- uint64: the block's keys, ascending
     offsets bytea NOT NULL,     -- uint32 per key + 1: where each one's positions (documents) start
+    group_offsets bytea NOT NULL,  -- uint32 per key + 1: where each trigram's groups start (empty for bigrams)
     PRIMARY KEY (chunk, pairs, block)
 );
-ALTER TABLE {BLOCKS} ALTER COLUMN keys SET STORAGE PLAIN, ALTER COLUMN offsets SET STORAGE PLAIN;
+ALTER TABLE {BLOCKS} ALTER COLUMN keys SET STORAGE PLAIN, ALTER COLUMN offsets SET STORAGE PLAIN,
+    ALTER COLUMN group_offsets SET STORAGE PLAIN;
 CREATE TABLE IF NOT EXISTS {CHUNKED} (
     path text PRIMARY KEY,
     chunk integer NOT NULL,
@@ -115,18 +119,20 @@ def _write_chunk(connection: Any, documents: list[tuple[tuple[str, int], str]]) 
     """One chunk of ((path, date key), text), its rows in both tables."""
     chunk = trigrams.build([text for _, text in documents])
     chunk_id = connection.execute(
-        f"INSERT INTO {CHUNKS} (documents, units, starts, sample, positions, pair_sample, pair_documents, pair_counts, "
-        "text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (chunk.documents, chunk.units, chunk.starts, chunk.sample, chunk.positions, chunk.pairs.sample,
+        f"INSERT INTO {CHUNKS} (documents, units, starts, sample, positions, groups, pair_sample, pair_documents, "
+        "pair_counts, text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (chunk.documents, chunk.units, chunk.starts, chunk.sample, chunk.positions, chunk.groups, chunk.pairs.sample,
          chunk.pairs.documents, chunk.pairs.counts, chunk.text),
     ).fetchone()[0]
     size = trigrams.BLOCK
     with connection.cursor() as cursor, \
-            cursor.copy(f"COPY {BLOCKS} (chunk, pairs, block, keys, offsets) FROM STDIN") as copy:
-        for pairs, keys, offsets in ((False, chunk.keys, chunk.offsets), (True, chunk.pairs.keys, chunk.pairs.offsets)):
+            cursor.copy(f"COPY {BLOCKS} (chunk, pairs, block, keys, offsets, group_offsets) FROM STDIN") as copy:
+        for pairs, keys, offsets, group_offsets in ((False, chunk.keys, chunk.offsets, chunk.group_offsets),
+                                                    (True, chunk.pairs.keys, chunk.pairs.offsets, b"")):
             for block in range((len(keys) // 8 + size - 1) // size):
                 copy.write_row((chunk_id, pairs, block, keys[8 * size * block : 8 * size * (block + 1)],
-                                offsets[4 * size * block : 4 * (size * (block + 1) + 1)]))
+                                offsets[4 * size * block : 4 * (size * (block + 1) + 1)],
+                                group_offsets[4 * size * block : 4 * (size * (block + 1) + 1)]))
     with connection.cursor() as cursor, cursor.copy(f"COPY {CHUNKED} (path, chunk, ordinal, date_key) FROM STDIN") as copy:
         for ordinal, ((path, date), _) in enumerate(documents):
             copy.write_row((path, chunk_id, ordinal, date))
@@ -235,6 +241,7 @@ class Phrases:
         self._lock = threading.Lock()
         self.turn = threading.BoundedSemaphore(self.COMPUTING_AT_ONCE)
         self._kept = _KeptCounts()
+        self._blocks = _KeptBlocks()
         # the index's generation and whether every document is chunked, as one row
         self.state_query = (f"SELECT (SELECT value FROM {meta_table} WHERE key = 'generation'), "
                             f"(SELECT value FROM {meta_table} WHERE key = '{chunked_meta}')")
@@ -283,13 +290,14 @@ class Phrases:
         the index is still at that view's commit."""
         guess = self._view
         missing = [] if guess is None else [needle for needle in needles if not self._kept.has(guess, needle)]
-        blocks = _Blocks(guess, {needle: trigrams.parts(needle) or [] for needle in missing}) if missing and guess else None
+        blocks = (_Blocks(guess, {needle: trigrams.parts(needle) or [] for needle in missing}, kept=self._blocks)
+                  if missing and guess else None)
         with _snapshot(connection, self._send_state, *([blocks.send] if blocks else [])) as cursors:
             view = self._chunked_view(connection, cursors[0])
             if view is None:
                 return None, {}
             located = (missing, blocks.located(cursors[1])) if blocks is not None and view is guess else None
-            return view, _counts(connection, view, needles, self._kept, located)
+            return view, _counts(connection, view, needles, self._kept, located, self._blocks)
 
     def _send_state(self, connection: Any) -> Any:
         return connection.execute(self.state_query)
@@ -318,7 +326,7 @@ class Phrases:
             return None
         with _snapshot(connection, self._send_state) as (state,):
             view = self._chunked_view(connection, state)
-            return None if view is None else _windows(connection, view, needle, reach, limit)
+            return None if view is None else _windows(connection, view, needle, reach, limit, self._blocks)
 
     def _current(self, connection: Any, generation: Any) -> _View:
         with self._lock:
@@ -328,15 +336,38 @@ class Phrases:
             return self._view
 
 
-Located = dict[tuple[str, int], list[tuple[int, bool, int, int]]]  # (needle, chunk) -> (offset, pairs, first, end)
-Fetched = dict[tuple[bool, int, int], tuple[bytes, Any]]  # (pairs, first, end) -> (positions or documents, counts)
+Span = tuple[int, bool, int, int, int, int]  # a part's offset, pairs, first and end (positions), first and end (groups)
+Located = dict[tuple[str, int], list[Span]]  # (needle, chunk) -> its parts' spans
+Fetched = dict[tuple[bool, int, int], tuple[bytes, bytes]]  # (pairs, first, end) -> (positions, groups) or (documents, counts)
+
+
+class _KeptBlocks:
+    """The blocks of keys read last, per view: a phrase's trigrams fall in a block per chunk each
+    (8 trigrams × 36 chunks at 100,000 speeches), and the blocks of an office's common characters
+    come back search after search. BUDGET bytes at most (a block is about 4 KB)."""
+
+    BUDGET = 12 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._kept = LRU(1 << 20, budget=self.BUDGET, weight=lambda block: 64 + sum(getattr(part, "nbytes", 8 * len(part))
+                                                                                     for part in block))
+
+    def get(self, view: _View, place: tuple[int, bool, int]) -> trigrams.Block | None:
+        found: trigrams.Block | None = self._kept.get((view.generation, place))
+        return found
+
+    def put(self, view: _View, place: tuple[int, bool, int], block: trigrams.Block) -> None:
+        self._kept.put((view.generation, place), block)
 
 
 class _Blocks:
     """The blocks of keys that hold some needles' parts, in the chunks of one view: asked for in a
-    round trip of their own (`_locate`), or in the one that begins a search (`Phrases._counted`)."""
+    round trip of their own (`_locate`), or in the one that begins a search (`Phrases._counted`),
+    but for those `kept` holds."""
 
-    def __init__(self, view: _View, wanted: dict[str, list[trigrams.Part]], chunks: list[int] | None = None) -> None:
+    def __init__(self, view: _View, wanted: dict[str, list[trigrams.Part]], chunks: list[int] | None = None,
+                 kept: _KeptBlocks | None = None) -> None:
+        self.view, self.kept = view, kept
         self.wanted = wanted
         self.chunks = view.chunks if chunks is None else chunks
         keys_of = {pairs: sorted({key for found in wanted.values() for part in found if part.pairs == pairs
@@ -345,87 +376,98 @@ class _Blocks:
         for chunk in self.chunks:
             for pairs, keys in keys_of.items():
                 if keys:
-                    for key, block in zip(keys, trigrams.blocks_of(view.samples[(chunk, pairs)], keys), strict=True):
-                        self.block_of[(chunk, pairs, key)] = block
-        self.places = list(dict.fromkeys((chunk, pairs, block) for (chunk, pairs, _), block in self.block_of.items()))
+                    for key, number in zip(keys, trigrams.blocks_of(view.samples[(chunk, pairs)], keys), strict=True):
+                        self.block_of[(chunk, pairs, key)] = number
+        places = dict.fromkeys((chunk, pairs, number) for (chunk, pairs, _), number in self.block_of.items())
+        self.blocks: dict[tuple[int, bool, int], trigrams.Block] = {}
+        for place in places:
+            if kept is not None and (block := kept.get(view, place)) is not None:
+                self.blocks[place] = block
+        self.asked = [place for place in places if place not in self.blocks]
 
     def send(self, connection: Any) -> Any:
         """The query (a cursor whose rows are read later), or None: nothing to ask."""
-        if not self.places:
+        if not self.asked:
             return None
         return connection.execute(
-            f"SELECT b.chunk, b.pairs, b.block, b.keys, b.offsets "
+            f"SELECT b.chunk, b.pairs, b.block, b.keys, b.offsets, b.group_offsets "
             f"FROM unnest(%s::int[], %s::boolean[], %s::int[]) AS q(chunk, pairs, block) "
             f"JOIN {BLOCKS} b ON b.chunk = q.chunk AND b.pairs = q.pairs AND b.block = q.block",
-            ([c for c, _, _ in self.places], [p for _, p, _ in self.places], [b for _, _, b in self.places]),
+            ([c for c, _, _ in self.asked], [p for _, p, _ in self.asked], [b for _, _, b in self.asked]),
             binary=True)  # bytes as they are, not hex
 
     def located(self, cursor: Any) -> Located:
         """Where the positions (or documents) of each needle's parts stand in each chunk that holds
-        them all: of the parts trigrams.cover picks there, by how many positions each has."""
-        blocks: dict[tuple[int, bool, int], tuple[list[int], list[int]]] = dict.fromkeys(self.places, ([], [0]))
-        for chunk, pairs, block, keys, offsets in (cursor if cursor is not None else ()):
-            blocks[(chunk, pairs, block)] = trigrams.read_block(keys, offsets)
+        them all: of the parts trigrams.cover picks there, by how many positions each has. Call
+        only when the index is at the view's commit: the blocks read are kept for it."""
+        blocks = self.blocks
+        blocks.update(dict.fromkeys(self.asked, ([], [0], [0])))  # (none of a chunk that went meanwhile)
+        for chunk, pairs, block, keys, offsets, group_offsets in (cursor if cursor is not None else ()):
+            blocks[(chunk, pairs, block)] = trigrams.read_block(keys, offsets, group_offsets)
+            if self.kept is not None:
+                self.kept.put(self.view, (chunk, pairs, block), blocks[(chunk, pairs, block)])
 
-        def position(chunk: int, pairs: bool, key: int, after: bool) -> int:
+        def position(chunk: int, pairs: bool, key: int, after: bool) -> tuple[int, int]:
             """Where the positions of keys from `key` on (after=False), or after it, start."""
             return trigrams.position_in(blocks[(chunk, pairs, self.block_of[(chunk, pairs, key)])], key, after=after)
 
         located: Located = {}
         for needle, found in self.wanted.items():
             for chunk in self.chunks:
-                spans = []
+                spans: list[Span] = []
                 for part in found:
-                    first = position(chunk, part.pairs, part.low, False)
-                    end = position(chunk, part.pairs, part.high, True)
+                    first, group_first = position(chunk, part.pairs, part.low, False)
+                    end, group_end = position(chunk, part.pairs, part.high, True)
                     if end <= first:
                         break  # a trigram the chunk does not hold: the needle is not in it
-                    spans.append((part.offset, part.pairs, first, end))
+                    spans.append((part.offset, part.pairs, first, end, group_first, group_end))
                 else:
-                    chosen = set(trigrams.cover(found, [end - first for _, _, first, end in spans]))
+                    chosen = set(trigrams.cover(found, [span[3] - span[2] for span in spans]))
                     located[(needle, chunk)] = [span for part, span in zip(found, spans, strict=True) if part in chosen]
         return located
 
 
 def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]],
-            chunks: list[int] | None = None) -> Located:
+            chunks: list[int] | None = None, kept: _KeptBlocks | None = None) -> Located:
     """Where each needle's parts stand in each chunk (of `chunks`, else all) that holds them all:
     one round trip for the blocks of keys they fall in."""
-    blocks = _Blocks(view, wanted, chunks)
+    blocks = _Blocks(view, wanted, chunks, kept)
     return blocks.located(blocks.send(connection))
 
 
 def _fetched(connection: Any, located: Located) -> Iterator[tuple[int, Fetched]]:
-    """Each chunk's slices of positions (or documents and counts) that `located` names, read in
-    batches of whole chunks of at most POSITIONS_PER_FETCH entries: memory stays bounded."""
-    slices = sorted({(chunk, pairs, first, end) for (_, chunk), spans in located.items()
-                     for _, pairs, first, end in spans})
-    batch: list[tuple[int, bool, int, int]] = []
+    """Each chunk's slices of positions and their groups (or documents and counts) that `located`
+    names, read in batches of whole chunks of at most POSITIONS_PER_FETCH entries: memory stays
+    bounded."""
+    slices = sorted({(chunk, *span[1:]) for (_, chunk), spans in located.items() for span in spans})
+    batch: list[tuple[int, bool, int, int, int, int]] = []
     for number, place in enumerate(slices):
         batch.append(place)
         last = number + 1 == len(slices) or slices[number + 1][0] != place[0]
-        if last and (number + 1 == len(slices) or sum(e - f for _, _, f, e in batch) >= POSITIONS_PER_FETCH):
+        if last and (number + 1 == len(slices) or sum(p[3] - p[2] for p in batch) >= POSITIONS_PER_FETCH):
             fetched: dict[int, Fetched] = {}
-            for chunk, pairs, first, end, data, counts in connection.execute(
+            for chunk, pairs, first, end, data, second in connection.execute(
                     f"SELECT q.chunk, q.pairs, q.first, q.stop, "
                     f"CASE WHEN q.pairs THEN substring(c.pair_documents FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
-                    f"ELSE substring(c.positions FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) END, "
-                    f"CASE WHEN q.pairs THEN substring(c.pair_counts FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) END "
-                    f"FROM unnest(%s::int[], %s::boolean[], %s::int[], %s::int[]) AS q(chunk, pairs, first, stop) "
-                    f"JOIN {CHUNKS} c ON c.id = q.chunk",
-                    ([p[0] for p in batch], [p[1] for p in batch], [p[2] for p in batch], [p[3] for p in batch]),
-                    binary=True):
-                fetched.setdefault(chunk, {})[(pairs, first, end)] = (data, counts)
+                    f"ELSE substring(c.positions FROM q.first * 2 + 1 FOR (q.stop - q.first) * 2) END, "
+                    f"CASE WHEN q.pairs THEN substring(c.pair_counts FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
+                    f"ELSE substring(c.groups FROM q.group_first * 4 + 1 FOR (q.group_stop - q.group_first) * 4) END "
+                    f"FROM unnest(%s::int[], %s::boolean[], %s::int[], %s::int[], %s::int[], %s::int[]) "
+                    f"AS q(chunk, pairs, first, stop, group_first, group_stop) JOIN {CHUNKS} c ON c.id = q.chunk",
+                    tuple([p[column] for p in batch] for column in range(6)), binary=True):
+                fetched.setdefault(chunk, {})[(pairs, first, end)] = (data, second)
             yield from fetched.items()
             batch = []
 
 
-def _occurrences(spans: list[tuple[int, bool, int, int]], fetched: Fetched) -> Any:
-    return trigrams.occurrences([(offset, fetched[(pairs, first, end)][0]) for offset, pairs, first, end in spans])
+def _occurrences(spans: list[Span], fetched: Fetched) -> Any:
+    return trigrams.occurrences([(offset, trigrams.decode(*fetched[(pairs, first, end)]))
+                                 for offset, pairs, first, end, _, _ in spans])
 
 
 def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts | None = None,
-            located_already: tuple[list[str], Located] | None = None) -> dict[str, Any]:
+            located_already: tuple[list[str], Located] | None = None,
+            kept_blocks: _KeptBlocks | None = None) -> dict[str, Any]:
     """needle -> how often it stands in each live document (int32 per rank, as str.count counts).
     Two round trips: the blocks of keys that hold the needles' trigrams (but for the needles
     `located_already` names), then their positions (a word's documents and counts); none for
@@ -443,7 +485,8 @@ def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts 
     done, located = located_already or ([], {})
     located = dict(located)
     if rest := [needle for needle in wanted if needle not in done]:  # (another search may have let one go)
-        located.update(_locate(connection, view, {needle: trigrams.parts(needle) or [] for needle in rest}))
+        located.update(_locate(connection, view, {needle: trigrams.parts(needle) or [] for needle in rest},
+                               kept=kept_blocks))
     counted.update((needle, np.zeros(view.documents, dtype=np.int32)) for needle in wanted)
     for chunk, fetched in _fetched(connection, located):
         for needle in wanted:
@@ -451,7 +494,7 @@ def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts 
             if spans is None:
                 continue
             if spans[0][1]:  # a word of one or two units: its documents and counts
-                ordinals, how_often = trigrams.counted_pairs(*fetched[spans[0][1:]])
+                ordinals, how_often = trigrams.counted_pairs(*fetched[spans[0][1:4]])
             else:
                 ordinals, how_often = trigrams.counts(_occurrences(spans, fetched), view.starts[chunk], needle)
             ranks = view.live[chunk][ordinals]
@@ -513,7 +556,8 @@ class _KeptCounts:
             self._kept.put((view.generation, needle), (ranks, counts[ranks]))
 
 
-def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int) -> list[tuple[tuple[int, int], str]]:
+def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int,
+             kept_blocks: _KeptBlocks | None = None) -> list[tuple[tuple[int, int], str]]:
     """Up to `limit` occurrences of `needle` in live documents, each as ((chunk, ordinal), the
     text from `reach` units before it to `reach` after, within its document): what "did you mean"
     reads instead of whole texts. Chunks are read a few at a time, spread over the archive, until
@@ -525,7 +569,7 @@ def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int) 
     if not parts or limit <= 0:
         return []
     found = []
-    located = _locate(connection, view, {needle: parts})
+    located = _locate(connection, view, {needle: parts}, kept=kept_blocks)
     order = [chunk for chunk in view.chunks[::2] + view.chunks[1::2] if (needle, chunk) in located]
     for group in range(0, len(order), WINDOW_CHUNKS):  # older and newer folders alike (chunks follow paths)
         these = {(needle, chunk): located[(needle, chunk)] for chunk in order[group : group + WINDOW_CHUNKS]}

@@ -10,9 +10,14 @@ covering it stand one after another: an intersection of sorted arrays, as long a
 A chunk: documents' texts as UTF-16 code units (what Python and the embedded engine's suffix files
 count in), each followed by a NUL unit, at most CHUNK_UNITS units; for each distinct trigram
 (three units packed in 48 bits, none a NUL, so none spans two documents), ascending, the sorted
-positions where it starts. Stored as five byte strings (Chunk); a reader keeps `sample` (every
+positions where it starts. Stored as byte strings (Chunk); a reader keeps `sample` (every
 BLOCK-th key, a few bytes per thousand trigrams) and reads only the blocks of keys and the
 positions it needs.
+
+Positions are kept as roaring bitmaps keep them: the low 16 bits of each (2 bytes), and per run of
+a trigram's positions that share their high bits, a group (the high bits, how many): half the bytes
+of whole positions, and bytes read are most of what a search costs the database. Decoding them
+again (`decode`) costs a fraction of a millisecond per million.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ class Chunk:
     starts: bytes  # uint32 × (documents + 1): where each text starts (units); the last is the end
     keys: bytes  # uint64: the distinct trigrams, ascending
     offsets: bytes  # uint32 × (keys + 1): where each trigram's positions start in `positions`
-    positions: bytes  # uint32: each trigram's positions, ascending
+    positions: bytes  # uint16: each trigram's positions, ascending, their low 16 bits
+    groups: bytes  # uint32: per run of a trigram's positions with the same high bits, high << 16 | (run - 1)
+    group_offsets: bytes  # uint32 × (keys + 1): where each trigram's groups start in `groups`
     sample: bytes  # uint64: every BLOCK-th key
     pairs: Pairs
     text: bytes  # the texts as UTF-16LE, each followed by a NUL unit: what "did you mean" reads around a phrase
@@ -109,11 +116,40 @@ def build(texts: Sequence[str]) -> Chunk:
     keys = keys[order]
     positions = positions[order]
     del order
-    firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, np.int64)
+    new_key = np.concatenate(([True], keys[1:] != keys[:-1])) if len(keys) else np.zeros(0, bool)
+    firsts = np.flatnonzero(new_key)
     distinct = keys[firsts].astype("<u8")
     offsets = np.concatenate((firsts, [len(keys)])).astype("<u4")
-    return Chunk(starts.tobytes(), distinct.tobytes(), offsets.tobytes(), positions.tobytes(),
-                 distinct[::BLOCK].tobytes(), pairs, encoded)
+    del keys
+    groups, group_offsets = _groups(positions, new_key, firsts)
+    return Chunk(starts.tobytes(), distinct.tobytes(), offsets.tobytes(), (positions & 0xFFFF).astype("<u2").tobytes(),
+                 groups.tobytes(), group_offsets.tobytes(), distinct[::BLOCK].tobytes(), pairs, encoded)
+
+
+def _groups(positions: Any, new_key: Any, firsts: Any) -> tuple[Any, Any]:
+    """(groups, group offsets) of the positions of trigrams (ascending within each; `new_key` marks
+    where a trigram's start, at `firsts`): a group per run with the same high bits in one trigram."""
+    import numpy as np
+
+    highs = positions >> 16
+    new_group = new_key.copy()
+    new_group[1:] |= highs[1:] != highs[:-1]
+    group_firsts = np.flatnonzero(new_group)
+    runs = np.diff(np.concatenate((group_firsts, [len(positions)])))  # at most 65,536: distinct low bits
+    groups = ((highs[group_firsts].astype(np.uint32) << 16) | (runs - 1).astype(np.uint32)).astype("<u4")
+    group_offsets = np.concatenate((np.searchsorted(group_firsts, firsts), [len(group_firsts)])).astype("<u4")
+    return groups, group_offsets
+
+
+def decode(lows: bytes, groups: bytes) -> Any:
+    """Positions (uint32, in stored order) from their low bits and groups, as a slice of a trigram's
+    (or of consecutive trigrams') holds them."""
+    import numpy as np
+
+    packed = np.frombuffer(groups, "<u4")
+    positions = np.repeat((packed >> 16) << 16, (packed & 0xFFFF) + 1)
+    positions |= np.frombuffer(lows, "<u2")
+    return positions
 
 
 def _pairs(units: Any, starts: Any) -> Pairs:
@@ -229,31 +265,38 @@ def blocks_of(sample: Any, keys: Sequence[int]) -> list[int]:
     return np.maximum(found, 0).tolist()
 
 
-def read_block(keys_block: bytes, offsets_block: bytes) -> tuple[Sequence[int], Sequence[int]]:
-    """A block's keys and their offsets (one more than keys), as sequences a search bisects: views
-    of the bytes where the machine is little-endian (a search reads a few hundred blocks and
-    bisects each once or twice: making lists of them cost more than all the bisecting)."""
+Block = tuple[Sequence[int], Sequence[int], Sequence[int]]  # keys, offsets, group offsets (read_block)
+
+
+def read_block(keys_block: bytes, offsets_block: bytes, group_offsets_block: bytes = b"") -> Block:
+    """A block's keys and their offsets and group offsets (one more than keys; none for bigrams), as
+    sequences a search bisects: views of the bytes where the machine is little-endian (a search
+    reads a few hundred blocks and bisects each once or twice: making lists of them cost more than
+    all the bisecting)."""
     if sys.byteorder == "little":
-        return memoryview(keys_block).cast("Q"), memoryview(offsets_block).cast("I")
+        return (memoryview(keys_block).cast("Q"), memoryview(offsets_block).cast("I"),
+                memoryview(group_offsets_block).cast("I"))
     import numpy as np
 
-    return np.frombuffer(keys_block, "<u8").tolist(), np.frombuffer(offsets_block, "<u4").tolist()
+    return (np.frombuffer(keys_block, "<u8").tolist(), np.frombuffer(offsets_block, "<u4").tolist(),
+            np.frombuffer(group_offsets_block, "<u4").tolist())
 
 
-def position_in(block: tuple[Sequence[int], Sequence[int]], key: int, *, after: bool) -> int:
-    """Where in `positions` the positions of keys from `key` on start (after=False), or of keys after
-    it (after=True), from the block (read_block) where it stands."""
-    keys, offsets = block
-    return offsets[(bisect_right if after else bisect_left)(keys, key)]
+def position_in(block: Block, key: int, *, after: bool) -> tuple[int, int]:
+    """Where in `positions` (and in `groups`; 0 for bigrams) the positions of keys from `key` on
+    start (after=False), or of keys after it (after=True), from the block (read_block) where it stands."""
+    keys, offsets, group_offsets = block
+    found = (bisect_right if after else bisect_left)(keys, key)
+    return offsets[found], group_offsets[found] if len(group_offsets) else 0
 
 
-def occurrences(found: Sequence[tuple[int, bytes]]) -> Any:
-    """Where a needle starts (units), from each of its parts' (offset, positions): the rarest
+def occurrences(found: Sequence[tuple[int, Any]]) -> Any:
+    """Where a needle starts (units), from each of its parts' (offset, positions (decode)): the rarest
     part's candidates, kept where every other part stands at its offset. Sorted when there are
     several parts (a part of one trigram is sorted; a range of trigrams is not)."""
     import numpy as np
 
-    arrays = sorted(((offset, np.frombuffer(data, "<u4")) for offset, data in found), key=lambda part: len(part[1]))
+    arrays = sorted(found, key=lambda part: len(part[1]))
     offset, rarest = arrays[0]
     candidates = rarest.astype(np.int64) - offset
     if len(arrays) > 1:
