@@ -166,3 +166,23 @@ def test_a_tier_ordered_as_far_as_pages_ask_is_ordered_as_a_full_sort(monkeypatc
             found_ranks, found_scores = tier.first(wanted)
             assert found_ranks.tolist() == ranks[expected][:wanted].tolist()
             assert found_scores.tolist() == scores[expected][:wanted].tolist()
+
+
+def test_a_reader_does_not_answer_from_blocks_it_kept_before_a_rebuild(source: Path, database: str) -> None:
+    """A rebuild makes the tables again, so chunk numbers come back with other texts in them: what a
+    reader kept of the old ones (counts, blocks of keys) is not used for the new."""
+    from archive.search import remove_index
+
+    factory.write_docx(source / "a.docx", ["第一篇讲话", "我们要务实奉献，追求卓越，务实奉献。"])
+    run_index([source], database)
+    with open_index(database) as archive:
+        assert archive.search('"务实奉献"').total == 1 and archive.search('"追求卓越"').total == 1
+        remove_index(database)
+        (source / "a.docx").unlink()
+        factory.write_docx(source / "b.docx", ["第二篇讲话", "坚持安全第一，预防为主，追求卓越，务实创新。"])
+        factory.write_docx(source / "c.docx", ["第三篇讲话", "务实奉献，追求卓越。"])
+        run_index([source], database)
+        assert [h.document.path for h in archive.search('"追求卓越"').hits] == [str(source / "b.docx"),
+                                                                              str(source / "c.docx")]
+        assert [h.document.path for h in archive.search('"务实奉献"').hits] == [str(source / "c.docx")]
+        assert archive.search('"预防为主"').total == 1
