@@ -232,7 +232,8 @@ class Phrases:
 
     Round trips: a search whose needles' counts are kept (`_KeptCounts`) for the commit the engine
     just read (`state`) makes none here; else one for BEGIN, the index's state and the blocks of
-    keys (when the view in memory is still the index's), one or more for positions, one to COMMIT."""
+    keys not kept (`_KeptBlocks`; when the view in memory is still the index's), one or more for
+    positions, one to COMMIT."""
 
     COMPUTING_AT_ONCE = 2
 
