@@ -438,7 +438,7 @@ class PostgresIndex(SpeechIndex[str]):
         """The paths of documents by where their texts stand in the positional postings."""
         rows = self._rows(f"SELECT c.chunk, c.ordinal, c.path FROM unnest(%s::int[], %s::int[]) AS u(chunk, ordinal) "
                           f"JOIN {phrases.CHUNKED} c ON c.chunk = u.chunk AND c.ordinal = u.ordinal",
-                          ([c for c, _ in places], [o for _, o in places]))
+                          (phrases.array_literal(c for c, _ in places), phrases.array_literal(o for _, o in places)))
         return {(chunk, ordinal): path for chunk, ordinal, path in rows}
 
     def _texts(self, keys: Sequence[str]) -> list[tuple[Document, DocumentText]]:
