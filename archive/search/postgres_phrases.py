@@ -449,10 +449,12 @@ def _fetched(connection: Any, located: Located) -> Iterator[tuple[int, Fetched]]
     bounded."""
     slices = sorted({(chunk, *span[1:]) for (_, chunk), spans in located.items() for span in spans})
     batch: list[tuple[int, bool, int, int, int, int]] = []
+    entries = 0  # in the batch
     for number, place in enumerate(slices):
         batch.append(place)
+        entries += place[3] - place[2]
         last = number + 1 == len(slices) or slices[number + 1][0] != place[0]
-        if last and (number + 1 == len(slices) or sum(p[3] - p[2] for p in batch) >= POSITIONS_PER_FETCH):
+        if last and (number + 1 == len(slices) or entries >= POSITIONS_PER_FETCH):
             fetched: dict[int, Fetched] = {}
             for chunk, pairs, first, end, data, second in connection.execute(
                     f"SELECT q.chunk, q.pairs, q.first, q.stop, "
@@ -465,7 +467,7 @@ def _fetched(connection: Any, located: Located) -> Iterator[tuple[int, Fetched]]
                     tuple(array_literal(p[column] for p in batch) for column in range(6)), binary=True):
                 fetched.setdefault(chunk, {})[(pairs, first, end)] = (data, second)
             yield from fetched.items()
-            batch = []
+            batch, entries = [], 0
 
 
 def _occurrences(spans: list[Span], fetched: Fetched) -> Any:
