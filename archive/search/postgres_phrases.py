@@ -504,11 +504,10 @@ def _counted_in(view: _View, needle: str, pieces: list[tuple[int, list[Span], Fe
     import numpy as np
 
     if pieces[0][1][0][1]:  # a word of one or two units: its documents and counts
-        slices = [fetched[spans[0][1:4]] for _, spans, fetched in pieces]
-        lengths = [len(documents) // 4 for documents, _ in slices]
-        firsts = np.repeat([view.firsts[chunk][0] for chunk, _, _ in pieces], lengths)
-        return trigrams.counted_pairs(np.frombuffer(b"".join(documents for documents, _ in slices), "<u4") + firsts,
-                                      np.frombuffer(b"".join(counts for _, counts in slices), "<u4"))
+        held = [fetched[spans[0][1:4]] for _, spans, fetched in pieces]  # (documents, counts) per chunk
+        firsts = np.repeat([view.firsts[chunk][0] for chunk, _, _ in pieces], [len(documents) // 4 for documents, _ in held])
+        return trigrams.counted_pairs(np.frombuffer(b"".join(documents for documents, _ in held), "<u4") + firsts,
+                                      np.frombuffer(b"".join(counts for _, counts in held), "<u4"))
     alike: dict[tuple[int, ...], list[tuple[int, list[Span], Fetched]]] = {}
     for piece in pieces:
         alike.setdefault(tuple(span[0] for span in piece[1]), []).append(piece)
@@ -516,8 +515,8 @@ def _counted_in(view: _View, needle: str, pieces: list[tuple[int, list[Span], Fe
     for offsets, group in alike.items():
         parts = []
         for number, offset in enumerate(offsets):
-            slices = [(*fetched[spans[number][1:4]], view.firsts[chunk][1]) for chunk, spans, fetched in group]
-            parts.append((offset, trigrams.decode_many(slices)))
+            parts.append((offset, trigrams.decode_many([(*fetched[spans[number][1:4]], view.firsts[chunk][1])
+                                                        for chunk, spans, fetched in group])))
         found.append(trigrams.counts(trigrams.occurrences(parts), view.starts, needle))
     if len(found) == 1:
         return found[0]
