@@ -154,17 +154,13 @@ class Unsupported(Exception):
 
 @dataclass
 class _View:
-    """What a reader keeps of one generation of the index (see the module's docstring). Its chunks
-    are seen as one run, one after another: a document's ordinal in the run is its chunk's first
-    plus its ordinal in the chunk, a unit's place the chunk's first unit plus its position; a search
-    counts a batch of chunks in a few calls on whole arrays, not a few dozen per chunk."""
+    """What a reader keeps of one generation of the index (see the module's docstring)."""
 
     generation: Any
     chunks: list[int]
+    starts: dict[int, Any]  # chunk -> uint32 starts
     samples: dict[tuple[int, bool], Any]  # (chunk, pairs) -> uint64 sampled keys
-    firsts: dict[int, tuple[int, int]]  # chunk -> (its first ordinal, its first unit) in the run
-    starts: Any  # int64 per ordinal of the run, and one more: where each text starts in the run
-    live: Any  # int32 per ordinal of the run: the document's rank (-1: no longer its document's text)
+    live: dict[int, Any]  # chunk -> int32 rank of each ordinal (-1: no longer its document's text)
     ranks_chunk: Any  # int32 per rank (path order): the chunk of the document's text
     ranks_ordinal: Any
     ranks_date: Any
@@ -173,45 +169,28 @@ class _View:
     def documents(self) -> int:
         return len(self.ranks_chunk)
 
-    def chunk_starts(self, chunk: int) -> Any:
-        """Where each of a chunk's texts starts in it, and its end."""
-        ordinal, unit = self.firsts[chunk]
-        return self.starts[ordinal : self._ordinal_end(chunk) + 1] - unit
-
-    def chunk_live(self, chunk: int) -> Any:
-        """The rank of each of a chunk's documents (-1: no longer its document's text)."""
-        return self.live[self.firsts[chunk][0] : self._ordinal_end(chunk)]
-
-    def _ordinal_end(self, chunk: int) -> int:
-        following = self.chunks.index(chunk) + 1
-        return self.firsts[self.chunks[following]][0] if following < len(self.chunks) else len(self.live)
-
 
 def _load(connection: Any, generation: Any) -> _View:
     import numpy as np
 
-    chunks, samples, firsts, starts = [], {}, {}, []
-    ordinal = unit = 0
+    chunks, starts, samples = [], {}, {}
     for chunk, chunk_starts, sample, pair_sample in connection.execute(
             f"SELECT id, starts, sample, pair_sample FROM {CHUNKS} ORDER BY id", binary=True):
         chunks.append(chunk)
-        local = np.frombuffer(chunk_starts, "<u4").astype(np.int64)
-        firsts[chunk] = (ordinal, unit)
-        starts.append(local[:-1] + unit)
-        ordinal, unit = ordinal + len(local) - 1, unit + int(local[-1])
+        starts[chunk] = np.frombuffer(chunk_starts, "<u4").astype(np.int64)
         samples[(chunk, False)] = np.frombuffer(sample, "<u8").copy()
         samples[(chunk, True)] = np.frombuffer(pair_sample, "<u8").copy()
     packed = connection.execute(
         f"SELECT string_agg(int4send(chunk), '' ORDER BY path), string_agg(int4send(ordinal), '' ORDER BY path), "
         f"string_agg(int4send(date_key), '' ORDER BY path) FROM {CHUNKED}").fetchone()
     ranks_chunk, ranks_ordinal, ranks_date = (np.frombuffer(value or b"", ">i4").astype(np.int32) for value in packed)
-    first_ordinal = np.zeros(max(chunks, default=0) + 1, dtype=np.int64)
-    for chunk, (chunk_ordinal, _) in firsts.items():
-        first_ordinal[chunk] = chunk_ordinal
-    live = np.full(ordinal, -1, dtype=np.int32)
-    live[first_ordinal[ranks_chunk] + ranks_ordinal] = np.arange(len(ranks_chunk), dtype=np.int32)
-    return _View(generation, chunks, samples, firsts, np.concatenate([*starts, np.asarray([unit], np.int64)]), live,
-                 ranks_chunk, ranks_ordinal, ranks_date)
+    live = {}
+    for chunk in chunks:
+        mapping = np.full(len(starts[chunk]) - 1, -1, dtype=np.int32)
+        mine = np.flatnonzero(ranks_chunk == chunk)
+        mapping[ranks_ordinal[mine]] = mine
+        live[chunk] = mapping
+    return _View(generation, chunks, starts, samples, live, ranks_chunk, ranks_ordinal, ranks_date)
 
 
 def _needles(node: ql.Node, found: list[str]) -> None:
@@ -464,10 +443,10 @@ def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]]
     return blocks.located(blocks.send(connection))
 
 
-def _fetched(connection: Any, located: Located) -> Iterator[list[tuple[int, Fetched]]]:
-    """The slices of positions and their groups (or documents and counts) that `located` names,
-    in batches of whole chunks (each chunk's, in the view's order) of at most POSITIONS_PER_FETCH
-    entries: memory stays bounded."""
+def _fetched(connection: Any, located: Located) -> Iterator[tuple[int, Fetched]]:
+    """Each chunk's slices of positions and their groups (or documents and counts) that `located`
+    names, read in batches of whole chunks of at most POSITIONS_PER_FETCH entries: memory stays
+    bounded."""
     slices = sorted({(chunk, *span[1:]) for (_, chunk), spans in located.items() for span in spans})
     batch: list[tuple[int, bool, int, int, int, int]] = []
     entries = 0  # in the batch
@@ -476,7 +455,7 @@ def _fetched(connection: Any, located: Located) -> Iterator[list[tuple[int, Fetc
         entries += place[3] - place[2]
         last = number + 1 == len(slices) or slices[number + 1][0] != place[0]
         if last and (number + 1 == len(slices) or entries >= POSITIONS_PER_FETCH):
-            fetched: dict[int, Fetched] = {chunk: {} for chunk in dict.fromkeys(p[0] for p in batch)}
+            fetched: dict[int, Fetched] = {}
             for chunk, pairs, first, end, data, second in connection.execute(
                     f"SELECT q.chunk, q.pairs, q.first, q.stop, "
                     f"CASE WHEN q.pairs THEN substring(c.pair_documents FROM q.first * 4 + 1 FOR (q.stop - q.first) * 4) "
@@ -486,41 +465,14 @@ def _fetched(connection: Any, located: Located) -> Iterator[list[tuple[int, Fetc
                     f"FROM unnest(%s::int[], %s::boolean[], %s::int[], %s::int[], %s::int[], %s::int[]) "
                     f"AS q(chunk, pairs, first, stop, group_first, group_stop) JOIN {CHUNKS} c ON c.id = q.chunk",
                     tuple(array_literal(p[column] for p in batch) for column in range(6)), binary=True):
-                fetched[chunk][(pairs, first, end)] = (data, second)
-            yield list(fetched.items())
+                fetched.setdefault(chunk, {})[(pairs, first, end)] = (data, second)
+            yield from fetched.items()
             batch, entries = [], 0
 
 
 def _occurrences(spans: list[Span], fetched: Fetched) -> Any:
-    """Where a needle starts in one chunk (its positions)."""
     return trigrams.occurrences([(offset, trigrams.decode(*fetched[(pairs, first, end)]))
                                  for offset, pairs, first, end, _, _ in spans])
-
-
-def _counted_in(view: _View, needle: str, pieces: list[tuple[int, list[Span], Fetched]]) -> tuple[Any, Any]:
-    """(ordinals in the view's run, how often) of the documents holding `needle` in a batch's
-    chunks (each with its spans and slices), counted over the batch at once. The chunks whose
-    parts are the same trigrams (usually all) are intersected together."""
-    import numpy as np
-
-    if pieces[0][1][0][1]:  # a word of one or two units: its documents and counts
-        held = [fetched[spans[0][1:4]] for _, spans, fetched in pieces]  # (documents, counts) per chunk
-        firsts = np.repeat([view.firsts[chunk][0] for chunk, _, _ in pieces], [len(documents) // 4 for documents, _ in held])
-        return trigrams.counted_pairs(np.frombuffer(b"".join(documents for documents, _ in held), "<u4") + firsts,
-                                      np.frombuffer(b"".join(counts for _, counts in held), "<u4"))
-    alike: dict[tuple[int, ...], list[tuple[int, list[Span], Fetched]]] = {}
-    for piece in pieces:
-        alike.setdefault(tuple(span[0] for span in piece[1]), []).append(piece)
-    found = []
-    for offsets, group in alike.items():
-        parts = []
-        for number, offset in enumerate(offsets):
-            parts.append((offset, trigrams.decode_many([(*fetched[spans[number][1:4]], view.firsts[chunk][1])
-                                                        for chunk, spans, fetched in group])))
-        found.append(trigrams.counts(trigrams.occurrences(parts), view.starts, needle))
-    if len(found) == 1:
-        return found[0]
-    return np.concatenate([ordinals for ordinals, _ in found]), np.concatenate([counts for _, counts in found])
 
 
 def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts | None = None,
@@ -546,15 +498,18 @@ def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts 
         located.update(_locate(connection, view, {needle: trigrams.parts(needle) or [] for needle in rest},
                                kept=kept_blocks))
     counted.update((needle, np.zeros(view.documents, dtype=np.int32)) for needle in wanted)
-    for batch in _fetched(connection, located):
+    for chunk, fetched in _fetched(connection, located):
         for needle in wanted:
-            pieces = [(chunk, located[(needle, chunk)], fetched) for chunk, fetched in batch
-                      if (needle, chunk) in located]
-            if pieces:
-                ordinals, how_often = _counted_in(view, needle, pieces)
-                ranks = view.live[ordinals]
-                live = ranks >= 0
-                counted[needle][ranks[live]] += how_often[live].astype(np.int32)
+            spans = located.get((needle, chunk))
+            if spans is None:
+                continue
+            if spans[0][1]:  # a word of one or two units: its documents and counts
+                ordinals, how_often = trigrams.counted_pairs(*fetched[spans[0][1:4]])
+            else:
+                ordinals, how_often = trigrams.counts(_occurrences(spans, fetched), view.starts[chunk], needle)
+            ranks = view.live[chunk][ordinals]
+            live = ranks >= 0
+            counted[needle][ranks[live]] += how_often[live].astype(np.int32)
     if kept is not None:
         for needle in wanted:
             kept.put(view, needle, counted[needle])
@@ -628,10 +583,10 @@ def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int,
     order = [chunk for chunk in view.chunks[::2] + view.chunks[1::2] if (needle, chunk) in located]
     for group in range(0, len(order), WINDOW_CHUNKS):  # older and newer folders alike (chunks follow paths)
         these = {(needle, chunk): located[(needle, chunk)] for chunk in order[group : group + WINDOW_CHUNKS]}
-        for chunk, fetched in (piece for batch in _fetched(connection, these) for piece in batch):
+        for chunk, fetched in _fetched(connection, these):
             occurrences = np.sort(_occurrences(located[(needle, chunk)], fetched))
-            ordinals = np.searchsorted(view.chunk_starts(chunk), occurrences, side="right") - 1
-            live = view.chunk_live(chunk)[ordinals] >= 0
+            ordinals = np.searchsorted(view.starts[chunk], occurrences, side="right") - 1
+            live = view.live[chunk][ordinals] >= 0
             found.append((chunk, occurrences[live], ordinals[live]))
         if sum(len(occurrences) for _, occurrences, _ in found) >= limit:
             break
@@ -645,7 +600,7 @@ def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int,
     passed = 0
     for chunk, occurrences, ordinals in found:
         mine = chosen[(chosen >= passed) & (chosen < passed + len(occurrences))] - passed
-        starts = view.chunk_starts(chunk)
+        starts = view.starts[chunk]
         for position, ordinal in zip(occurrences[mine].tolist(), ordinals[mine].tolist(), strict=True):
             first = max(position - reach, int(starts[ordinal]))
             end = min(position + length + reach, int(starts[ordinal + 1]) - 1)

@@ -152,19 +152,6 @@ def decode(lows: bytes, groups: bytes) -> Any:
     return positions
 
 
-def decode_many(slices: Sequence[tuple[bytes, bytes, int]]) -> Any:
-    """Positions (int64) of slices of consecutive chunks, each (low bits, groups, the chunk's first
-    unit in the run of them): in a few calls on the joined bytes, however many chunks."""
-    import numpy as np
-
-    packed = np.frombuffer(b"".join(groups for _, groups, _ in slices), "<u4")
-    firsts = np.repeat(np.asarray([first for _, _, first in slices], dtype=np.int64),
-                       [len(groups) // 4 for _, groups, _ in slices])
-    positions = np.repeat(((packed >> 16) << 16).astype(np.int64) + firsts, (packed & 0xFFFF) + 1)
-    positions += np.frombuffer(b"".join(lows for lows, _, _ in slices), "<u2")
-    return positions
-
-
 def _pairs(units: Any, starts: Any) -> Pairs:
     """Built in place, one array of 8 bytes a unit at a time (a chunk's peak is its trigrams')."""
     import numpy as np
@@ -317,19 +304,19 @@ def occurrences(found: Sequence[tuple[int, Any]]) -> Any:
     for offset, positions in arrays[1:]:
         if not len(candidates) or not len(positions):
             return candidates[:0]
-        wanted = (candidates + offset).astype(positions.dtype)  # the positions' own type: searched without a copy
+        wanted = (candidates + offset).astype(np.uint32)  # the positions' own type: searched without a copy
         index = np.searchsorted(positions, wanted)
         index[index >= len(positions)] = len(positions) - 1
         candidates = candidates[positions[index] == wanted]
     return candidates
 
 
-def counted_pairs(ordinals: Any, how_often: Any) -> tuple[Any, Any]:
-    """(ordinals, counts) of a part of Pairs (its documents and counts as arrays; of consecutive
-    chunks, their documents as ordinals of the run of them): one bigram's, or a range of bigrams'
-    added up."""
+def counted_pairs(documents: bytes, counts: bytes) -> tuple[Any, Any]:
+    """(ordinals, counts) of a part of Pairs: one bigram's, or a range of bigrams' added up."""
     import numpy as np
 
+    ordinals = np.frombuffer(documents, "<u4")
+    how_often = np.frombuffer(counts, "<u4")
     if len(ordinals) and np.any(ordinals[1:] <= ordinals[:-1]):  # several bigrams: add them up
         total = np.bincount(ordinals, weights=how_often)
         held = np.flatnonzero(total)
