@@ -357,8 +357,11 @@ class _KeptBlocks:
     BUDGET = 12 * 1024 * 1024
 
     def __init__(self) -> None:
-        self._kept = LRU(1 << 20, budget=self.BUDGET, weight=lambda block: 64 + sum(getattr(part, "nbytes", 8 * len(part))
-                                                                                     for part in block))
+        self._kept = LRU(1 << 20, budget=self.BUDGET, weight=self._bytes)
+
+    @staticmethod
+    def _bytes(block: trigrams.Block) -> int:
+        return 64 + sum(getattr(part, "nbytes", 8 * len(part)) for part in block)  # views, or lists (big-endian)
 
     def get(self, view: _View, place: tuple[int, bool, int]) -> trigrams.Block | None:
         found: trigrams.Block | None = self._kept.get((view.generation, place))

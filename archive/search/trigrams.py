@@ -128,7 +128,8 @@ def build(texts: Sequence[str]) -> Chunk:
 
 def _groups(positions: Any, new_key: Any, firsts: Any) -> tuple[Any, Any]:
     """(groups, group offsets) of the positions of trigrams (ascending within each; `new_key` marks
-    where a trigram's start, at `firsts`): a group per run with the same high bits in one trigram."""
+    where each trigram's positions start, at `firsts`): a group per run with the same high bits in
+    one trigram."""
     import numpy as np
 
     highs = positions >> 16
