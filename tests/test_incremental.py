@@ -329,3 +329,20 @@ def test_a_stale_snapshot_is_not_trusted(source: Path, index_dir: Path) -> None:
     added.unlink()
     assert run_index([source], index_dir).removed == 1
     assert paths_found(index_dir, "乡村振兴") == set()
+
+
+def test_stats_are_counted_again_after_a_commit_not_before(tmp_path: Path, index_dir: Path) -> None:
+    """A reader counts once per commit: what it answers follows the index, and changing an answer
+    it gave does not change the next."""
+    folder = tmp_path / "speeches"
+    factory.make_folder(folder, 4, chars=300)
+    run_index([folder], index_dir)
+    with open_index(index_dir) as archive:
+        first = archive.stats()
+        first["by_year"].clear()
+        assert archive.stats()["by_year"] and archive.stats()["documents"] == 4
+        factory.write_docx(folder / "新的.docx", ["在新会议上的讲话", "（2031年5月6日）", "同志们：今天开会。"])
+        (folder / "坏的.pdf").write_bytes(b"%PDF-1.4 truncated")
+        run_index([folder], index_dir)
+        now = archive.stats()
+        assert (now["documents"], now["failed"], now["by_year"].get("2031")) == (5, 1, 1)

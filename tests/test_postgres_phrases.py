@@ -147,23 +147,6 @@ def test_stats_counted_by_the_database_are_the_embedded_engines(tmp_path: Path, 
     assert list(counted["by_speaker"].values()) == sorted(counted["by_speaker"].values(), reverse=True)
 
 
-def test_stats_are_counted_again_after_a_commit_not_before(tmp_path: Path, database: str) -> None:
-    """A reader counts once per commit: what it answers follows the index, and changing an answer
-    it gave does not change the next."""
-    folder = tmp_path / "speeches"
-    factory.make_folder(folder, 4, chars=300)
-    run_index([folder], database)
-    with open_index(database) as archive:
-        first = archive.stats()
-        first["by_year"].clear()
-        assert archive.stats()["by_year"] and archive.stats()["documents"] == 4
-        factory.write_docx(folder / "新的.docx", ["在新会议上的讲话", "（2031年5月6日）", "同志们：今天开会。"])
-        (folder / "坏的.pdf").write_bytes(b"%PDF-1.4 truncated")
-        run_index([folder], database)
-        now = archive.stats()
-        assert (now["documents"], now["failed"], now["by_year"].get("2031")) == (5, 1, 1)
-
-
 def test_a_tier_ordered_as_far_as_pages_ask_is_ordered_as_a_full_sort(monkeypatch) -> None:
     """The best k of a tier, asked for in growing steps, are the first k of a stable full sort
     (best first, equal scores in rank order), ties at the k-th score included."""

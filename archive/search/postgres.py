@@ -24,7 +24,6 @@ transaction; readers never wait. The schema is created by the tool and carries i
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import re
 import threading
@@ -377,7 +376,6 @@ class PostgresIndex(SpeechIndex[str]):
         self._lock = contextlib.nullcontext()  # the database serialises what needs it; requests run at once
         self._versions: tuple[Any, dict[str, dict[str, Any]]] = (None, {})
         self._versions_lock = threading.Lock()
-        self._stats: tuple[Any, dict[str, Any]] = (None, {})  # (generation, stats) of the last commit asked about
         self._phrases = phrases.Phrases(CHUNKED_META, META)
         from psycopg_pool import ConnectionPool
 
@@ -472,17 +470,9 @@ class PostgresIndex(SpeechIndex[str]):
                 self._versions = (generation, self._meta("version_groups") or {})
             return self._versions[1]
 
-    def stats(self) -> dict[str, Any]:
-        """SpeechIndex.stats counted by the database (reading every listing into a web process
-        held 350 MB at 100,000 speeches, and kept most of it), once per commit: counting takes the
-        database most of a second at 100,000, and every page a colleague opens asks."""
-        with self._errors():
-            generation = self._generation()[0]
-        if self._stats[0] != generation or generation is None:
-            self._stats = (generation, self._counted_stats())
-        return copy.deepcopy(self._stats[1])
-
     def _counted_stats(self) -> dict[str, Any]:
+        """Counted by the database: reading every listing into a web process held 350 MB at
+        100,000 speeches, and kept most of it."""
         def counted(expression: str) -> dict[Any, int]:
             return dict(self._rows(f"SELECT {expression} AS value, count(*) FROM {DOCUMENTS} WHERE kind = 'doc' "
                                    "GROUP BY value ORDER BY count(*) DESC, value"))
