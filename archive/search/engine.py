@@ -461,7 +461,7 @@ class SpeechIndex(Searching[Key]):
     def stats(self) -> dict[str, Any]:
         """Counted once per commit: every page a colleague opens asks, and counting 100,000
         speeches took the embedded engine 1.2 s of CPU (PostgreSQL 0.7 s)."""
-        with self._errors():
+        with self._errors(), self._lock:  # (the embedded engine refreshes its searcher to say)
             generation = self._generation()
         if self._stats[0] != generation or generation is None:
             self._stats = (generation, self._counted_stats())
