@@ -176,6 +176,22 @@ class LRU:
                 self._held -= self._items.popitem(last=False)[1][1]
 
 
+class PerCommit:
+    """One value kept for the commit (generation) it was worked out at, worked out again after the
+    next: what every request asks and only a commit changes. Worked out once even when several
+    requests ask at once."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[Any, Any] = (None, None)
+        self._lock = threading.Lock()
+
+    def get(self, generation: Any, work_out: Callable[[], Any]) -> Any:
+        with self._lock:
+            if generation is None or self._kept[0] != generation:
+                self._kept = (generation, work_out())
+            return self._kept[1]
+
+
 def saturate(count: int) -> float:
     """A phrase's score in a document where it stands `count` times: it grows with the count, less
     and less (like BM25's term frequency). Every engine scores this way."""
@@ -349,7 +365,7 @@ class SpeechIndex(Searching[Key]):
 
     def __init__(self, cached_rankings: int = 64) -> None:
         super().__init__(cached_rankings)
-        self._stats: tuple[Any, dict[str, Any]] = (None, {})  # (generation, stats) of the last commit asked about
+        self._stats = PerCommit()
 
     @abstractmethod
     def _counted(self, node: ql.Node, filters: Filters, found: Sequence[str]) -> list[tuple[dict[str, Any], int]]:
@@ -463,9 +479,7 @@ class SpeechIndex(Searching[Key]):
         speeches took the embedded engine 1.2 s of CPU (PostgreSQL 0.7 s)."""
         with self._errors(), self._lock:  # (the embedded engine refreshes its searcher to say)
             generation = self._generation()
-        if self._stats[0] != generation or generation is None:
-            self._stats = (generation, self._counted_stats())
-        return copy.deepcopy(self._stats[1])
+        return copy.deepcopy(self._stats.get(generation, self._counted_stats))
 
     def _counted_stats(self) -> dict[str, Any]:
         """Years, speakers, formats, failures and the last commit, from every listing."""

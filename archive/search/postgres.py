@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from archive.search.engine import (
     Filters,
     IndexUpdate,
     ManifestEntry,
+    PerCommit,
     Ranking,
     SpeechIndex,
     add_variants,
@@ -374,8 +374,7 @@ class PostgresIndex(SpeechIndex[str]):
         super().__init__()  # rankings from the positional postings weigh 13 bytes a match (CACHED_ROWS bounds them)
         self.location = url
         self._lock = contextlib.nullcontext()  # the database serialises what needs it; requests run at once
-        self._versions: tuple[Any, dict[str, dict[str, Any]]] = (None, {})
-        self._versions_lock = threading.Lock()
+        self._versions = PerCommit()
         self._phrases = phrases.Phrases(CHUNKED_META, META)
         from psycopg_pool import ConnectionPool
 
@@ -464,11 +463,9 @@ class PostgresIndex(SpeechIndex[str]):
         return [row[0] for row in self._rows(f"SELECT summary FROM {DOCUMENTS} WHERE kind = %s", (kind,))]
 
     def _version_entries(self, generation: Any = None) -> dict[str, dict[str, Any]]:
-        generation = generation if generation is not None else self._generation()
-        with self._versions_lock:
-            if self._versions[0] != generation:
-                self._versions = (generation, self._meta("version_groups") or {})
-            return self._versions[1]
+        found: dict[str, dict[str, Any]] = self._versions.get(
+            generation if generation is not None else self._generation(), lambda: self._meta("version_groups") or {})
+        return found
 
     def _counted_stats(self) -> dict[str, Any]:
         """Counted by the database: reading every listing into a web process held 350 MB at
