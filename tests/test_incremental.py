@@ -346,3 +346,33 @@ def test_stats_are_counted_again_after_a_commit_not_before(tmp_path: Path, index
         run_index([folder], index_dir)
         now = archive.stats()
         assert (now["documents"], now["failed"], now["by_year"].get("2031")) == (5, 1, 1)
+
+
+def test_equal_scores_stand_in_path_order_whatever_order_files_were_indexed_in(source: Path, index_dir: Path) -> None:
+    """whoosh numbers documents as they are read, and a later run appends: files whose paths sort
+    first, added in a second run, must still come first among equal scores, in the engine and in a
+    command's quick search, by relevance and by date (where an exact match keeps its exact score)."""
+    def speech(path: Path, topic: str) -> None:
+        factory.write_docx(path, [f"在{topic}会议上的讲话", "（2021年3月4日）", "同志们：",
+                                  "我们要务实奉献，推进营商环境建设。"])
+
+    speech(source / "乙" / "z.docx", "安全生产")
+    speech(source / "b.docx", "乡村振兴")
+    assert run_index([source], index_dir).added == 2
+    speech(source / "a.docx", "经济工作")
+    speech(source / "甲.docx", "项目建设")
+    speech(source / "乙" / "a.docx", "廉政建设")
+    assert run_index([source], index_dir).added == 3
+    in_path_order = sorted(str(path) for path in source.rglob("*.docx"))
+    assert in_path_order[0].endswith("/a.docx") and in_path_order[-1].endswith("/甲.docx")
+    for query in ('"务实奉献"', "营商环境建设", '"务实奉献" title:讲话', '"务实奉献" OR "营商环境"'):
+        for sort in ("relevance", "date"):
+            with open_index(index_dir) as archive:
+                hits = archive.search(query, filters=Filters(sort=sort), limit=None).hits
+                relevance = {hit.document.path: hit.score
+                             for hit in archive.search(query, limit=None).hits}
+            assert [hit.document.path for hit in hits] == in_path_order, (query, sort)
+            assert len({hit.score for hit in hits}) == 1
+            assert all(hit.score == relevance[hit.document.path] for hit in hits), (query, sort)
+            with open_for_search(index_dir, query, Filters(sort=sort)) as searching:
+                assert [hit.document.path for hit in searching.search(query, limit=None).hits] == in_path_order

@@ -115,9 +115,11 @@ class Ranking(Generic[Key]):
         self._words: list[tuple[Key, float, str]] | None = None
 
     @classmethod
-    def by_date(cls, rows: list[tuple[Key, float, str, int]]) -> Ranking[Key]:
-        """Both tiers together, newest first (then best first): rows are (key, score, tier, date key)."""
-        rows = sorted(rows, key=lambda row: (row[3], row[1]), reverse=True)
+    def by_date(cls, rows: list[tuple[Key, float, str, int]], path_order: Callable[[Key], Any]) -> Ranking[Key]:
+        """Both tiers together, newest first, then best first, then in path order (best_first):
+        rows are (key, score, tier, date key)."""
+        rows = sorted(rows, key=lambda row: path_order(row[0]))
+        rows.sort(key=lambda row: (row[3], row[1]), reverse=True)  # stable: ties stay in path order
         return cls([], ranked=[(key, score, tier) for key, score, tier, _ in rows])
 
     def _before_words(self) -> int:
@@ -201,9 +203,11 @@ def saturate(count: int) -> float:
 SATURATED = [count / (count + 1.2) for count in range(256)]
 
 
-def best_first(found: list[Any]) -> None:
-    """Sort (document number, score, …) rows best first, in place; equal scores stay in index order."""
-    found.sort(key=itemgetter(0))
+def best_first(found: list[Any], path_order: Callable[[Any], Any]) -> None:
+    """Sort (document, score, …) rows best first, in place; equal scores in path order
+    (`path_order`: a document's path, or its place among them), as every engine orders them:
+    whoosh's document numbers follow the order files were read in, and a later run appends."""
+    found.sort(key=lambda row: path_order(row[0]))
     found.sort(key=itemgetter(1), reverse=True)  # stable
 
 

@@ -10,7 +10,8 @@ kind) are still answered by whoosh, as sets of documents.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Set
+from typing import Any
 
 from whoosh import query as wq
 
@@ -29,9 +30,10 @@ from archive.search.phrase import (
 Scores = dict[int, float]
 
 
-def ranked(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq.Query | None = None,
-           skip: Set[int] = frozenset()) -> list[tuple[int, float]]:
-    """(docnum, score) of every live document matching `query`, best first (ties: index order).
+def ranked(searcher, query: wq.Query, path_order: Callable[[int], Any], *, only: wq.Query | None = None,
+           never: wq.Query | None = None, skip: Set[int] = frozenset()) -> list[tuple[int, float]]:
+    """(docnum, score) of every live document matching `query`, best first (ties in path order:
+    `path_order` gives a docnum's place among the paths).
 
     `only`: documents must also match it (a filter; it does not score). `never`: documents matching
     it are left out. `skip`: docnums (of the whole index) left out.
@@ -50,7 +52,7 @@ def ranked(searcher, query: wq.Query, *, only: wq.Query | None = None, never: wq
         if skip:
             scores = {docnum: score for docnum, score in scores.items() if docnum not in skip}
         found.extend(scores.items())
-    best_first(found)
+    best_first(found, path_order)
     return found
 
 
@@ -112,6 +114,8 @@ def _all_bits(segment, queries: list[wq.Query]) -> int:
 def scores_of(segment, query: wq.Query) -> Scores:
     """docnum -> score of every live document of one segment searcher that matches `query`."""
     if isinstance(query, ExactPhrase):
+        if body_text(segment.schema, query) is None:  # speaker:, title: select, scoring 1 as a date range does
+            return dict.fromkeys(query.scores(segment), 1.0)
         return query.scores(segment)
     if isinstance(query, AllWords):
         scores = query.scores(segment)

@@ -420,10 +420,13 @@ class AllWords(And):
             return None
         fieldname, field, words = found
         reader = searcher.reader()
-        each = sorted((text_scores(reader, fieldname, field, word) for word in words), key=len)
-        scores = each[0]
-        for other in each[1:]:
-            scores = {docnum: scores[docnum] + other[docnum] for docnum in scores.keys() & other.keys()}
-            if not scores:
-                break
-        return scores
+        each = [text_scores(reader, fieldname, field, word) for word in words]
+        smallest_first = sorted(each, key=len)
+        held = set(smallest_first[0])
+        for other in smallest_first[1:]:
+            held &= other.keys()
+            if not held:
+                return {}
+        # added up in the words' order, as every engine adds them: floats added in another order
+        # can differ in the last bit, and equal scores would then not tie
+        return {docnum: sum(scores[docnum] for scores in each) for docnum in held}

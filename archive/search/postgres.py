@@ -342,21 +342,24 @@ class _PagedRanking(Ranking[str]):
     def page(self, offset: int, limit: int | None) -> list[tuple[str, float, str]]:
         where_loose = self._where + _Clause(" AND ") + self._loose
         if self._by_date:
-            found = self._page_of(_Clause("SELECT path, ") + self._loose_score + _Clause(" AS score, ") + self._strict
+            # an exact match scores as in the exact tier, the rest by their words
+            found = self._page_of(_Clause("SELECT path, CASE WHEN ") + self._strict + _Clause(" THEN ")
+                                 + self._strict_score + _Clause(" ELSE ") + self._loose_score
+                                 + _Clause(" END AS score, ") + self._strict
                                  + _Clause(f" AS exact, date_key FROM {DOCUMENTS} WHERE ") + where_loose,
-                                 "date_key DESC, score DESC, path", offset, limit)
+                                 f"date_key DESC, score DESC, {phrases.BY_PATH}", offset, limit)
             if found:
                 self._first_rows = int(found[0][-1])
             return [(path, float(score), "exact" if exact else "words") for path, score, exact, _, _ in found]
         found = self._page_of(_Clause("SELECT path, ") + self._strict_score + _Clause(f" AS score FROM {DOCUMENTS} WHERE ")
-                             + self._where + _Clause(" AND ") + self._strict, "score DESC, path", offset, limit)
+                             + self._where + _Clause(" AND ") + self._strict, f"score DESC, {phrases.BY_PATH}", offset, limit)
         if found:
             self._first_rows = int(found[0][-1])
         page = [(path, float(score), "exact") for path, score, _ in found]
         if (limit is None or len(page) < limit) and self._count_words():
             first = self._count_first()
             words = self._page_of(_Clause("SELECT path, ") + self._loose_score + _Clause(f" AS score FROM {DOCUMENTS} WHERE ")
-                                 + where_loose + _Clause(" AND NOT ") + self._strict, "score DESC, path",
+                                 + where_loose + _Clause(" AND NOT ") + self._strict, f"score DESC, {phrases.BY_PATH}",
                                  max(0, offset - first), None if limit is None else limit - len(page))
             page += [(path, float(score), "words") for path, score, _ in words]
         return page
@@ -451,7 +454,7 @@ class PostgresIndex(SpeechIndex[str]):
         loose, _ = _compile(node, loose=True)
         counts = _join([_count(needle) for needle in found], " + ") if found else ZERO
         rows = self._rows(_Clause("SELECT summary, ") + counts + _Clause(f" FROM {DOCUMENTS} WHERE ")
-                          + _filters(filters) + _Clause(" AND ") + loose + _Clause(" ORDER BY date_key DESC, path"))
+                          + _filters(filters) + _Clause(" AND ") + loose + _Clause(f" ORDER BY date_key DESC, {phrases.BY_PATH}"))
         return [(summary, int(count)) for summary, count in rows]
 
     def _document(self, key: str) -> Document | None:

@@ -35,6 +35,7 @@ from archive.search.dates import parse_range
 from archive.search.engine import LRU, Filters, Ranking, needle_of, query_words, year_range
 from archive.search.suffixes import without_cut_pairs
 
+BY_PATH = 'path COLLATE "C"'  # path order by code point, as Python sorts, whatever the database's collation: ties in it
 CHUNKS, BLOCKS, CHUNKED = "archive_chunks", "archive_blocks", "archive_chunked"
 WINDOW_CHUNKS = 4  # chunks read at once for "did you mean" (see _windows)
 POSITIONS_PER_FETCH = 1_000_000  # positions read in one query (2 MB): a reader's memory stays bounded
@@ -181,8 +182,8 @@ def _load(connection: Any, generation: Any) -> _View:
         samples[(chunk, False)] = np.frombuffer(sample, "<u8").copy()
         samples[(chunk, True)] = np.frombuffer(pair_sample, "<u8").copy()
     packed = connection.execute(
-        f"SELECT string_agg(int4send(chunk), '' ORDER BY path), string_agg(int4send(ordinal), '' ORDER BY path), "
-        f"string_agg(int4send(date_key), '' ORDER BY path) FROM {CHUNKED}").fetchone()
+        f"SELECT string_agg(int4send(chunk), '' ORDER BY {BY_PATH}), string_agg(int4send(ordinal), '' ORDER BY {BY_PATH}), "
+        f"string_agg(int4send(date_key), '' ORDER BY {BY_PATH}) FROM {CHUNKED}").fetchone()
     ranks_chunk, ranks_ordinal, ranks_date = (np.frombuffer(value or b"", ">i4").astype(np.int32) for value in packed)
     live = {}
     for chunk in chunks:
@@ -705,9 +706,9 @@ class _ArrayRanking(Ranking[str]):
         super().__init__([])
         (exact, exact_score), (matched, matched_score) = strict, loose
         self._tiers: list[tuple[_Ordered, str | None]]
-        if by_date:
+        if by_date:  # an exact match scores as in the exact tier, the rest by their words
             ranks = np.flatnonzero(matched)
-            scores = matched_score[ranks]
+            scores = np.where(exact[ranks], exact_score[ranks], matched_score[ranks])
             order = np.lexsort((ranks, -scores, -view.ranks_date[ranks].astype(np.int64)))
             self._tiers = [(_Ordered(ranks[order], scores[order], ordered=True), None)]
             self._in_words = ~exact[ranks[order]]

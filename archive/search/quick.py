@@ -11,7 +11,7 @@ jieba, `speaker:` and `title:` need whoosh's postings) and an index whose newest
 files (a run is still going, an older index) is for the engine (archive.search.open_index).
 
 Same answers as the embedded engine: each operator scores as archive.search.evaluate does (a
-phrase: its saturated count; a date range: 1; AND and OR: sums; NOT removes), ties in index order,
+phrase: its saturated count; a date range: 1; AND and OR: sums; NOT removes), ties in path order,
 so the JSON of a search is the same byte for byte (tests/test_quick.py).
 """
 
@@ -127,9 +127,9 @@ class QuickIndex(Searching[int]):
             dates = segment.records.date_keys
             found.extend((segment.offset + docnum, score, dates[docnum]) for docnum, score in scores.items()
                          if segment.records.readable(docnum))
-        best_first(found)
+        best_first(found, self._path_of)
         if filters.sort == "date":
-            return Ranking.by_date([(key, score, "exact", date) for key, score, date in found])
+            return Ranking.by_date([(key, score, "exact", date) for key, score, date in found], self._path_of)
         return Ranking([(key, score) for key, score, _ in found])
 
     def _scores(self, segment: _Segment, node: ql.Node, *, everything: bool = False) -> Scores:
@@ -169,6 +169,11 @@ class QuickIndex(Searching[int]):
     @staticmethod
     def _live_all(segment: _Segment) -> list[int]:
         return [docnum for docnum in range(segment.records.doc_count) if docnum not in segment.deleted]
+
+    def _path_of(self, key: int) -> bytes:
+        """A document's path as UTF-8 (it sorts as the path does): ties are in path order."""
+        segment, docnum = self._where(key)
+        return segment.records.path_bytes(docnum)
 
     def _where(self, key: int) -> tuple[_Segment, int]:
         segment = self._segments[bisect_right(self._starts, key) - 1]

@@ -104,8 +104,12 @@ class RecordFile:
             raise ValueError(f"{path.name} is cut short")
 
     def path(self, docnum: int) -> str:
+        return self.path_bytes(docnum).decode("utf-8")
+
+    def path_bytes(self, docnum: int) -> bytes:
+        """The path as UTF-8, which sorts as the path does (by code point)."""
         start, end = self._path_starts[docnum], self._path_starts[docnum + 1]
-        return self._map[self._paths + start : self._paths + end].decode("utf-8")
+        return self._map[self._paths + start : self._paths + end]
 
     def readable(self, docnum: int) -> bool:
         """Whether the document is a readable one (not a file that could not be read)."""
