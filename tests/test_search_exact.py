@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from archive.ingest.pipeline import run_index
 from archive.normalize import normalise
-from archive.search import Filters, SpeechIndex, open_index, suffixes
+from archive.search import Filters, SpeechIndex, open_index, records, suffixes
 from tests import factory, postgres_server
 from tests.conftest import ENGINES
 
@@ -54,9 +54,10 @@ def corpus_files(tmp_path_factory: pytest.TempPathFactory):
     return root, truth
 
 
-# The embedded index answers from its suffix files; without them (an index written before they
-# existed, a run killed before writing them) it counts phrases in every text: both exact.
-VARIANTS = [*ENGINES, "whoosh-without-suffix-files"]
+# The embedded index answers from its side files (suffix and records files); without them (an index
+# written before they existed, a run killed before writing them) it counts phrases in every text and
+# reads whoosh's columns: both exact, in the same order.
+VARIANTS = [*ENGINES, "whoosh-without-side-files"]
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +74,9 @@ def indexes(corpus_files, tmp_path_factory: pytest.TempPathFactory):
     assert list(locations["whoosh"].rglob(f"*{suffixes.SUFFIX}"))
     without = tmp_path_factory.mktemp("corpus-index-copy") / "index"
     shutil.copytree(locations["whoosh"], without)
-    for path in without.rglob(f"*{suffixes.SUFFIX}"):
+    for path in [*without.rglob(f"*{suffixes.SUFFIX}"), *without.rglob(f"*{records.SUFFIX}")]:
         path.unlink()
-    opened["whoosh-without-suffix-files"] = open_index(without)
+    opened["whoosh-without-side-files"] = open_index(without)
     yield opened
     for archive in opened.values():
         archive.close()

@@ -129,12 +129,16 @@ class WhooshIndex(SpeechIndex[int]):
         return Ranking.by_date([(docnum, score, tier, dates[docnum]) for docnum, score, tier in rows], path_order)
 
     def _path_order(self, searcher: Any) -> array:
-        """Each docnum's place among the index's paths, for this commit (90 ms to read the paths and
-        30 to sort them at 100,000 speeches, once per commit): ties are in path order in every engine."""
+        """Each docnum's place among the index's paths, for this commit: ties are in path order in
+        every engine. Read from the segments' records files (UTF-8 sorts as the paths do), 35 ms at
+        100,000 speeches once per commit; whoosh's path column took 90 ms more."""
         def work_out() -> array:
-            paths: list[str] = []
+            paths: list[bytes] = []
             for segment, _ in searcher.leaf_searchers():
-                paths.extend(segment.reader().column_reader("path"))
+                reader = segment.reader()
+                stored = phrase.kept(reader, "_archive_records", partial(_records_of, reader))
+                paths.extend(stored.all_path_bytes() if isinstance(stored, records.RecordFile) else
+                             (path.encode("utf-8") for path in reader.column_reader("path")))
             order = array("I", bytes(4 * len(paths)))
             for place, docnum in enumerate(sorted(range(len(paths)), key=paths.__getitem__)):
                 order[docnum] = place

@@ -111,6 +111,12 @@ class RecordFile:
         start, end = self._path_starts[docnum], self._path_starts[docnum + 1]
         return self._map[self._paths + start : self._paths + end]
 
+    def all_path_bytes(self) -> list[bytes]:
+        """Every document's path as UTF-8, in docnum order (one slice of the file, cut up)."""
+        paths = self._map[self._paths : self._records]
+        starts = self._path_starts.tolist()
+        return [paths[start:end] for start, end in zip(starts, starts[1:])]
+
     def readable(self, docnum: int) -> bool:
         """Whether the document is a readable one (not a file that could not be read)."""
         return bool(self._readable[docnum])
