@@ -28,6 +28,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,7 @@ class RecordFile:
         """Every document's path as UTF-8, in docnum order (one slice of the file, cut up)."""
         paths = self._map[self._paths : self._records]
         starts = self._path_starts.tolist()
-        return [paths[start:end] for start, end in zip(starts, starts[1:])]
+        return [paths[start:end] for start, end in pairwise(starts)]
 
     def readable(self, docnum: int) -> bool:
         """Whether the document is a readable one (not a file that could not be read)."""
