@@ -502,6 +502,15 @@ class PostgresIndex(SpeechIndex[str]):
         return [row[0] for row in self._rows(_Clause(f"SELECT path FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
                                              + _holds(needle))]
 
+    def count_holding(self, needle: str) -> int:
+        """From the positional postings, no paths read (a variant "did you mean" weighs may stand in
+        thousands of speeches)."""
+        with self._errors(), self._phrases.turn, self._pool.connection() as connection:
+            places = self._phrases.holding(connection, needle)
+        if places is not None:
+            return len(places)
+        return int(self._rows(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE kind = 'doc' AND ") + _holds(needle))[0][0])
+
     def normalised_texts(self, paths: list[str]) -> dict[str, str]:
         return dict(self._rows(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND path = ANY(%s)",
                                (list(paths),)))
