@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -346,6 +347,17 @@ def test_stats_are_counted_again_after_a_commit_not_before(tmp_path: Path, index
         run_index([folder], index_dir)
         now = archive.stats()
         assert (now["documents"], now["failed"], now["by_year"].get("2031")) == (5, 1, 1)
+        # a document of the first run goes: what the reader kept of its segment must not count it
+        next(path for path in sorted(folder.rglob("*.*")) if path.name not in ("新的.docx", "坏的.pdf")).unlink()
+        (folder / "坏的.pdf").unlink()
+        run_index([folder], index_dir)
+        now = archive.stats()
+        listed = archive.documents()
+        assert (now["documents"], now["failed"], len(listed)) == (4, 0, 4)
+        assert now["by_year"] == dict(sorted(Counter((d.get("date") or "")[:4] or "unknown" for d in listed).items()))
+        assert now["by_format"] == dict(Counter(d["format"] for d in listed).most_common())
+        with open_index(index_dir) as fresh:
+            assert fresh.stats() == now
 
 
 def test_equal_scores_stand_in_path_order_whatever_order_files_were_indexed_in(source: Path, index_dir: Path) -> None:

@@ -492,20 +492,39 @@ class SpeechIndex(Searching[Key]):
     def _counted_stats(self) -> dict[str, Any]:
         """Years, speakers, formats, failures and the last commit, from every listing."""
         with self._errors():
-            records = self._summaries()
+            tallies = Counter(tallied(summary) for summary in self._summaries())
             failed = len(self._summaries("failed"))
             updated = self.last_commit()
-        by_year = Counter((r.get("date") or "")[:4] or "unknown" for r in records)
-        by_speaker = Counter(r.get("speaker") or "unknown" for r in records)
-        by_format = Counter(r.get("format") for r in records)
-        return {
-            "documents": len(records),
-            "failed": failed,
-            "by_year": dict(sorted(by_year.items())),
-            "by_speaker": dict(by_speaker.most_common()),
-            "by_format": dict(by_format.most_common()),
-            "updated": updated,
-        }
+        return stats_of(tallies, failed, updated)
+
+
+def tallied(summary: dict[str, Any]) -> tuple[str, str, str | None]:
+    """What the stats count of a document's listing: its year, speaker and format."""
+    return (summary.get("date") or "")[:4] or "unknown", summary.get("speaker") or "unknown", summary.get("format")
+
+
+def stats_of(tallies: Counter[tuple[str, str, str | None]], failed: int, updated: str | None) -> dict[str, Any]:
+    """The stats (SpeechIndex.stats) from how many documents have each (year, speaker, format):
+    years in order, speakers and formats most common first, ties in code point order."""
+    by_year: Counter[str] = Counter()
+    by_speaker: Counter[str] = Counter()
+    by_format: Counter[str | None] = Counter()
+    for (year, speaker, file_format), count in tallies.items():
+        by_year[year] += count
+        by_speaker[speaker] += count
+        by_format[file_format] += count
+
+    def most_common_first(counted: Counter[Any]) -> dict[Any, int]:
+        return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0] or "")))
+
+    return {
+        "documents": sum(tallies.values()),
+        "failed": failed,
+        "by_year": dict(sorted(by_year.items())),
+        "by_speaker": most_common_first(by_speaker),
+        "by_format": most_common_first(by_format),
+        "updated": updated,
+    }
 
 
 class IndexUpdate(ABC):
