@@ -492,10 +492,11 @@ class SpeechIndex(Searching[Key]):
     def _counted_stats(self) -> dict[str, Any]:
         """Years, speakers, formats, failures and the last commit, from every listing."""
         with self._errors():
-            tallies = Counter(tallied(summary) for summary in self._summaries())
+            tallies = [tallied(summary) for summary in self._summaries()]
             failed = len(self._summaries("failed"))
             updated = self.last_commit()
-        return stats_of(tallies, failed, updated)
+        return stats_of(Counter(year for year, _, _ in tallies), Counter(speaker for _, speaker, _ in tallies),
+                        Counter(file_format for _, _, file_format in tallies), failed, updated)
 
 
 def tallied(summary: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -503,22 +504,15 @@ def tallied(summary: dict[str, Any]) -> tuple[str, str, str | None]:
     return (summary.get("date") or "")[:4] or "unknown", summary.get("speaker") or "unknown", summary.get("format")
 
 
-def stats_of(tallies: Counter[tuple[str, str, str | None]], failed: int, updated: str | None) -> dict[str, Any]:
-    """The stats (SpeechIndex.stats) from how many documents have each (year, speaker, format):
+def stats_of(by_year: Counter[str], by_speaker: Counter[str], by_format: Counter[str | None], failed: int,
+             updated: str | None) -> dict[str, Any]:
+    """The stats (SpeechIndex.stats) from how many documents have each year, speaker and format:
     years in order, speakers and formats most common first, ties in code point order."""
-    by_year: Counter[str] = Counter()
-    by_speaker: Counter[str] = Counter()
-    by_format: Counter[str | None] = Counter()
-    for (year, speaker, file_format), count in tallies.items():
-        by_year[year] += count
-        by_speaker[speaker] += count
-        by_format[file_format] += count
-
     def most_common_first(counted: Counter[Any]) -> dict[Any, int]:
         return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0] or "")))
 
     return {
-        "documents": sum(tallies.values()),
+        "documents": sum(by_year.values()),
         "failed": failed,
         "by_year": dict(sorted(by_year.items())),
         "by_speaker": most_common_first(by_speaker),

@@ -475,14 +475,20 @@ class PostgresIndex(SpeechIndex[str]):
     def _counted_stats(self) -> dict[str, Any]:
         """Counted by the database, each listing read once: reading every listing into a web process
         held 350 MB at 100,000 speeches, and kept most of it."""
+        counted: list[Counter[Any]] = [Counter(), Counter(), Counter()]  # by year, speaker, format
         with self._errors():
-            tallies = Counter({(year, speaker, file_format): count for year, speaker, file_format, count in self._rows(
-                f"SELECT coalesce(nullif(left(s.date, 4), ''), 'unknown'), coalesce(nullif(s.speaker, ''), 'unknown'), "
-                f"s.format, count(*) FROM {DOCUMENTS}, json_to_record(summary) AS s(date text, speaker text, format text) "
-                "WHERE kind = 'doc' GROUP BY 1, 2, 3")})
+            for grouping, year, speaker, file_format, count in self._rows(
+                    "SELECT GROUPING(year, speaker, format), year, speaker, format, count(*) FROM (SELECT "
+                    "coalesce(nullif(left(s.date, 4), ''), 'unknown') AS year, "
+                    "coalesce(nullif(s.speaker, ''), 'unknown') AS speaker, s.format AS format "
+                    f"FROM {DOCUMENTS}, json_to_record(summary) AS s(date text, speaker text, format text) "
+                    "WHERE kind = 'doc') AS listed GROUP BY GROUPING SETS ((year), (speaker), (format))"):
+                # GROUPING sets a bit (year 4, speaker 2, format 1) for each column not grouped by
+                kind, value = {3: (0, year), 5: (1, speaker), 6: (2, file_format)}[grouping]
+                counted[kind][value] = count
             failed = self._rows(f"SELECT count(*) FROM {DOCUMENTS} WHERE kind = 'failed'")[0][0]
             updated = self.last_commit()
-        return stats_of(tallies, failed, updated)
+        return stats_of(counted[0], counted[1], counted[2], failed, updated)
 
     def last_commit(self) -> str | None:
         committed: str | None = self._meta("committed")
