@@ -51,7 +51,7 @@ def suggestions(index: Searching[Any], query: str) -> list[dict[str, Any]]:
     # variants are found in a sample of documents (each engine samples its own way): the likeliest
     # are counted exactly, and those counts choose and order the few shown
     likeliest = sorted(documents, key=lambda v: (changes[v], -len(documents[v]), len(v) != len(phrase), v))[:COUNTED]
-    totals = {variant: index.count_holding(variant) for variant in likeliest}
+    totals = index.documents_holding(likeliest)
     best = sorted(likeliest, key=lambda v: (changes[v], -totals[v], len(v) != len(phrase), v))
     return [{"query": f'"{variant}"', "total": totals[variant]} for variant in best[:MAX_SUGGESTIONS]]
 

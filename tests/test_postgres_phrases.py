@@ -91,14 +91,19 @@ def test_a_checkpoint_marks_the_index_unchunked_and_its_end_chunks_it(source: Pa
                                       (postgres.CHUNKED_META,)).fetchone()[0]
 
     assert chunked() is True
+    counting = ["务实奉献", "追求卓越", "传统", "务", "没有的话"]
+    with open_index(database) as archive:  # "did you mean" counts variants so, from the postings
+        assert archive.documents_holding(counting) == {"务实奉献": 2, "追求卓越": 1, "传统": 1, "务": 2, "没有的话": 0}
     with open_update(database) as writer, open_index(database) as archive:
         writer.delete(str(source / "b.docx"))
         writer.checkpoint()
         assert chunked() is False
         assert [h.document.path for h in archive.search('"务实奉献"').hits] == [str(source / "a.docx")]
+        assert archive.documents_holding(counting) == {"务实奉献": 1, "追求卓越": 1, "传统": 0, "务": 1, "没有的话": 0}
         writer.commit()
         assert chunked() is True
         assert [h.document.path for h in archive.search('"务实奉献"').hits] == [str(source / "a.docx")]
+        assert archive.documents_holding(counting) == {"务实奉献": 1, "追求卓越": 1, "传统": 0, "务": 1, "没有的话": 0}
         assert archive._phrases._view is not None and archive._phrases._view.documents == 1
 
 
@@ -186,3 +191,16 @@ def test_a_reader_does_not_answer_from_blocks_it_kept_before_a_rebuild(source: P
                                                                               str(source / "c.docx")]
         assert [h.document.path for h in archive.search('"务实奉献"').hits] == [str(source / "c.docx")]
         assert archive.search('"预防为主"').total == 1
+
+
+def test_scores_over_arrays_are_the_engines_floats_for_every_count() -> None:
+    """A word's score per document, worked out over an array (looked up below 256 uses, divided
+    above): the very floats archive.search.engine.saturate gives, so ties tie in every engine."""
+    import numpy as np
+
+    from archive.search.engine import saturate
+    from archive.search.postgres_phrases import _saturated
+
+    for counts in ([0, 1, 2, 7, 254, 255], [0, 1, 255, 256, 1_000, 70_000]):
+        found = _saturated(np.array(counts, dtype=np.int32)).tolist()
+        assert found == [saturate(count) if count else 0.0 for count in counts]

@@ -313,9 +313,10 @@ class Searching(ABC, Generic[Key]):
         """The paths of the documents whose normalised text holds normalised `needle`: what a
         draft check asks for each piece of a sentence (no ranking, no passages)."""
 
-    def count_holding(self, needle: str) -> int:
-        """How many documents `holding` would name (an engine may count them without the paths)."""
-        return len(set(self.holding(needle)))
+    def documents_holding(self, needles: Sequence[str]) -> dict[str, int]:
+        """How many documents `holding` would name for each needle (an engine may count them all
+        at once, without their paths)."""
+        return {needle: len(set(self.holding(needle))) for needle in needles}
 
     @abstractmethod
     def variants(self, pattern: re.Pattern[str], anchor: str, limit: int = 20_000, reach: int = 32) -> dict[str, set[str]]:

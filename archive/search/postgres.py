@@ -505,14 +505,17 @@ class PostgresIndex(SpeechIndex[str]):
         return [row[0] for row in self._rows(_Clause(f"SELECT path FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
                                              + _holds(needle))]
 
-    def count_holding(self, needle: str) -> int:
-        """From the positional postings, no paths read (a variant "did you mean" weighs may stand in
-        thousands of speeches)."""
+    def documents_holding(self, needles: Sequence[str]) -> dict[str, int]:
+        """From the positional postings, all at once and no paths read (a variant "did you mean"
+        weighs may stand in thousands of speeches)."""
+        if not needles:
+            return {}
         with self._errors(), self._phrases.turn, self._pool.connection() as connection:
-            places = self._phrases.holding(connection, needle)
-        if places is not None:
-            return len(places)
-        return int(self._rows(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE kind = 'doc' AND ") + _holds(needle))[0][0])
+            counted = self._phrases.documents_holding(connection, list(needles))
+        if counted is not None:
+            return counted
+        return {needle: int(self._rows(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
+                                       + _holds(needle))[0][0]) for needle in needles}
 
     def normalised_texts(self, paths: list[str]) -> dict[str, str]:
         return dict(self._rows(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND path = ANY(%s)",
