@@ -490,14 +490,9 @@ class SpeechIndex(Searching[Key]):
             generation = self._generation()
         return copy.deepcopy(self._stats.get(generation, self._counted_stats))
 
+    @abstractmethod
     def _counted_stats(self) -> dict[str, Any]:
-        """Years, speakers, formats, failures and the last commit, from every listing."""
-        with self._errors():
-            tallies = [tallied(summary) for summary in self._summaries()]
-            failed = len(self._summaries("failed"))
-            updated = self.last_commit()
-        return stats_of(Counter(year for year, _, _ in tallies), Counter(speaker for _, speaker, _ in tallies),
-                        Counter(file_format for _, _, file_format in tallies), failed, updated)
+        """Years, speakers, formats (as `tallied` says), failures and the last commit (stats_of)."""
 
 
 def tallied(summary: dict[str, Any]) -> tuple[str, str, str | None]:

@@ -228,6 +228,11 @@ def _holds(needle: str) -> _Clause:
     return _Clause("grams @> ARRAY[%s]::text[]", [needle])
 
 
+def _documents_holding(needle: str) -> _Clause:
+    """FROM and WHERE of the documents whose body holds normalised `needle`."""
+    return _Clause(f" FROM {DOCUMENTS} WHERE kind = 'doc' AND ") + _holds(needle)
+
+
 def _count(needle: str) -> _Clause:
     """How often `needle` stands in the body (not overlapping, as str.count). In bytes: a text's
     byte length is in its header, its character length must be counted."""
@@ -502,8 +507,7 @@ class PostgresIndex(SpeechIndex[str]):
             places = self._phrases.holding(connection, needle)
         if places is not None:
             return list(self._paths_at(places).values()) if places else []
-        return [row[0] for row in self._rows(_Clause(f"SELECT path FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
-                                             + _holds(needle))]
+        return [row[0] for row in self._rows(_Clause("SELECT path") + _documents_holding(needle))]
 
     def documents_holding(self, needles: Sequence[str]) -> dict[str, int]:
         """From the positional postings, all at once and no paths read (a variant "did you mean"
@@ -514,8 +518,8 @@ class PostgresIndex(SpeechIndex[str]):
             counted = self._phrases.documents_holding(connection, list(needles))
         if counted is not None:
             return counted
-        return {needle: int(self._rows(_Clause(f"SELECT count(*) FROM {DOCUMENTS} WHERE kind = 'doc' AND ")
-                                       + _holds(needle))[0][0]) for needle in needles}
+        return {needle: int(self._rows(_Clause("SELECT count(*)") + _documents_holding(needle))[0][0])
+                for needle in needles}
 
     def normalised_texts(self, paths: list[str]) -> dict[str, str]:
         return dict(self._rows(f"SELECT path, normalised FROM {DOCUMENTS} WHERE kind = 'doc' AND path = ANY(%s)",
