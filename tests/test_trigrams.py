@@ -41,7 +41,10 @@ def found_in(chunk: trigrams.Chunk, needle: str) -> dict[int, int]:
     chosen = trigrams.cover([span[0] for span in spans], [end - first for _, first, end, _, _ in spans])
     found = [(part.offset, trigrams.decode(chunk.positions[2 * first : 2 * end], chunk.groups[4 * group_first : 4 * group_end]))
              for part, first, end, group_first, group_end in spans if part in chosen]
-    held, counted = trigrams.counts(trigrams.occurrences(found), np.frombuffer(chunk.starts, "<u4"), needle)
+    occurrences = trigrams.occurrences(found)
+    held, counted = trigrams.counts(occurrences, np.frombuffer(chunk.starts, "<u4"), needle)
+    backwards = trigrams.counts(occurrences[::-1], np.frombuffer(chunk.starts, "<u4"), needle)  # in any order
+    assert held.tolist() == backwards[0].tolist() and counted.tolist() == backwards[1].tolist()
     return dict(zip(held.tolist(), counted.tolist(), strict=True))
 
 

@@ -330,8 +330,8 @@ def counts(found: Any, starts: Any, needle: str) -> tuple[Any, Any]:
     counted as str.count does (an occurrence overlapping a counted one is not)."""
     import numpy as np
 
-    ordinals = np.searchsorted(starts, found, side="right") - 1
     if overlaps_itself(needle) and len(found):
+        ordinals = np.searchsorted(starts, found, side="right") - 1
         length = len(needle.encode("utf-16-le", "surrogatepass")) // 2
         kept = []
         free, last = -1, -1
@@ -342,6 +342,13 @@ def counts(found: Any, starts: Any, needle: str) -> tuple[Any, Any]:
             if position >= free:
                 kept.append(ordinal)
                 free = position + length
-        ordinals = np.asarray(kept, dtype=np.int64)
-    held, counted = np.unique(ordinals, return_counts=True)
-    return held, counted
+        held, counted = np.unique(np.asarray(kept, dtype=np.int64), return_counts=True)
+        return held, counted
+    # where each document's occurrences begin among them, sorted: a search per document (a few
+    # thousand a chunk), not one per occurrence (营商环境 stands 3.6 million times at 100,000
+    # speeches: 8 ms instead of 59 with np.unique)
+    if len(found) > 1 and not (found[:-1] <= found[1:]).all():
+        found = np.sort(found)
+    per_document = np.diff(np.searchsorted(found, starts))
+    held = np.flatnonzero(per_document)
+    return held, per_document[held]
