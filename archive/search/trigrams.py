@@ -294,20 +294,22 @@ def position_in(block: Block, key: int, *, after: bool) -> tuple[int, int]:
 def occurrences(found: Sequence[tuple[int, Any]]) -> Any:
     """Where a needle starts (units), from each of its parts' (offset, positions (decode)): the rarest
     part's candidates, kept where every other part stands at its offset. Sorted when there are
-    several parts (a part of one trigram is sorted; a range of trigrams is not)."""
+    several parts (a part of one trigram is sorted; a range of trigrams is not). In the positions'
+    own type (uint32) throughout: a phrase in most speeches has millions of candidates, and each
+    wider copy of them cost more than the search (15% of it for 营商环境 at 100,000 speeches)."""
     import numpy as np
 
     arrays = sorted(found, key=lambda part: len(part[1]))
     offset, rarest = arrays[0]
-    candidates = rarest.astype(np.int64) - offset
-    if len(arrays) > 1:
-        candidates = candidates[candidates >= 0]
+    if len(arrays) == 1:
+        return rarest - np.uint32(offset) if offset else rarest
+    candidates = rarest[rarest >= offset] - np.uint32(offset) if offset else rarest
     for offset, positions in arrays[1:]:
         if not len(candidates) or not len(positions):
             return candidates[:0]
-        wanted = (candidates + offset).astype(np.uint32)  # the positions' own type: searched without a copy
+        wanted = candidates + np.uint32(offset) if offset else candidates
         index = np.searchsorted(positions, wanted)
-        index[index >= len(positions)] = len(positions) - 1
+        np.minimum(index, len(positions) - 1, out=index)
         candidates = candidates[positions[index] == wanted]
     return candidates
 
@@ -349,6 +351,6 @@ def counts(found: Any, starts: Any, needle: str) -> tuple[Any, Any]:
     # speeches: 8 ms instead of 59 with np.unique)
     if len(found) > 1 and not (found[:-1] <= found[1:]).all():
         found = np.sort(found)
-    per_document = np.diff(np.searchsorted(found, starts))
+    per_document = np.diff(np.searchsorted(found, np.asarray(starts).astype(found.dtype, copy=False)))
     held = np.flatnonzero(per_document)
     return held, per_document[held]
