@@ -291,6 +291,9 @@ def position_in(block: Block, key: int, *, after: bool) -> tuple[int, int]:
     return offsets[found], group_offsets[found] if len(group_offsets) else 0
 
 
+MERGE_BELOW = 8  # a part with fewer positions than this many times the candidates is merged with them
+
+
 def occurrences(found: Sequence[tuple[int, Any]]) -> Any:
     """Where a needle starts (units), from each of its parts' (offset, positions (decode)): the rarest
     part's candidates, kept where every other part stands at its offset. Sorted when there are
@@ -308,9 +311,18 @@ def occurrences(found: Sequence[tuple[int, Any]]) -> Any:
         if not len(candidates) or not len(positions):
             return candidates[:0]
         wanted = candidates + np.uint32(offset) if offset else candidates
-        index = np.searchsorted(positions, wanted)
-        np.minimum(index, len(positions) - 1, out=index)
-        candidates = candidates[positions[index] == wanted]
+        if len(positions) < MERGE_BELOW * len(wanted):
+            # both ascending, neither repeating: one stable sort of the two merges them (timsort
+            # finds the two runs) and what stands twice is what both hold; twice as fast as a
+            # binary search per candidate when they are as many (营商环境: 64 → 29 ms at 100,000)
+            both = np.concatenate((wanted, positions))
+            both.sort(kind="stable")
+            held = both[1:][both[1:] == both[:-1]]
+            candidates = held - np.uint32(offset) if offset else held
+        else:
+            index = np.searchsorted(positions, wanted)
+            np.minimum(index, len(positions) - 1, out=index)
+            candidates = candidates[positions[index] == wanted]
     return candidates
 
 
