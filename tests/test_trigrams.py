@@ -67,6 +67,16 @@ def test_counts_every_occurrence_of_any_string_in_every_document(texts, data) ->
         assert found_in(chunk, needle) == {n: text.count(needle) for n, text in enumerate(texts) if needle in text}, needle
 
 
+def test_counts_a_phrase_in_a_few_documents_and_in_most_alike() -> None:
+    """Occurrences far fewer than documents are counted one by one, many by document: both as str.count."""
+    texts = [f"第{n}篇讲话，{'务实奉献，' * (1 + n % 3) if n % 50 == 7 else ''}追求卓越。" + "追求卓越" * (n % 4) for n in range(400)]
+    chunk = trigrams.build(texts)
+    for needle, expected_documents in (("务实奉献", 8), ("追求卓越", 400)):
+        expected = {n: text.count(needle) for n, text in enumerate(texts) if needle in text}
+        assert len(expected) == expected_documents
+        assert found_in(chunk, needle) == expected
+
+
 def test_a_trigram_in_a_later_block_is_found() -> None:
     """Thousands of distinct trigrams, so keys fill many blocks: each one's positions are its own."""
     texts = ["".join(chr(0x4E00 + (n * 7 + i) % 3000) for i in range(50)) for n in range(400)]

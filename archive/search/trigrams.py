@@ -291,6 +291,7 @@ def position_in(block: Block, key: int, *, after: bool) -> tuple[int, int]:
     return offsets[found], group_offsets[found] if len(group_offsets) else 0
 
 
+FEW_OCCURRENCES = 4  # counts: occurrences this many times fewer than documents are searched for one by one
 MERGE_BELOW = 8  # a part with fewer positions than this many times the candidates is merged with them
 
 
@@ -363,6 +364,14 @@ def counts(found: Any, starts: Any, needle: str) -> tuple[Any, Any]:
     # speeches: 8 ms instead of 59 with np.unique)
     if len(found) > 1 and not (found[:-1] <= found[1:]).all():
         found = np.sort(found)
+    if len(found) * FEW_OCCURRENCES < len(starts):
+        # fewer occurrences than documents (a phrase's median at 100,000 speeches: 64 a chunk of
+        # 2,800 speeches): a search per occurrence, then runs of the same document
+        if not len(found):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        ordinals = np.searchsorted(starts, found, side="right") - 1
+        firsts = np.flatnonzero(np.concatenate(([True], ordinals[1:] != ordinals[:-1])))
+        return ordinals[firsts], np.diff(np.concatenate((firsts, [len(ordinals)])))
     per_document = np.diff(np.searchsorted(found, np.asarray(starts).astype(found.dtype, copy=False)))
     held = np.flatnonzero(per_document)
     return held, per_document[held]
