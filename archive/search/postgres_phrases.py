@@ -430,19 +430,28 @@ class _Blocks:
             if self.kept is not None:
                 self.kept.put(self.view, (chunk, pairs, block), blocks[(chunk, pairs, block)])
 
+        block_of = self.block_of
+
         def position(chunk: int, pairs: bool, key: int, after: bool) -> tuple[int, int]:
             """Where the positions of keys from `key` on (after=False), or after it, start."""
-            return trigrams.position_in(blocks[(chunk, pairs, self.block_of[(chunk, pairs, key)])], key, after=after)
+            return trigrams.position_in(blocks[(chunk, pairs, block_of[(chunk, pairs, key)])], key, after=after)
 
         located: Located = {}
         for needle, found in self.wanted.items():
             for chunk in self.chunks:
                 spans: list[Span] = []
                 for part in found:
-                    first, group_first = position(chunk, part.pairs, part.low, False)
-                    end, group_end = position(chunk, part.pairs, part.high, True)
-                    if end <= first:
-                        break  # a trigram the chunk does not hold: the needle is not in it
+                    if part.one:
+                        span = trigrams.span_of(blocks[(chunk, part.pairs, block_of[(chunk, part.pairs, part.low)])],
+                                                part.low)
+                        if span is None:
+                            break  # a trigram the chunk does not hold: the needle is not in it
+                        first, end, group_first, group_end = span
+                    else:
+                        first, group_first = position(chunk, part.pairs, part.low, False)
+                        end, group_end = position(chunk, part.pairs, part.high, True)
+                        if end <= first:
+                            break  # no key of the range in the chunk: the needle is not in it
                     spans.append((part.offset, part.pairs, first, end, group_first, group_end))
                 else:
                     chosen = set(trigrams.cover(found, [span[3] - span[2] for span in spans]))
