@@ -366,7 +366,7 @@ class _KeptBlocks:
     (8 trigrams × 36 chunks at 100,000 speeches), and the blocks of an office's common characters
     come back search after search. BUDGET bytes at most (a block is about 4 KB)."""
 
-    BUDGET = 12 * 1024 * 1024
+    BUDGET = 6 * 1024 * 1024
 
     def __init__(self) -> None:
         self._kept = LRU(1 << 20, budget=self.BUDGET, weight=self._bytes)
@@ -547,7 +547,7 @@ class _KeptCounts:
     a byte per document (a needle in most documents, none of them more than 255 times), or the
     documents that hold it and how often (8 bytes each); at most BUDGET bytes in all."""
 
-    BUDGET = 24 * 1024 * 1024
+    BUDGET = 12 * 1024 * 1024
 
     def __init__(self) -> None:
         self._kept = LRU(4096, budget=self.BUDGET, weight=lambda kept: sum(part.nbytes for part in kept))

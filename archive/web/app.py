@@ -13,6 +13,7 @@ import io
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ from archive import __version__
 from archive.errors import ArchiveError, IndexMissing
 from archive.search import Filters, Location, SpeechIndex, location_of, open_index, state_dir
 from archive.tokens import warm_up
-from archive.web import policy
+from archive.web import memory, policy
 
 STATIC = FilePath(str(resources.files("archive.web").joinpath("static")))
 SECURITY_HEADERS = {
@@ -79,10 +80,12 @@ class _Guard:
     and streams, about a millisecond a request.
     """
 
-    def __init__(self, app, token: str | None, allowed_hosts: tuple[str, ...] | None = None) -> None:
+    def __init__(self, app, token: str | None, allowed_hosts: tuple[str, ...] | None = None,
+                 served: Callable[[], None] | None = None) -> None:
         self.app = app
         self.token = token
         self.allowed_hosts = allowed_hosts
+        self.served = served  # told after each request
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -106,7 +109,11 @@ class _Guard:
                     headers.setdefault(name, value)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if self.served is not None:
+                self.served()
 
     def _authorised(self, request: Request) -> bool:
         given = request.query_params.get("token") or ""
@@ -168,15 +175,20 @@ def create_app(location: Location, token: str | None = None, allowed_hosts: tupl
         with contextlib.suppress(ArchiveError):
             index.get().warm()
 
+    trimmer = memory.Trimmer()
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI):
         warm()
+        trimmer.start()
         yield
+        trimmer.stop()
         index.close()
 
     app = FastAPI(title="讲稿库 archive", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
 
-    app.add_middleware(_Guard, token=token, allowed_hosts=allowed_hosts)
+    app.add_middleware(_Guard, token=token, allowed_hosts=allowed_hosts, served=trimmer.note)
+    app.state.trimmer = trimmer
 
     @app.exception_handler(ArchiveError)
     async def user_error(_: Request, error: ArchiveError):

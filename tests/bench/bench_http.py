@@ -210,6 +210,10 @@ def main() -> None:
         for pid, rss, pss, anonymous in memory(server.pid):
             print(f"  server process {pid}: resident {rss:.0f} MB, proportional {pss:.0f} MB, "
                   f"its own (anonymous) {anonymous:.0f} MB")
+        time.sleep(2)  # at rest: what a process keeps, its last searches' memory given back (archive.web.memory)
+        for pid, rss, _, anonymous in memory(server.pid):
+            print(f"  two seconds later, at rest: server process {pid}: resident {rss:.0f} MB, "
+                  f"its own (anonymous) {anonymous:.0f} MB")
     finally:
         server.terminate()
         server.wait(timeout=10)
