@@ -275,6 +275,27 @@ def test_passages_highlight_the_whole_phrase_with_page(corpus) -> None:
         assert count == truth[hit.document.path].count("马克思主义")
 
 
+PASSAGE_WORDS = ["乡村振兴", "振兴", "乡村", "哈哈", "哈", "，", "發展", "发展", "𠀋"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(paragraphs=st.lists(st.lists(st.sampled_from(PASSAGE_WORDS), max_size=12).map("".join), min_size=1, max_size=8),
+       needles=st.lists(st.sampled_from(PASSAGE_WORDS), min_size=1, max_size=3), limit=st.integers(1, 4))
+def test_a_pages_first_passages_are_the_first_of_all(paragraphs, needles, limit) -> None:
+    """Passages asked for a few at a time (a page shows three) are the first of all of them; one
+    needle's are those found beside a needle that stands nowhere (the way several are looked for)."""
+    from archive.document import Paragraph
+    from archive.search.passages import DocumentText
+
+    def text() -> DocumentText:
+        return DocumentText([Paragraph(paragraph) for paragraph in paragraphs])
+
+    everything = text().passages(needles)
+    assert text().passages(needles, limit=limit) == everything[:limit]
+    assert text().passages(needles[:1]) == text().passages([needles[0], "鑫鑫"])
+    assert text().passages(needles[:1], limit=limit) == text().passages([needles[0], "鑫鑫"])[:limit]
+
+
 QUERY_PARTS = st.sampled_from(factory.PHRASES + factory.FILLERS + ["改革", "发展", "会", "同志", "营商环境建设"])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,23 +78,32 @@ class DocumentText:
             self._origins[index] = normalise_with_origins(self.paragraphs[index].text)[1]
         return self._origins[index][offset]
 
-    def _spans(self, needles: list[str]) -> list[tuple[int, int, str]]:
+    def _spans(self, needles: list[str]) -> Iterator[tuple[int, int, str]]:
         """(start, end, needle) of every occurrence in the normalised text, in order; an occurrence
-        inside one of a longer needle is left out."""
+        inside one of a longer needle is left out. One needle's are found as they are asked for: a
+        page shows a speech's first passages, and a common phrase stands in a speech dozens of times."""
+        distinct = sorted({n for n in needles if n}, key=len, reverse=True)
+        if len(distinct) == 1:
+            needle, text = distinct[0], self.normalised
+            start = text.find(needle)
+            while start >= 0:
+                yield start, start + len(needle), needle
+                start = text.find(needle, start + len(needle))
+            return
         taken: list[list[tuple[int, int]]] = []  # per longer needle: its spans, in order, disjoint
         found: list[tuple[int, int, str]] = []
-        for needle in sorted({n for n in needles if n}, key=len, reverse=True):
+        for needle in distinct:
             spans: list[tuple[int, int]] = []
             start = self.normalised.find(needle)
             while start >= 0:
                 end = start + len(needle)
-                if not any(_inside(start, end, earlier) for earlier in taken):
+                if not taken or not any(_inside(start, end, earlier) for earlier in taken):
                     spans.append((start, end))
                     found.append((start, end, needle))
                 start = self.normalised.find(needle, end)
             taken.append(spans)
         found.sort()
-        return found
+        yield from found
 
     def _paragraph_of(self, position: int) -> int:
         index = bisect_right(self._starts, position) - 1
