@@ -241,8 +241,8 @@ class Phrases:
 
     Round trips: a search whose needles' counts are kept (`_KeptCounts`) for the commit the engine
     just read (`state`) makes none here; else one for BEGIN, the index's state and the blocks of
-    keys not kept (`_KeptBlocks`; when the view in memory is still the index's), one or more for
-    positions, one to COMMIT."""
+    keys holding the parts whose spans are not kept (`_KeptSpans`; when the view in memory is
+    still the index's), one or more for positions, one to COMMIT."""
 
     COMPUTING_AT_ONCE = 2
 
@@ -251,7 +251,7 @@ class Phrases:
         self._lock = threading.Lock()
         self.turn = threading.BoundedSemaphore(self.COMPUTING_AT_ONCE)
         self._kept = _KeptCounts()
-        self._blocks = _KeptBlocks()
+        self._spans = _KeptSpans()
         # the index's generation and whether every document is chunked, as one row
         self.state_query = (f"SELECT (SELECT value FROM {meta_table} WHERE key = 'generation'), "
                             f"(SELECT value FROM {meta_table} WHERE key = '{chunked_meta}')")
@@ -300,14 +300,14 @@ class Phrases:
         the index is still at that view's commit."""
         guess = self._view
         missing = [] if guess is None else [needle for needle in needles if not self._kept.has(guess, needle)]
-        blocks = (_Blocks(guess, {needle: trigrams.parts(needle) or [] for needle in missing}, kept=self._blocks)
+        blocks = (_Blocks(guess, {needle: trigrams.parts(needle) or [] for needle in missing}, kept=self._spans)
                   if missing and guess else None)
         with _snapshot(connection, self._send_state, *([blocks.send] if blocks else [])) as cursors:
             view = self._chunked_view(connection, cursors[0])
             if view is None:
                 return None, {}
             located = (missing, blocks.located(cursors[1])) if blocks is not None and view is guess else None
-            return view, _counts(connection, view, needles, self._kept, located, self._blocks)
+            return view, _counts(connection, view, needles, self._kept, located, self._spans)
 
     def _send_state(self, connection: Any) -> Any:
         return connection.execute(self.state_query)
@@ -346,7 +346,7 @@ class Phrases:
             return None
         with _snapshot(connection, self._send_state) as (state,):
             view = self._chunked_view(connection, state)
-            return None if view is None else _windows(connection, view, needle, reach, limit, self._blocks)
+            return None if view is None else _windows(connection, view, needle, reach, limit, self._spans)
 
     def _current(self, connection: Any, generation: Any) -> _View:
         with self._lock:
@@ -361,52 +361,52 @@ Located = dict[tuple[str, int], list[Span]]  # (needle, chunk) -> its parts' spa
 Fetched = dict[tuple[bool, int, int], tuple[bytes, bytes]]  # (pairs, first, end) -> (positions, groups) or (documents, counts)
 
 
-class _KeptBlocks:
-    """The blocks of keys read last, per view: a phrase's trigrams fall in a block per chunk each
-    (8 trigrams × 36 chunks at 100,000 speeches), and the blocks of an office's common characters
-    come back search after search. BUDGET bytes at most (a block is about 4 KB)."""
+class _KeptSpans:
+    """Where the parts searched last stand in every chunk, per view: a phrase's trigrams each need a
+    block of keys per chunk (8 trigrams × 37 chunks at 100,000 speeches), and the trigrams of common
+    words come back search after search. Kept per part: the span its positions (and groups) take in
+    each chunk, 32 bytes a chunk, not the blocks of 256 keys they were read from (4 KB each; in
+    varied speeches a block holds little else that is searched). BUDGET bytes at most."""
 
     BUDGET = 6 * 1024 * 1024
 
     def __init__(self) -> None:
-        self._kept = LRU(1 << 20, budget=self.BUDGET, weight=self._bytes)
+        self._kept = LRU(1 << 20, budget=self.BUDGET, weight=lambda spans: 160 + spans.nbytes)
 
-    @staticmethod
-    def _bytes(block: trigrams.Block) -> int:
-        return 64 + sum(getattr(part, "nbytes", 8 * len(part)) for part in block)  # views, or lists (big-endian)
+    def get(self, view: _View, part: tuple[bool, int, int]) -> list[list[int]] | None:
+        """Per chunk of the view (in its order): [first, end, group first, group end], or end <= first:
+        not in it."""
+        found = self._kept.get((view.generation, part))
+        return None if found is None else found.tolist()
 
-    def get(self, view: _View, place: tuple[int, bool, int]) -> trigrams.Block | None:
-        found: trigrams.Block | None = self._kept.get((view.generation, place))
-        return found
+    def put(self, view: _View, part: tuple[bool, int, int], spans: list[list[int]]) -> None:
+        import numpy as np
 
-    def put(self, view: _View, place: tuple[int, bool, int], block: trigrams.Block) -> None:
-        self._kept.put((view.generation, place), block)
+        self._kept.put((view.generation, part), np.array(spans, dtype=np.int64).reshape(-1, 4))
 
 
 class _Blocks:
-    """The blocks of keys that hold some needles' parts, in the chunks of one view: asked for in a
-    round trip of their own (`_locate`), or in the one that begins a search (`Phrases._counted`),
-    but for those `kept` holds."""
+    """Where some needles' parts stand in every chunk of one view: from `kept`, or from the blocks
+    of keys that hold them, asked for in a round trip of their own (`_locate`) or in the one that
+    begins a search (`Phrases._counted`)."""
 
-    def __init__(self, view: _View, wanted: dict[str, list[trigrams.Part]], chunks: list[int] | None = None,
-                 kept: _KeptBlocks | None = None) -> None:
+    def __init__(self, view: _View, wanted: dict[str, list[trigrams.Part]], kept: _KeptSpans | None = None) -> None:
         self.view, self.kept = view, kept
         self.wanted = wanted
-        self.chunks = view.chunks if chunks is None else chunks
-        keys_of = {pairs: sorted({key for found in wanted.values() for part in found if part.pairs == pairs
-                                  for key in (part.low, part.high)}) for pairs in (False, True)}
+        self.chunks = view.chunks
+        parts = list(dict.fromkeys((part.pairs, part.low, part.high) for found in wanted.values() for part in found))
+        self.spans: dict[tuple[bool, int, int], list[list[int]]] = {}  # part -> per chunk, see _KeptSpans.get
+        for part in parts:
+            if kept is not None and (found := kept.get(view, part)) is not None:
+                self.spans[part] = found
+        self.missing = [part for part in parts if part not in self.spans]
         self.block_of: dict[tuple[int, bool, int], int] = {}  # (chunk, pairs, key) -> its block
-        for chunk in self.chunks:
-            for pairs, keys in keys_of.items():
-                if keys:
-                    for key, number in zip(keys, trigrams.blocks_of(view.samples[(chunk, pairs)], keys), strict=True):
-                        self.block_of[(chunk, pairs, key)] = number
-        places = dict.fromkeys((chunk, pairs, number) for (chunk, pairs, _), number in self.block_of.items())
-        self.blocks: dict[tuple[int, bool, int], trigrams.Block] = {}
-        for place in places:
-            if kept is not None and (block := kept.get(view, place)) is not None:
-                self.blocks[place] = block
-        self.asked = [place for place in places if place not in self.blocks]
+        for pairs in (False, True):
+            keys = sorted({key for part in self.missing if part[0] == pairs for key in part[1:]})
+            for chunk in self.chunks if keys else []:
+                for key, number in zip(keys, trigrams.blocks_of(view.samples[(chunk, pairs)], keys), strict=True):
+                    self.block_of[(chunk, pairs, key)] = number
+        self.asked = list(dict.fromkeys((chunk, pairs, number) for (chunk, pairs, _), number in self.block_of.items()))
 
     def send(self, connection: Any) -> Any:
         """The query (a cursor whose rows are read later), or None: nothing to ask."""
@@ -422,48 +422,44 @@ class _Blocks:
     def located(self, cursor: Any) -> Located:
         """Where the positions (or documents) of each needle's parts stand in each chunk that holds
         them all: of the parts trigrams.cover picks there, by how many positions each has. Call
-        only when the index is at the view's commit: the blocks read are kept for it."""
-        blocks = self.blocks
-        blocks.update(dict.fromkeys(self.asked, ([], [0], [0])))  # (none of a chunk that went meanwhile)
+        only when the index is at the view's commit: the spans worked out are kept for it."""
+        blocks: dict[tuple[int, bool, int], trigrams.Block] = dict.fromkeys(self.asked, ([], [0], [0]))
         for chunk, pairs, block, keys, offsets, group_offsets in (cursor if cursor is not None else ()):
-            blocks[(chunk, pairs, block)] = trigrams.read_block(keys, offsets, group_offsets)
-            if self.kept is not None:
-                self.kept.put(self.view, (chunk, pairs, block), blocks[(chunk, pairs, block)])
-
+            blocks[(chunk, pairs, block)] = trigrams.read_block(keys, offsets, group_offsets)  # (else: the chunk went)
         block_of = self.block_of
-
-        def position(chunk: int, pairs: bool, key: int, after: bool) -> tuple[int, int]:
-            """Where the positions of keys from `key` on (after=False), or after it, start."""
-            return trigrams.position_in(blocks[(chunk, pairs, block_of[(chunk, pairs, key)])], key, after=after)
-
-        located: Located = {}
-        for needle, found in self.wanted.items():
+        for pairs, low, high in self.missing:
+            spans = []
             for chunk in self.chunks:
-                spans: list[Span] = []
-                for part in found:
-                    if part.one:
-                        span = trigrams.span_of(blocks[(chunk, part.pairs, block_of[(chunk, part.pairs, part.low)])],
-                                                part.low)
-                        if span is None:
-                            break  # a trigram the chunk does not hold: the needle is not in it
-                        first, end, group_first, group_end = span
-                    else:
-                        first, group_first = position(chunk, part.pairs, part.low, False)
-                        end, group_end = position(chunk, part.pairs, part.high, True)
-                        if end <= first:
-                            break  # no key of the range in the chunk: the needle is not in it
-                    spans.append((part.offset, part.pairs, first, end, group_first, group_end))
+                if low == high:
+                    found = trigrams.span_of(blocks[(chunk, pairs, block_of[(chunk, pairs, low)])], low)
+                    spans.append(list(found) if found is not None else [0, 0, 0, 0])
                 else:
-                    chosen = set(trigrams.cover(found, [span[3] - span[2] for span in spans]))
-                    located[(needle, chunk)] = [span for part, span in zip(found, spans, strict=True) if part in chosen]
+                    first, group_first = trigrams.position_in(blocks[(chunk, pairs, block_of[(chunk, pairs, low)])],
+                                                              low, after=False)
+                    end, group_end = trigrams.position_in(blocks[(chunk, pairs, block_of[(chunk, pairs, high)])],
+                                                          high, after=True)
+                    spans.append([first, end, group_first, group_end])
+            self.spans[(pairs, low, high)] = spans
+            if self.kept is not None:
+                self.kept.put(self.view, (pairs, low, high), spans)
+        located: Located = {}
+        for needle, found_parts in self.wanted.items():
+            per_part = [self.spans[(part.pairs, part.low, part.high)] for part in found_parts]
+            for number, chunk in enumerate(self.chunks):
+                here = [spans[number] for spans in per_part]
+                if any(span[1] <= span[0] for span in here):
+                    continue  # a part the chunk does not hold: the needle is not in it
+                chosen = set(trigrams.cover(found_parts, [span[1] - span[0] for span in here]))
+                located[(needle, chunk)] = [(part.offset, part.pairs, span[0], span[1], span[2], span[3])
+                                            for part, span in zip(found_parts, here, strict=True) if part in chosen]
         return located
 
 
 def _locate(connection: Any, view: _View, wanted: dict[str, list[trigrams.Part]],
-            chunks: list[int] | None = None, kept: _KeptBlocks | None = None) -> Located:
-    """Where each needle's parts stand in each chunk (of `chunks`, else all) that holds them all:
-    one round trip for the blocks of keys they fall in."""
-    blocks = _Blocks(view, wanted, chunks, kept)
+            kept: _KeptSpans | None = None) -> Located:
+    """Where each needle's parts stand in each chunk that holds them all: one round trip for the
+    blocks of keys they fall in (none for parts `kept` holds)."""
+    blocks = _Blocks(view, wanted, kept)
     return blocks.located(blocks.send(connection))
 
 
@@ -501,7 +497,7 @@ def _occurrences(spans: list[Span], fetched: Fetched) -> Any:
 
 def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts | None = None,
             located_already: tuple[list[str], Located] | None = None,
-            kept_blocks: _KeptBlocks | None = None) -> dict[str, Any]:
+            kept_spans: _KeptSpans | None = None) -> dict[str, Any]:
     """needle -> how often it stands in each live document (int32 per rank, as str.count counts).
     Two round trips: the blocks of keys that hold the needles' trigrams (but for the needles
     `located_already` names), then their positions (a word's documents and counts); none for
@@ -520,7 +516,7 @@ def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts 
     located = dict(located)
     if rest := [needle for needle in wanted if needle not in done]:  # (another search may have let one go)
         located.update(_locate(connection, view, {needle: trigrams.parts(needle) or [] for needle in rest},
-                               kept=kept_blocks))
+                               kept=kept_spans))
     counted.update((needle, np.zeros(view.documents, dtype=np.int32)) for needle in wanted)
     for chunk, fetched in _fetched(connection, located):
         for needle in wanted:
@@ -591,7 +587,7 @@ class _KeptCounts:
 
 
 def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int,
-             kept_blocks: _KeptBlocks | None = None) -> list[tuple[tuple[int, int], str]]:
+             kept_spans: _KeptSpans | None = None) -> list[tuple[tuple[int, int], str]]:
     """Up to `limit` occurrences of `needle` in live documents, each as ((chunk, ordinal), the
     text from `reach` units before it to `reach` after, within its document): what "did you mean"
     reads instead of whole texts. Chunks are read a few at a time, spread over the archive, until
@@ -603,7 +599,7 @@ def _windows(connection: Any, view: _View, needle: str, reach: int, limit: int,
     if not parts or limit <= 0:
         return []
     found = []
-    located = _locate(connection, view, {needle: parts}, kept=kept_blocks)
+    located = _locate(connection, view, {needle: parts}, kept=kept_spans)
     order = [chunk for chunk in view.chunks[::2] + view.chunks[1::2] if (needle, chunk) in located]
     for group in range(0, len(order), WINDOW_CHUNKS):  # older and newer folders alike (chunks follow paths)
         these = {(needle, chunk): located[(needle, chunk)] for chunk in order[group : group + WINDOW_CHUNKS]}

@@ -59,9 +59,9 @@ def main() -> None:
     drawn = [needle_of(q.strip('"')) for q in queries(random.Random(3), 20 * args.phrases)
              if q.startswith('"') and q.count('"') == 2]
     needles = list(dict.fromkeys(drawn))[: args.phrases]
-    blocks = phrases._KeptBlocks()  # as a server holds them: the blocks of common keys come back
+    blocks = phrases._KeptSpans()  # as a server holds them: the blocks of common keys come back
     for needle in needles[:20]:
-        phrases._counts(connection, view, [needle], kept_blocks=blocks)
+        phrases._counts(connection, view, [needle], kept_spans=blocks)
 
     read_bytes, positions, found = [], [], []
     database, receiving, working = 0.0, 0.0, 0.0
