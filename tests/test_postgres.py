@@ -162,3 +162,39 @@ def test_an_index_of_an_older_schema_version_is_migrated_in_place(source: Path, 
     with open_index(database) as archive:
         assert archive.search('"奉"').total == 1 and archive.search('"奉献"').total == 1  # via the grams index
         assert archive.search('"务实奉献"').total == 1  # via the positional postings
+
+
+def _text_indexes(database: str) -> set[str]:
+    with psycopg.connect(database, autocommit=True) as connection:
+        return {row[0] for row in connection.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname IN (%s, %s)",
+            (postgres.DOCUMENTS, f"{postgres.DOCUMENTS}_text", f"{postgres.DOCUMENTS}_grams"))}
+
+
+def test_a_first_run_builds_the_text_indexes_at_its_end_and_a_killed_one_leaves_them_to_the_next(
+        source: Path, database: str) -> None:
+    """Into an empty index the SQL path's text indexes are left out until the run's end (built once,
+    not updated per speech); a run killed before its end leaves documents without them: searches
+    are exact (they read the texts), and the next run's end builds them."""
+    from archive.search import open_update
+
+    for number in range(3):
+        factory.write_docx(source / f"{number}.docx", [*LINES, f"第{number}篇。"])
+    with open_update(database) as writer:
+        assert _text_indexes(database) == set()  # dropped while a first run writes
+        writer.cancel()
+    run_index([source], database)
+    assert _text_indexes(database) == {f"{postgres.DOCUMENTS}_text", f"{postgres.DOCUMENTS}_grams"}
+    with psycopg.connect(database, autocommit=True) as connection:  # as a first run killed after its checkpoints leaves it
+        connection.execute(f"DROP INDEX {postgres.DOCUMENTS}_text, {postgres.DOCUMENTS}_grams")
+        connection.execute("DELETE FROM archive_chunked")
+        connection.execute(f"UPDATE {postgres.META} SET value = 'false' WHERE key = %s", (postgres.CHUNKED_META,))
+    with open_index(database) as archive:  # the SQL path without its indexes: exact
+        assert archive.search('"务实奉献"').total == 3
+        assert archive.search('"第1篇"').total == 1
+        assert archive.search('"篇"').total == 3
+    run_index([source], database)  # nothing changed; its end chunks the texts and builds the indexes
+    assert _text_indexes(database) == {f"{postgres.DOCUMENTS}_text", f"{postgres.DOCUMENTS}_grams"}
+    with open_index(database) as archive:
+        assert archive.search('"务实奉献"').total == 3
+        assert archive.search('"第1篇" speaker:张三').total == 0
