@@ -136,16 +136,19 @@ def test_readers_keep_answering_while_a_writer_holds_the_index(source: Path, dat
 
 
 def test_an_index_of_an_older_schema_version_is_migrated_in_place(source: Path, database: str) -> None:
-    """Version 1 (compressed texts, bigrams only) is brought up to date in SQL, nothing read again."""
+    """Version 1 (compressed texts, bigrams only, a GIN index of them) is brought up to date in SQL,
+    nothing read again."""
     factory.write_docx(source / "a.docx", LINES)
     run_index([source], database)
     table = postgres.DOCUMENTS
     with psycopg.connect(database, autocommit=True) as connection:  # back to version 1's layout
         connection.execute(f"UPDATE {postgres.VERSION} SET version = 1")
         connection.execute(f"ALTER TABLE {table} ALTER COLUMN normalised SET STORAGE EXTENDED")
-        connection.execute(f"UPDATE {table} SET grams = ARRAY(SELECT g FROM unnest(grams) AS g WHERE length(g) = 2)")
-        connection.execute(f"ALTER TABLE {table} RENAME COLUMN grams TO bigrams")
-        connection.execute(f"ALTER INDEX {table}_grams RENAME TO {table}_bigrams")
+        connection.execute(f"ALTER TABLE {table} ADD COLUMN bigrams text[] NOT NULL DEFAULT '{{}}'")
+        connection.execute(f"UPDATE {table} SET bigrams = ARRAY(SELECT DISTINCT substr(normalised, i, 2) FROM "
+                           "generate_series(1, length(normalised) - 1) AS i)")
+        connection.execute(f"CREATE INDEX {table}_bigrams ON {table} USING gin (bigrams)")
+        connection.execute(f"CREATE INDEX {table}_text ON {table} USING gin (normalised gin_trgm_ops)")
     report = run_index([source], database)
     assert (report.rebuilt, report.unchanged, report.added) == (False, 1, 0)  # nothing read again
     with psycopg.connect(database, autocommit=True) as connection:
@@ -153,6 +156,9 @@ def test_an_index_of_an_older_schema_version_is_migrated_in_place(source: Path, 
                                      "AND attname = 'normalised'", (table,)).fetchone()[0]
         assert storage == "e"
         assert connection.execute(f"SELECT version FROM {postgres.VERSION}").fetchone()[0] == postgres.SCHEMA_VERSION
+        assert _columns(connection, table) & {"bigrams", "grams"} == set()  # 5 -> 6 drops them
+        assert _indexes_of(connection, table) == {f"{table}_pkey", f"{table}_doc_id_key", f"{table}_date",
+                                                  f"{table}_sha256", f"{table}_kind"}
         # version 4's positions (uint32) are rewritten in version 5's layout: chunked again
         assert connection.execute("SELECT to_regclass('archive_chunks') IS NOT NULL AND EXISTS (SELECT 1 FROM "
                                   "pg_attribute WHERE attrelid = 'archive_chunks'::regclass AND attname = 'groups')"
@@ -160,41 +166,78 @@ def test_an_index_of_an_older_schema_version_is_migrated_in_place(source: Path, 
         assert connection.execute(f"SELECT value FROM {postgres.META} WHERE key = %s",
                                   (postgres.CHUNKED_META,)).fetchone()[0] is True
     with open_index(database) as archive:
-        assert archive.search('"奉"').total == 1 and archive.search('"奉献"').total == 1  # via the grams index
-        assert archive.search('"务实奉献"').total == 1  # via the positional postings
+        assert archive.search('"奉"').total == 1 and archive.search('"奉献"').total == 1
+        assert archive.search('"务实奉献"').total == 1
 
 
-def _text_indexes(database: str) -> set[str]:
-    with psycopg.connect(database, autocommit=True) as connection:
-        return {row[0] for row in connection.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname IN (%s, %s)",
-            (postgres.DOCUMENTS, f"{postgres.DOCUMENTS}_text", f"{postgres.DOCUMENTS}_grams"))}
+def _columns(connection: psycopg.Connection, table: str) -> set[str]:
+    return {row[0] for row in connection.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (table,))}
 
 
-def test_a_first_run_builds_the_text_indexes_at_its_end_and_a_killed_one_leaves_them_to_the_next(
+def _indexes_of(connection: psycopg.Connection, table: str) -> set[str]:
+    return {row[0] for row in connection.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (table,))}
+
+
+def test_version_5_loses_its_gin_indexes_and_keeps_its_chunks_and_speakers_come_from_them(
         source: Path, database: str) -> None:
-    """Into an empty index the SQL path's text indexes are left out until the run's end (built once,
-    not updated per speech); a run killed before its end leaves documents without them: searches
-    are exact (they read the texts), and the next run's end builds them."""
-    from archive.search import open_update
+    """5 -> 6: the body's GIN indexes and `grams` go, archive_chunked gains each document's speaker
+    and title in SQL (no chunk written again), and speaker:/title: are then answered by the postings."""
+    factory.write_docx(source / "a.docx", ["在全市安全生产工作会议上的讲话", "张三", "同志们：", "我们要务实奉献。"])
+    factory.write_docx(source / "b.docx", ["在全市营商环境大会上的讲话", "李四", "同志们：", "务实奉献是传统。"])
+    run_index([source], database)
+    table, chunked = postgres.DOCUMENTS, postgres.phrases.CHUNKED
+    with psycopg.connect(database, autocommit=True) as connection:
+        people = dict(connection.execute(f"SELECT path, people FROM {chunked}").fetchall())
+        assert all(people.values()) and len(set(people.values())) == 2  # the generated speakers, one each
+        connection.execute(f"UPDATE {postgres.VERSION} SET version = 5")  # back to version 5's layout
+        connection.execute(f"ALTER TABLE {chunked} DROP COLUMN people, DROP COLUMN title")
+        connection.execute(f"ALTER TABLE {table} ADD COLUMN grams text[] NOT NULL DEFAULT '{{}}'")
+        connection.execute(f"CREATE INDEX {table}_grams ON {table} USING gin (grams)")
+        connection.execute(f"CREATE INDEX {table}_text ON {table} USING gin (normalised gin_trgm_ops)")
+        chunks = connection.execute("SELECT array_agg(id ORDER BY id) FROM archive_chunks").fetchone()[0]
+    report = run_index([source], database)
+    assert (report.rebuilt, report.unchanged, report.added) == (False, 2, 0)
+    with psycopg.connect(database, autocommit=True) as connection:
+        assert "grams" not in _columns(connection, table)
+        assert {f"{table}_text", f"{table}_grams"} & _indexes_of(connection, table) == set()
+        assert connection.execute("SELECT array_agg(id ORDER BY id) FROM archive_chunks").fetchone()[0] == chunks
+        assert dict(connection.execute(f"SELECT path, people FROM {chunked}").fetchall()) == people
+    from archive.search import querylang as ql
+    from archive.search.engine import Filters
 
+    a_speaker = people[str(source / "a.docx")].split("|")[0]
+    with open_index(database) as archive:
+        for query, filters in ((f'"务实奉献" speaker:{a_speaker}', Filters()), ("title:营商", Filters()),
+                               ('"务实奉献"', Filters(speaker=a_speaker))):
+            ranking = archive._phrases.rank(archive._pool.connection, ql.parse(query), filters, archive._paths_at,
+                                            archive._generation())
+            assert ranking is not None, query  # the postings answer it, not SQL
+        assert [h.document.path for h in archive.search(f'"务实奉献" speaker:{a_speaker}').hits] == [str(source / "a.docx")]
+        assert [h.document.path for h in archive.search("title:营商").hits] == [str(source / "b.docx")]
+        assert [h.document.path for h in archive.search('"务实奉献" -title:营商').hits] == [str(source / "a.docx")]
+
+
+def test_an_index_left_unchunked_is_searched_exactly_in_its_texts_until_the_next_run_chunks_it(
+        source: Path, database: str) -> None:
+    """An older version's run killed after a checkpoint left texts without chunked rows: SQL reads
+    the texts (no GIN index), exactly, for phrases of any length and speaker:; the next run, though
+    nothing changed, chunks them."""
     for number in range(3):
         factory.write_docx(source / f"{number}.docx", [*LINES, f"第{number}篇。"])
-    with open_update(database) as writer:
-        assert _text_indexes(database) == set()  # dropped while a first run writes
-        writer.cancel()
     run_index([source], database)
-    assert _text_indexes(database) == {f"{postgres.DOCUMENTS}_text", f"{postgres.DOCUMENTS}_grams"}
-    with psycopg.connect(database, autocommit=True) as connection:  # as a first run killed after its checkpoints leaves it
-        connection.execute(f"DROP INDEX {postgres.DOCUMENTS}_text, {postgres.DOCUMENTS}_grams")
+    with psycopg.connect(database, autocommit=True) as connection:
         connection.execute("DELETE FROM archive_chunked")
         connection.execute(f"UPDATE {postgres.META} SET value = 'false' WHERE key = %s", (postgres.CHUNKED_META,))
-    with open_index(database) as archive:  # the SQL path without its indexes: exact
-        assert archive.search('"务实奉献"').total == 3
-        assert archive.search('"第1篇"').total == 1
-        assert archive.search('"篇"').total == 3
-    run_index([source], database)  # nothing changed; its end chunks the texts and builds the indexes
-    assert _text_indexes(database) == {f"{postgres.DOCUMENTS}_text", f"{postgres.DOCUMENTS}_grams"}
     with open_index(database) as archive:
         assert archive.search('"务实奉献"').total == 3
+        assert archive.search('"第1篇"').total == 1
+        assert archive.search('"篇"').total == 3 and archive.search('"篇。"').total == 3
         assert archive.search('"第1篇" speaker:张三').total == 0
+        assert archive._phrases._view is None  # SQL answered
+    run_index([source], database)
+    with psycopg.connect(database, autocommit=True) as connection:
+        assert connection.execute("SELECT count(*) FROM archive_chunked").fetchone()[0] == 3
+    with open_index(database) as archive:
+        assert archive.search('"务实奉献"').total == 3 and archive.search('"篇"').total == 3
+        assert archive._phrases._view is not None and archive._phrases._view.documents == 3

@@ -4,21 +4,24 @@
 the database keeps the texts, so each web process holds only a connection pool, and any number of
 `archive serve` processes on any number of machines (or read replicas) answer from it.
 
-Exactness, the same as the embedded engine's (archive.search.engine): a phrase of three characters
-or more is found through a pg_trgm GIN index with `LIKE '%…%'`, which PostgreSQL confirms on the
-text itself; one or two characters through a GIN index of each text's distinct characters and
-bigrams (a bigram standing in the text is the phrase standing in it), with nothing to confirm. Unquoted words are
-matched the same way, each as exact text: a tsvector of the document's own jieba words would miss
-documents that jieba cut differently, and answers must be those of the embedded engine.
+Exactness, the same as the embedded engine's (archive.search.engine): phrases and words are found
+in positional trigram postings kept in the database (archive.search.postgres_phrases), which every
+commit brings up to date; `speaker:`, `title:` and `--speaker` select documents by their columns
+there. SQL answers only what those postings cannot (an index of an older layout until its next run
+chunks it, a needle holding a NUL): exact, by reading the texts (`strpos`), slower. The body has
+no GIN index: the 100,000 varied speeches' pg_trgm and bigram indexes took 12 minutes to build at
+a run's end (31 speeches a second when updated per speech), and the postings answer every phrase
+with where it stands, which they cannot.
 
 pg_trgm only sees characters the database's character type calls letters: with the `C` type every
-Chinese character is dropped and trigram search finds nothing. A writer checks this first and
-refuses with how to create the database (`--locale=C.UTF-8`, or an ICU locale).
+Chinese character is dropped and the trigram index of speakers and titles finds nothing. A writer
+checks this first and refuses with how to create the database (`--locale=C.UTF-8`, or an ICU locale).
 
 Writing: one writer at a time (a session advisory lock, released by the server if the writer dies),
-rows upserted in batches inside a transaction; `checkpoint` commits. A killed run loses only its open
-transaction; readers never wait. The schema is created by the tool and carries its version
-(`archive_schema`); a database of another version is rebuilt by the next `archive index`.
+rows upserted in batches inside a transaction; `checkpoint` chunks what it wrote and commits. A
+killed run loses only its open transaction; readers never wait. The schema is created by the tool
+and carries its version (`archive_schema`); a database of another version is rebuilt by the next
+`archive index`.
 """
 
 from __future__ import annotations
@@ -54,8 +57,9 @@ from archive.search.engine import (
 from archive.search.passages import DocumentText
 from archive.search.snapshot import Snapshot
 
-SCHEMA_VERSION = 5  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`);
-# 4: positional trigram postings (archive.search.postgres_phrases); 5: their positions in half the bytes
+SCHEMA_VERSION = 6  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`);
+# 4: positional trigram postings (archive.search.postgres_phrases); 5: their positions in half the bytes;
+# 6: no GIN index of the body, no `grams`; speakers and titles beside the postings
 DOCUMENTS, META, VERSION = "archive_documents", "archive_meta", "archive_schema"
 CHUNKED_META = "chunked"  # archive_meta: every document's text is in the positional postings
 WRITER_LOCK = 0x61726368697665  # the advisory lock one writer holds ("archive")
@@ -72,7 +76,6 @@ CREATE TABLE {DOCUMENTS} (
     mtime_ns bigint NOT NULL,
     extractor integer NOT NULL,
     normalised text NOT NULL DEFAULT '',   -- the body as searching sees it (archive.normalize)
-    grams text[] NOT NULL DEFAULT '{{}}',   -- its distinct characters and bigrams: 1- and 2-character phrases
     title text NOT NULL DEFAULT '',        -- normalised title, for title:
     people text NOT NULL DEFAULT '',       -- normalised "speaker|role", for speaker: and --speaker
     date_key integer NOT NULL DEFAULT 0,   -- yyyymmdd, 0 where unknown (archive.search.dates)
@@ -87,17 +90,6 @@ CREATE INDEX {DOCUMENTS}_kind ON {DOCUMENTS} (kind);
 CREATE TABLE IF NOT EXISTS {META} (key text PRIMARY KEY, value json NOT NULL);
 """ + phrases.CREATE
 
-# The SQL path's text indexes. Built by each run's end when missing: a first run into an empty index
-# drops them and builds them once, at its end (a sort), instead of updating them with every speech
-# (100,000 varied speeches: 31 a second, against 309 for the embedded engine, most of it inserting
-# into these); a run killed before its end leaves them to the next run's end, and searches meanwhile
-# read every text (exact, slower).
-TEXT_INDEXES = f"""
-CREATE INDEX IF NOT EXISTS {DOCUMENTS}_text ON {DOCUMENTS} USING gin (normalised gin_trgm_ops);
-CREATE INDEX IF NOT EXISTS {DOCUMENTS}_grams ON {DOCUMENTS} USING gin (grams);
-"""
-BUILD_MEMORY = "256MB"  # maintenance_work_mem while a run's end builds them
-
 # Upgrades from one schema version to the next, run in order by the writer; a version with no path
 # here is rebuilt instead (the documents are read again from the folders).
 MIGRATIONS: dict[int, str] = {
@@ -109,6 +101,12 @@ MIGRATIONS: dict[int, str] = {
     3: phrases.CREATE,  # the next run's commit chunks every document (snapshot() sees them unchunked)
     # positions in another layout: the next run's commit chunks every document again (texts stay)
     4: phrases.DROP + phrases.CREATE + f"DELETE FROM {META} WHERE key = '{CHUNKED_META}';",
+    # the body's GIN indexes and `grams` go (the postings answer every phrase); speakers and titles
+    # are copied beside the postings, which then answer speaker: and title: too
+    5: f"""DROP INDEX IF EXISTS {DOCUMENTS}_text, {DOCUMENTS}_grams;
+           ALTER TABLE {DOCUMENTS} DROP COLUMN IF EXISTS grams;
+           {phrases.ADD_FIELDS}
+           UPDATE {phrases.CHUNKED} c SET people = d.people, title = d.title FROM {DOCUMENTS} d WHERE d.path = c.path;""",
 }
 
 # A reader's session: PostgreSQL's planner does not count the cost of reading a long text or array
@@ -117,22 +115,16 @@ MIGRATIONS: dict[int, str] = {
 READER_OPTIONS = "-c enable_seqscan=off -c jit=off"
 
 _UPSERT = f"""
-INSERT INTO {DOCUMENTS} (path, doc_id, kind, sha256, size, mtime_ns, extractor, normalised, grams, title, people,
+INSERT INTO {DOCUMENTS} (path, doc_id, kind, sha256, size, mtime_ns, extractor, normalised, title, people,
                          date_key, record, summary, sketch)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (path) DO UPDATE SET doc_id = EXCLUDED.doc_id, kind = EXCLUDED.kind, sha256 = EXCLUDED.sha256,
     size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, extractor = EXCLUDED.extractor,
-    normalised = EXCLUDED.normalised, grams = EXCLUDED.grams, title = EXCLUDED.title, people = EXCLUDED.people,
+    normalised = EXCLUDED.normalised, title = EXCLUDED.title, people = EXCLUDED.people,
     date_key = EXCLUDED.date_key, record = EXCLUDED.record, summary = EXCLUDED.summary, sketch = EXCLUDED.sketch
 """
 
 CREATE_DATABASE = "createdb --template=template0 --encoding=UTF8 --locale=C.UTF-8 DBNAME"
-
-
-def text_grams(normalised: str) -> list[str]:
-    """The distinct characters and bigrams of a normalised text, made in a worker process
-    (IndexUpdate.prepare_text)."""
-    return sorted({normalised[i : i + 2] for i in range(len(normalised) - 1)} | set(normalised))
 
 
 def _shown(url: str) -> str:
@@ -226,15 +218,9 @@ def _join(clauses: Sequence[_Clause], separator: str) -> _Clause:
     return _Clause(separator.join(c.sql for c in clauses), [p for c in clauses for p in c.params])
 
 
-def _like(needle: str) -> str:
-    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _holds(needle: str) -> _Clause:
-    """The body holds normalised `needle` exactly (see the module's docstring for which index)."""
-    if len(needle) >= 3:
-        return _Clause("normalised LIKE %s", [_like(needle)])
-    return _Clause("grams @> ARRAY[%s]::text[]", [needle])
+    """The body holds normalised `needle` exactly (read in the text: see the module's docstring)."""
+    return _Clause("strpos(normalised, %s) > 0", [needle])
 
 
 def _documents_holding(needle: str) -> _Clause:
@@ -576,7 +562,6 @@ def _with_text(record: dict[str, Any], normalised: str) -> tuple[Document, Docum
 class PostgresUpdate(IndexUpdate):
     """The one writer: holds the advisory lock on its own connection for as long as it is open."""
 
-    prepare_text = staticmethod(text_grams)
     location: str
 
     def __init__(self, url: str) -> None:
@@ -591,9 +576,10 @@ class PostgresUpdate(IndexUpdate):
                 self._take_lock()
                 self.rebuilt = self._prepare_schema()
                 self.manifest = self._read_manifest()
-                if not self.manifest:  # the text indexes are built once, at the end (TEXT_INDEXES)
-                    self._connection.execute(f"DROP INDEX IF EXISTS {DOCUMENTS}_text, {DOCUMENTS}_grams")
-                    self._connection.commit()
+                # an index a killed run of an older version left, or one just upgraded: this run chunks it
+                self._unchunked = self._connection.execute(
+                    f"SELECT value FROM {META} WHERE key = %s", (CHUNKED_META,)).fetchone() != (True,)
+                self._connection.commit()
         except BaseException:
             self._connection.close()
             raise
@@ -671,20 +657,20 @@ class PostgresUpdate(IndexUpdate):
 
     def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"",
             prepared: Any = None) -> None:
+        """`prepared` is unused here."""
         from psycopg.types.json import Json
 
         normalised = normalised.replace("\x00", " ")  # PostgreSQL text holds no NUL; one for one keeps offsets
         speaker_role = "|".join(v for v in (document.speaker, document.role) if v)
         self._add((document.path, document.id, "doc", document.sha256, document.size, mtime_ns, document.extractor,
-                   normalised, prepared if prepared is not None else text_grams(normalised),
-                   normalise(document.title or ""), normalise(speaker_role), date_key(document.date),
+                   normalised, normalise(document.title or ""), normalise(speaker_role), date_key(document.date),
                    Json(document.to_record()), Json(document.listing()), sketch))
 
     def put_failed(self, path: str, *, size: int, mtime_ns: int, sha256: str, extractor: int, reason: str) -> None:
         from psycopg.types.json import Json
 
         failure = {"path": path, "reason": reason}
-        self._add((path, doc_id(path), "failed", sha256, size, mtime_ns, extractor, "", [], "", "", 0,
+        self._add((path, doc_id(path), "failed", sha256, size, mtime_ns, extractor, "", "", "", 0,
                    Json(failure), Json(failure), b""))
 
     def _add(self, row: tuple[Any, ...]) -> None:
@@ -708,10 +694,13 @@ class PostgresUpdate(IndexUpdate):
                 self._rows = []
 
     def _commit(self) -> None:
+        """Chunk what was written (readers find every committed document in the postings), and commit."""
         self._flush()
         with _errors(self.location):
-            if self._unchunked:  # readers confirm texts until the run's end chunks them
-                self._set_meta(CHUNKED_META, False)
+            if self._unchunked:
+                phrases.chunk_documents(self._connection, DOCUMENTS, self.chunk_units)
+                self._set_meta(CHUNKED_META, True)
+                self._unchunked = False
             self._connection.execute(f"UPDATE {META} SET value = to_json(value::text::bigint + 1) WHERE key = 'generation'")
             self._set_meta("committed", dt.datetime.now().isoformat(timespec="seconds"))
             self._connection.commit()
@@ -725,15 +714,6 @@ class PostgresUpdate(IndexUpdate):
             known_folders = known[0] if known else []
             self._set_meta("folders", known_folders + [f for f in folders if f not in known_folders])
         self._commit()
-        with _errors(self.location):  # then the texts are chunked, in a transaction of their own
-            phrases.chunk_documents(self._connection, DOCUMENTS, self.chunk_units)
-            self._set_meta(CHUNKED_META, True)
-            self._unchunked = False
-        self._commit()
-        with _errors(self.location):  # and the SQL path's text indexes built, if a first run left them out
-            self._connection.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-            self._connection.execute(TEXT_INDEXES)
-            self._connection.commit()
         if then is not None:
             then()
 

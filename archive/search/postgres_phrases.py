@@ -5,20 +5,21 @@ candidate's text in SQL.
 Tables (created with the documents table; index/README.md):
 - `archive_chunks`: one row per chunk of documents' texts: its postings as byte strings, the large
   ones stored uncompressed (EXTERNAL) so that a slice is read without the rest.
-- `archive_chunked`: where each document's current text stands: (chunk, ordinal), and its date key.
-  A document that changes or goes loses its row; its old text stays in its chunk, unreferenced,
-  until the chunk is rebuilt (when less than half of it is referenced).
+- `archive_chunked`: where each document's current text stands: (chunk, ordinal), its date key,
+  speaker and title. A document that changes or goes loses its row; its old text stays in its
+  chunk, unreferenced, until the chunk is rebuilt (when less than half of it is referenced).
 
-The writer chunks every document without a row at the end of a run (`chunk_documents`), with the
-small chunks of earlier runs, in one transaction, and marks the index `chunked` in archive_meta;
-a checkpoint that adds documents marks it not chunked, and readers then confirm texts as before
-(archive.search.postgres), so a killed run is searched exactly and the next run chunks the rest.
+Every commit of the writer chunks the documents written since the last (`chunk_documents`), with
+the small chunks of earlier commits, in the commit's own transaction, so readers find every
+committed document here. An index whose texts are not all chunked (`chunked` false in
+archive_meta: one an older version wrote or upgraded) is searched in SQL (archive.search.postgres),
+exactly and slower, until the next run's first commit chunks them.
 
 A reader (`Phrases`) keeps, per generation of the index, each chunk's document starts and sampled
 keys, and each document's rank in path order and date key: about 12 bytes per document and 1 per
 hundred trigrams. A search reads, in one repeatable-read transaction, the blocks of keys that hold
-its phrases' and words' trigrams, then their positions, and ranks both tiers in arrays; a query
-naming a speaker or a title is left to SQL.
+its phrases' and words' trigrams, then their positions, and ranks both tiers in arrays; the
+documents a speaker: or title: selects come from the narrow archive_chunked table (_KeptFields).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from archive.search.dates import parse_range
 from archive.search.engine import LRU, SATURATED, Filters, Ranking, needle_of, query_words, year_range
 from archive.search.suffixes import without_cut_pairs
 
+FIELD_COLUMNS = {"speaker": "people", "title": "title"}  # archive_chunked's column a field names
+Field = tuple[str, str]  # (column, normalised needle): the documents whose column holds it
 BY_PATH = 'path COLLATE "C"'  # path order by code point, as Python sorts, whatever the database's collation: ties in it
 CHUNKS, BLOCKS, CHUNKED = "archive_chunks", "archive_blocks", "archive_chunked"
 WINDOW_CHUNKS = 4  # chunks read at once for "did you mean" (see _windows)
@@ -77,6 +80,13 @@ CREATE TABLE IF NOT EXISTS {CHUNKED} (
 );
 CREATE INDEX IF NOT EXISTS {CHUNKED}_place ON {CHUNKED} (chunk, ordinal);
 """
+# the document's normalised "speaker|role" and title, copied from the documents table: speaker: and
+# title: select documents in this narrow table (a few MB at 100,000 speeches), not among the texts
+ADD_FIELDS = f"""
+ALTER TABLE {CHUNKED} ADD COLUMN IF NOT EXISTS people text NOT NULL DEFAULT '',
+    ADD COLUMN IF NOT EXISTS title text NOT NULL DEFAULT '';
+"""
+CREATE += ADD_FIELDS
 DROP = f"DROP TABLE IF EXISTS {CHUNKS}; DROP TABLE IF EXISTS {BLOCKS}; DROP TABLE IF EXISTS {CHUNKED};"
 
 
@@ -116,16 +126,17 @@ def chunk_documents(connection: Any, documents: str, chunk_units: int = trigrams
     written = 0
     with connection.cursor(name="archive_unchunked") as texts:
         texts.itersize = 500
-        texts.execute(f"SELECT path, normalised, date_key FROM {documents} d WHERE kind = 'doc' AND NOT EXISTS "
-                      f"(SELECT 1 FROM {CHUNKED} c WHERE c.path = d.path) ORDER BY path")
-        for run in trigrams.grouped((((path, date), text) for path, text, date in texts), chunk_units):
+        texts.execute(f"SELECT path, normalised, date_key, people, title FROM {documents} d WHERE kind = 'doc' "
+                      f"AND NOT EXISTS (SELECT 1 FROM {CHUNKED} c WHERE c.path = d.path) ORDER BY path")
+        for run in trigrams.grouped((((path, date, people, title), text) for path, text, date, people, title in texts),
+                                    chunk_units):
             _write_chunk(connection, run)
             written += 1
     return written
 
 
-def _write_chunk(connection: Any, documents: list[tuple[tuple[str, int], str]]) -> None:
-    """One chunk of ((path, date key), text), its rows in both tables."""
+def _write_chunk(connection: Any, documents: list[tuple[tuple[str, int, str, str], str]]) -> None:
+    """One chunk of ((path, date key, people, title), text), its rows in both tables."""
     chunk = trigrams.build([text for _, text in documents])
     chunk_id = connection.execute(
         f"INSERT INTO {CHUNKS} (documents, units, starts, sample, positions, groups, pair_sample, pair_documents, "
@@ -142,9 +153,10 @@ def _write_chunk(connection: Any, documents: list[tuple[tuple[str, int], str]]) 
                 copy.write_row((chunk_id, pairs, block, keys[8 * size * block : 8 * size * (block + 1)],
                                 offsets[4 * size * block : 4 * (size * (block + 1) + 1)],
                                 group_offsets[4 * size * block : 4 * (size * (block + 1) + 1)]))
-    with connection.cursor() as cursor, cursor.copy(f"COPY {CHUNKED} (path, chunk, ordinal, date_key) FROM STDIN") as copy:
-        for ordinal, ((path, date), _) in enumerate(documents):
-            copy.write_row((path, chunk_id, ordinal, date))
+    with connection.cursor() as cursor, \
+            cursor.copy(f"COPY {CHUNKED} (path, chunk, ordinal, date_key, people, title) FROM STDIN") as copy:
+        for ordinal, ((path, date, people, title), _) in enumerate(documents):
+            copy.write_row((path, chunk_id, ordinal, date, people, title))
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -195,9 +207,9 @@ def _load(connection: Any, generation: Any) -> _View:
     return _View(generation, chunks, starts, samples, live, ranks_chunk, ranks_ordinal, ranks_date)
 
 
-def _needles(node: ql.Node, found: list[str]) -> None:
-    """Collect the needles of both tiers of a query these postings answer alone; Unsupported when
-    it has a field they do not hold (speaker:, title:)."""
+def _needles(node: ql.Node, found: list[str], fields: list[Field]) -> None:
+    """Collect the needles of both tiers of a query, and the columns and needles of its speaker:
+    and title: terms; Unsupported for a needle the postings cannot hold (a NUL)."""
     if isinstance(node, ql.Text):
         needle = needle_of(node.value)
         for each in [needle, *(query_words(node.value) or [] if not node.exact else [])]:
@@ -205,13 +217,13 @@ def _needles(node: ql.Node, found: list[str]) -> None:
                 raise Unsupported
             found.append(each)
     elif isinstance(node, ql.Field):
-        if node.name in ("speaker", "title"):
-            raise Unsupported
+        if node.name in FIELD_COLUMNS:
+            fields.append((FIELD_COLUMNS[node.name], needle_of(node.value)))
     elif isinstance(node, ql.Not):
-        _needles(node.item, found)
+        _needles(node.item, found, fields)
     else:
         for item in node.items:
-            _needles(item, found)
+            _needles(item, found, fields)
 
 
 @contextlib.contextmanager
@@ -252,6 +264,7 @@ class Phrases:
         self.turn = threading.BoundedSemaphore(self.COMPUTING_AT_ONCE)
         self._kept = _KeptCounts()
         self._spans = _KeptSpans()
+        self._fields = _KeptFields(meta_table)
         # the index's generation and whether every document is chunked, as one row
         self.state_query = (f"SELECT (SELECT value FROM {meta_table} WHERE key = 'generation'), "
                             f"(SELECT value FROM {meta_table} WHERE key = '{chunked_meta}')")
@@ -264,29 +277,42 @@ class Phrases:
     def rank(self, connect: Callable[[], contextlib.AbstractContextManager[Any]], node: ql.Node, filters: Filters,
              page_rows: Callable[[list[tuple[int, int]]], dict[tuple[int, int], str]],
              state: tuple[Any, bool]) -> Ranking[str] | None:
-        """The ranking of a search, or None when SQL must answer it (see _needles; a speaker
-        filter; documents not chunked yet). `state`: (generation, chunked) as the engine read them
-        when the search began; `connect` lends a connection, when one is needed."""
+        """The ranking of a search, or None when SQL must answer it (see _needles; documents not
+        chunked, or the index moved on while its speakers were read). `state`: (generation,
+        chunked) as the engine read them when the search began; `connect` lends a connection,
+        when one is needed."""
         generation, chunked = state
-        if filters.speaker or not chunked:
+        if not chunked:
             return None
         found: list[str] = []
+        fields: list[Field] = []
         try:
-            _needles(node, found)
+            _needles(node, found, fields)
         except Unsupported:
             return None
-        needles = list(dict.fromkeys(found))
+        if filters.speaker:
+            fields.append(("people", needle_of(filters.speaker)))
+        needles, fields = list(dict.fromkeys(found)), list(dict.fromkeys(fields))
         view = self._view
-        counted = self._kept.all_of(view, needles) if view is not None and view.generation == generation else None
-        if view is None or counted is None:
+        current = view is not None and view.generation == generation
+        counted = self._kept.all_of(view, needles) if view is not None and current else None
+        selected = self._fields.all_of(view, fields) if view is not None and current else None
+        if view is None or counted is None or selected is None:
             with connect() as connection:
-                view, counted = self._counted(connection, needles)
-            if view is None:
+                if view is None or counted is None:
+                    view, counted = self._counted(connection, needles)
+                    if view is None:
+                        return None
+                selected = self._fields.read(connection, view, fields)
+            if selected is None:
                 return None
         saturated: dict[str, Any] = {}
-        strict, strict_score = _evaluate(node, view, counted, saturated, loose=False)
-        loose, loose_score = (_evaluate(node, view, counted, saturated, loose=True) if _two_tiers(node)
+        strict, strict_score = _evaluate(node, view, counted, saturated, selected, loose=False)
+        loose, loose_score = (_evaluate(node, view, counted, saturated, selected, loose=True) if _two_tiers(node)
                               else (strict, strict_score))
+        if filters.speaker:
+            strict &= selected[("people", needle_of(filters.speaker))]
+            loose &= selected[("people", needle_of(filters.speaker))]
         for low, high in filters.date_ranges():
             dated = _dated(view, low, high)
             strict &= dated
@@ -536,6 +562,57 @@ def _counts(connection: Any, view: _View, needles: list[str], kept: _KeptCounts 
     return counted
 
 
+class _KeptFields:
+    """The documents each speaker:/title: needle (and --speaker) selects, per view: read in
+    archive_chunked, a query each (a scan of a few MB at 100,000 speeches), kept as their ranks (4
+    bytes a document; an office's speakers come back search after search)."""
+
+    BUDGET = 2 * 1024 * 1024
+
+    def __init__(self, meta_table: str) -> None:
+        self._kept = LRU(1024, budget=self.BUDGET, weight=lambda ranks: ranks.nbytes)
+        self._meta_table = meta_table
+
+    def all_of(self, view: _View, fields: list[Field]) -> dict[Field, Any] | None:
+        """Each field's mask over the view's ranks, or None if one is not kept."""
+        found = [self._kept.get((view.generation, field)) for field in fields]
+        if any(ranks is None for ranks in found):
+            return None
+        return {field: self._mask(view, ranks) for field, ranks in zip(fields, found, strict=True)}
+
+    def read(self, connection: Any, view: _View, fields: list[Field]) -> dict[Field, Any] | None:
+        """Each field's mask, reading those not kept; None if the index is no longer at the view's
+        commit (each query reads the generation it sees)."""
+        import numpy as np
+
+        selected = {}
+        for field in fields:
+            ranks = self._kept.get((view.generation, field))
+            if ranks is None:
+                column, needle = field
+                generation, chunks, ordinals = connection.execute(
+                    f"SELECT (SELECT value FROM {self._meta_table} WHERE key = 'generation'), "
+                    f"string_agg(int4send(chunk), ''), string_agg(int4send(ordinal), '') "
+                    f"FROM {CHUNKED} WHERE strpos({column}, %s) > 0", (needle,)).fetchone()
+                if generation != view.generation:
+                    return None
+                chunks, ordinals = (np.frombuffer(value or b"", ">i4").astype(np.int32) for value in (chunks, ordinals))
+                ranks = np.concatenate([np.zeros(0, np.int32)] + [
+                    view.live[chunk][ordinals[chunks == chunk]] for chunk in np.unique(chunks).tolist()])
+                ranks = np.sort(ranks[ranks >= 0]).astype(np.int32)
+                self._kept.put((view.generation, field), ranks)
+            selected[field] = self._mask(view, ranks)
+        return selected
+
+    @staticmethod
+    def _mask(view: _View, ranks: Any) -> Any:
+        import numpy as np
+
+        mask = np.zeros(view.documents, dtype=bool)
+        mask[ranks] = True
+        return mask
+
+
 class _KeptCounts:
     """The counts of the needles searched last, per view: a phrase an office searches often (高质量发展
     is in most speeches: 300,000 positions at 100,000) is counted once per commit, not per search,
@@ -674,8 +751,8 @@ def _two_tiers(node: ql.Node) -> bool:
     return any(not term.exact and query_words(term.value) is not None for term in ql.text_terms(node))
 
 
-def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any], saturated: dict[str, Any], *,
-              loose: bool) -> tuple[Any, Any]:
+def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any], saturated: dict[str, Any],
+              selected: dict[Field, Any], *, loose: bool) -> tuple[Any, Any]:
     """(mask, score) per rank, as archive.search.postgres._compile has SQL work them out: `loose`,
     an unquoted term of several words matches by all its words (the words tier)."""
     import numpy as np
@@ -695,13 +772,16 @@ def _evaluate(node: ql.Node, view: _View, counted: dict[str, Any], saturated: di
             score = saturated[word] if number == 0 else score + saturated[word]
         return mask, score
     if isinstance(node, ql.Field):
-        low, high = year_range(node.value) if node.name == "year" else parse_range(node.value)
-        mask = _dated(view, low, high)
+        if node.name in FIELD_COLUMNS:
+            mask = selected[(FIELD_COLUMNS[node.name], needle_of(node.value))]
+        else:
+            low, high = year_range(node.value) if node.name == "year" else parse_range(node.value)
+            mask = _dated(view, low, high)
         return mask, np.where(mask, 1.0, 0.0)
     if isinstance(node, ql.Not):
-        inner, _ = _evaluate(node.item, view, counted, saturated, loose=False)
+        inner, _ = _evaluate(node.item, view, counted, saturated, selected, loose=False)
         return ~inner, np.zeros(view.documents)
-    parts = [_evaluate(item, view, counted, saturated, loose=loose) for item in node.items]
+    parts = [_evaluate(item, view, counted, saturated, selected, loose=loose) for item in node.items]
     if isinstance(node, ql.Or):
         mask = np.zeros(view.documents, dtype=bool)
         score = np.zeros(view.documents)
