@@ -142,6 +142,7 @@ def test_an_index_of_an_older_schema_version_is_migrated_in_place(source: Path, 
     run_index([source], database)
     table = postgres.DOCUMENTS
     with psycopg.connect(database, autocommit=True) as connection:  # back to version 1's layout
+        connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         connection.execute(f"UPDATE {postgres.VERSION} SET version = 1")
         connection.execute(f"ALTER TABLE {table} ALTER COLUMN normalised SET STORAGE EXTENDED")
         connection.execute(f"ALTER TABLE {table} ADD COLUMN bigrams text[] NOT NULL DEFAULT '{{}}'")
@@ -190,6 +191,7 @@ def test_version_5_loses_its_gin_indexes_and_keeps_its_chunks_and_speakers_come_
     with psycopg.connect(database, autocommit=True) as connection:
         people = dict(connection.execute(f"SELECT path, people FROM {chunked}").fetchall())
         assert all(people.values()) and len(set(people.values())) == 2  # the generated speakers, one each
+        connection.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         connection.execute(f"UPDATE {postgres.VERSION} SET version = 5")  # back to version 5's layout
         connection.execute(f"ALTER TABLE {chunked} DROP COLUMN people, DROP COLUMN title")
         connection.execute(f"ALTER TABLE {table} ADD COLUMN grams text[] NOT NULL DEFAULT '{{}}'")
