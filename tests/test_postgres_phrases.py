@@ -196,6 +196,36 @@ def test_a_reader_does_not_answer_from_blocks_it_kept_before_a_rebuild(source: P
         assert archive.search('"预防为主"').total == 1
 
 
+def test_speakers_read_at_another_commit_are_not_used_and_a_search_begun_before_a_commit_is_still_answered(
+        source: Path, database: str) -> None:
+    """The documents a speaker: selects are read with the generation they were read at: at another
+    than the view's they are refused (not mixed with another commit's ranks), and a search whose
+    state is older than the index reads both again, from the postings."""
+    from archive.search import querylang as ql
+
+    factory.write_docx(source / "a.docx", ["在全市安全生产工作会议上的讲话", "张三", "务实奉献，追求卓越。"])
+    factory.write_docx(source / "b.docx", ["在全市营商环境大会上的讲话", "李四", "务实奉献是传统。"])
+    run_index([source], database)
+    with open_index(database) as archive:
+        speaker = {d["path"]: d["speaker"] for d in archive.documents()}[str(source / "a.docx")]
+        assert speaker
+        old_state = archive._generation()
+        assert archive.search(f"speaker:{speaker}").total == 1
+        old_view = archive._phrases._view
+        with open_update(database) as writer:  # a commit with nothing changed: a new generation
+            writer.delete(str(source / "b.docx"))
+            writer.commit()
+        with archive._pool.connection() as connection:
+            assert archive._phrases._fields.read(connection, old_view, [("people", "李")]) is None
+        ranking = archive._phrases.rank(archive._pool.connection, ql.parse(f'"务实奉献" -speaker:{speaker}'), Filters(),
+                                        archive._paths_at, old_state)
+        assert ranking is not None and ranking.total == 0  # b.docx went with the commit
+        assert archive._phrases._view is not old_view
+        ranking = archive._phrases.rank(archive._pool.connection, ql.parse('"务实奉献"'), Filters(speaker=speaker),
+                                        archive._paths_at, archive._generation())
+        assert ranking is not None and [path for path, _, _ in ranking.page(0, 10)] == [str(source / "a.docx")]
+
+
 def test_scores_over_arrays_are_the_engines_floats_for_every_count() -> None:
     """A word's score per document, worked out over an array (looked up below 256 uses, divided
     above): the very floats archive.search.engine.saturate gives, so ties tie in every engine."""

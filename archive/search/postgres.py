@@ -9,14 +9,14 @@ in positional trigram postings kept in the database (archive.search.postgres_phr
 commit brings up to date; `speaker:`, `title:` and `--speaker` select documents by their columns
 there. SQL answers only what those postings cannot (an index of an older layout until its next run
 chunks it, a needle holding a NUL): exact, by reading the texts (`strpos`), slower. The body has
-no GIN index: the 100,000 varied speeches' pg_trgm and bigram indexes took 12 minutes to build at
-a run's end (31 speeches a second when updated per speech), and the postings answer every phrase
-with where it stands, which they cannot.
+no GIN index: building the pg_trgm and bigram indexes of 10,000 varied speeches took 72 of a first
+run's 124 s (updating them speech by speech, worse), and the postings answer every phrase with
+where it stands, which they cannot.
 
 The database must be UTF-8 and its character type must call Chinese characters letters (with the
-`C` type, regular expressions, `upper` and pg_trgm see them as punctuation: any text search an office adds in SQL
-beside these tables would find nothing). A writer checks this first and refuses with how to create
-the database (`--locale=C.UTF-8`, or an ICU locale).
+`C` type, regular expressions, `upper` and pg_trgm see them as punctuation: a text search an office
+adds in SQL beside these tables would find nothing). A writer checks this first and refuses with
+how to create the database (`--locale=C.UTF-8`, or an ICU locale).
 
 Writing: one writer at a time (a session advisory lock, released by the server if the writer dies),
 rows upserted in batches inside a transaction; `checkpoint` chunks what it wrote and commits. A
@@ -110,9 +110,9 @@ MIGRATIONS: dict[int, str] = {
            UPDATE {phrases.CHUNKED} c SET people = d.people, title = d.title FROM {DOCUMENTS} d WHERE d.path = c.path;""",
 }
 
-# A reader's session: PostgreSQL's planner does not count the cost of reading a long text or array
-# out of its TOAST table, and picks a full scan for a common word (300 ms at 10,000 speeches) over
-# the GIN index that answers it (10 ms); nor is a query plan worth compiling (JIT) for one search.
+# A reader's session: PostgreSQL's planner does not count the cost of reading a long value out of its
+# TOAST table, so a reader's lookups by key keep to their indexes; nor is a query plan worth
+# compiling (JIT) for one search.
 READER_OPTIONS = "-c enable_seqscan=off -c jit=off"
 
 _UPSERT = f"""

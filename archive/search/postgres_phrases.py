@@ -257,6 +257,7 @@ class Phrases:
     still the index's), one or more for positions, one to COMMIT."""
 
     COMPUTING_AT_ONCE = 2
+    ATTEMPTS = 3  # at reading a query's counts and fields at one commit, before SQL answers it
 
     def __init__(self, chunked_meta: str, meta_table: str) -> None:
         self._view: _View | None = None
@@ -278,7 +279,7 @@ class Phrases:
              page_rows: Callable[[list[tuple[int, int]]], dict[tuple[int, int], str]],
              state: tuple[Any, bool]) -> Ranking[str] | None:
         """The ranking of a search, or None when SQL must answer it (see _needles; documents not
-        chunked, or the index moved on while its speakers were read). `state`: (generation,
+        chunked; the index moved on each time its speakers were read). `state`: (generation,
         chunked) as the engine read them when the search began; `connect` lends a connection,
         when one is needed."""
         generation, chunked = state
@@ -299,12 +300,16 @@ class Phrases:
         selected = self._fields.all_of(view, fields) if view is not None and current else None
         if view is None or counted is None or selected is None:
             with connect() as connection:
-                if view is None or counted is None:
-                    view, counted = self._counted(connection, needles)
-                    if view is None:
-                        return None
-                selected = self._fields.read(connection, view, fields)
-            if selected is None:
+                for _ in range(self.ATTEMPTS):  # a run may commit between the counts and the fields
+                    if view is None or counted is None:
+                        view, counted = self._counted(connection, needles)
+                        if view is None:
+                            return None
+                    selected = self._fields.read(connection, view, fields)
+                    if selected is not None:
+                        break
+                    counted = None
+            if view is None or counted is None or selected is None:
                 return None
         saturated: dict[str, Any] = {}
         strict, strict_score = _evaluate(node, view, counted, saturated, selected, loose=False)
