@@ -14,6 +14,8 @@ from archive import versions
 from archive.ingest.pipeline import run_index
 from tests import factory
 
+pytestmark = pytest.mark.both_engines
+
 
 def revise(lines: list[str], rng: random.Random) -> list[str]:
     """A revision: a few words added, a sentence re-punctuated, a paragraph dropped."""
@@ -73,6 +75,7 @@ def test_versions_form_one_group_and_same_topic_speeches_none(folder, source: Pa
     assert {hit["final"] for hit in hits if hit["path"] in map(str, versions)} == {str(versions[2])}
 
 
+@pytest.mark.embedded_only("the index folder's versions.json")
 def test_grouping_costs_nothing_on_an_unchanged_rerun(folder, source: Path, index_dir: Path) -> None:
     run_index([source], index_dir)
     stamp = (index_dir / "versions.json").stat().st_mtime_ns

@@ -24,6 +24,7 @@ from archive.search.compile import NOT_DOCUMENTS, compile_query
 from archive.search.compile import filters as compile_filters
 from archive.search.dates import date_key
 from archive.search.engine import (
+    VERSION_FIELDS,
     Filters,
     IndexUpdate,
     ManifestEntry,
@@ -270,7 +271,8 @@ class WhooshIndex(SpeechIndex[int]):
             for docnum in reader.all_doc_ids():
                 if kinds[docnum] == "doc":
                     sketches[paths[docnum]] = values[docnum]
-                    listing[paths[docnum]] = json.loads(summaries[docnum])
+                    summary = json.loads(summaries[docnum])
+                    listing[paths[docnum]] = {field: summary.get(field) for field in VERSION_FIELDS}
         return sketches, listing
 
     def holding(self, needle: str) -> list[str]:

@@ -43,6 +43,7 @@ from archive.search import postgres_phrases as phrases
 from archive.search import querylang as ql
 from archive.search.dates import date_key, parse_range
 from archive.search.engine import (
+    VERSION_FIELDS,
     Filters,
     IndexUpdate,
     ManifestEntry,
@@ -542,9 +543,12 @@ class PostgresIndex(SpeechIndex[str]):
     def sketches(self) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
         sketches: dict[str, bytes] = {}
         listing: dict[str, dict[str, Any]] = {}
-        for path, sketch, summary in self._rows(f"SELECT path, sketch, summary FROM {DOCUMENTS} WHERE kind = 'doc'"):
-            sketches[path] = bytes(sketch)
-            listing[path] = summary
+        fields = ", ".join(f"summary->>'{field}'" for field in VERSION_FIELDS)
+        with self._errors(), self._pool.connection() as connection:  # row by row: no list of them all
+            for path, sketch, *values in connection.execute(
+                    f"SELECT path, sketch, {fields} FROM {DOCUMENTS} WHERE kind = 'doc'"):
+                sketches[path] = bytes(sketch)
+                listing[path] = dict(zip(VERSION_FIELDS, values, strict=True))
         return sketches, listing
 
     def text_of(self, path: str) -> tuple[Document, DocumentText] | None:
