@@ -56,7 +56,7 @@ def test_query_trees(query: str, tree: ql.Node) -> None:
 
 @pytest.mark.parametrize(("query", "message"), [
     ("", "empty query"), ('"a', "unclosed quote"), ('""', "empty quotes"), ("(a", "unbalanced"), ("a)", "unbalanced"),
-    ("a OR", "empty query part"), ("()", "empty query part"), ("NOT", "NOT needs"), ("year:", "needs a value"),
+    ("a OR", "empty query part"), ("()", "empty query part"), ("NOT", "NOT needs"), ("year:", "needs a value, e.g. year:2020"), ('speaker:""', "needs a value, e.g. speaker:张三"),
     ("(" * 300 + "a" + ")" * 300, "nested too deeply"), ("NOT " * 2000 + "a", "too long"),
 ])
 def test_query_errors_say_what_to_fix(query: str, message: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from archive.errors import QueryError
 
 FIELDS = ("speaker", "title", "year", "date")
+EXAMPLES = {"speaker": "speaker:张三", "title": "title:营商环境", "year": "year:2020", "date": "date:2019-03..2021"}
 MAX_DEPTH = 32  # parentheses nested deeper than this are refused: no query needs them, and they cost recursion
 MAX_LENGTH = 2000  # characters in a query (a pasted paragraph is fine; a pasted book is not)
 
@@ -165,7 +166,7 @@ class _Parser:
         name, colon, rest = value.partition(":")
         if colon and name.lower() in FIELDS:
             if not rest:
-                raise QueryError(f"{name}: needs a value, e.g. {name}:2020")
+                raise QueryError(f"{name}: needs a value, e.g. {EXAMPLES[name.lower()]}")
             return Field(name.lower(), rest)
         return Text(value, exact=False)
 
