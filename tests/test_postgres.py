@@ -205,6 +205,8 @@ def test_version_5_loses_its_gin_indexes_and_keeps_its_chunks_and_speakers_come_
         assert {f"{table}_text", f"{table}_grams"} & _indexes_of(connection, table) == set()
         assert connection.execute("SELECT array_agg(id ORDER BY id) FROM archive_chunks").fetchone()[0] == chunks
         assert dict(connection.execute(f"SELECT path, people FROM {chunked}").fetchall()) == people
+        generation = connection.execute(f"SELECT value FROM {postgres.META} WHERE key = 'generation'").fetchone()[0]
+        assert connection.execute("SELECT generation FROM archive_order").fetchone() == (generation,)  # sorted once
     from archive.search import querylang as ql
     from archive.search.engine import Filters
 

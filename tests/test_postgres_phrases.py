@@ -226,6 +226,45 @@ def test_speakers_read_at_another_commit_are_not_used_and_a_search_begun_before_
         assert ranking is not None and [path for path, _, _ in ranking.page(0, 10)] == [str(source / "a.docx")]
 
 
+def test_readers_take_the_order_the_writer_sorted_only_at_its_generation(source: Path, database: str) -> None:
+    """Each commit saves every document's place in path order for readers' views, sorted again when
+    archive_chunked changed, carried over when not; a saved order of another generation (a writer
+    of an older version committed since) is not used: the reader sorts."""
+    from archive.search import postgres_phrases
+
+    for name in ("b", "a", "c"):
+        factory.write_docx(source / f"{name}.docx", [f"第{name}篇讲话", "务实奉献，追求卓越。"])
+    run_index([source], database)
+
+    def saved() -> tuple[int, bytes] | None:
+        with psycopg.connect(database, autocommit=True) as connection:
+            return connection.execute("SELECT generation, packed FROM archive_order").fetchone()
+
+    def generation() -> int:
+        with psycopg.connect(database, autocommit=True) as connection:
+            return connection.execute(f"SELECT value FROM {postgres.META} WHERE key = 'generation'").fetchone()[0]
+
+    first = saved()
+    assert first is not None and first[0] == generation() and len(first[1]) == 3 * 12
+    with open_index(database) as archive:
+        paths = [h.document.path for h in archive.search('"务实奉献"').hits]
+        assert paths == [str(source / f"{n}.docx") for n in "abc"]  # equal scores: path order, from the saved order
+    with open_update(database) as writer:  # a commit that changes no document: the order carried over
+        writer.save_version_groups({})
+    assert saved() == (generation(), first[1])
+    with psycopg.connect(database, autocommit=True) as connection:  # as an older writer leaves it: stale
+        connection.execute("UPDATE archive_order SET packed = %s", (bytes(36),))
+        connection.execute(f"UPDATE {postgres.META} SET value = to_json(value::text::bigint + 1) WHERE key = 'generation'")
+        view = postgres_phrases._load(connection, generation())
+    assert view.ranks_ordinal.tolist() != [0, 0, 0] and sorted(view.ranks_ordinal.tolist()) == [0, 1, 2]
+    with open_index(database) as archive:
+        assert [h.document.path for h in archive.search('"务实奉献"').hits] == paths
+    (source / "b.docx").unlink()
+    run_index([source], database)
+    again = saved()
+    assert again is not None and again[0] == generation() and len(again[1]) == 2 * 12
+
+
 def test_scores_over_arrays_are_the_engines_floats_for_every_count() -> None:
     """A word's score per document, worked out over an array (looked up below 256 uses, divided
     above): the very floats archive.search.engine.saturate gives, so ties tie in every engine."""

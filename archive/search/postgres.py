@@ -59,9 +59,10 @@ from archive.search.engine import (
 from archive.search.passages import DocumentText
 from archive.search.snapshot import Snapshot
 
-SCHEMA_VERSION = 6  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`);
+SCHEMA_VERSION = 7  # 2: texts stored uncompressed; 3: single characters beside the bigrams (`grams`);
 # 4: positional trigram postings (archive.search.postgres_phrases); 5: their positions in half the bytes;
-# 6: no GIN index of the body, no `grams`; speakers and titles beside the postings
+# 6: no GIN index of the body, no `grams`; speakers and titles beside the postings; 7: the order readers
+# read their view in, sorted by the writer
 DOCUMENTS, META, VERSION = "archive_documents", "archive_meta", "archive_schema"
 CHUNKED_META = "chunked"  # archive_meta: every document's text is in the positional postings
 WRITER_LOCK = 0x61726368697665  # the advisory lock one writer holds ("archive")
@@ -109,6 +110,7 @@ MIGRATIONS: dict[int, str] = {
            ALTER TABLE {DOCUMENTS} DROP COLUMN IF EXISTS grams;
            {phrases.ADD_FIELDS}
            UPDATE {phrases.CHUNKED} c SET people = d.people, title = d.title FROM {DOCUMENTS} d WHERE d.path = c.path;""",
+    6: phrases.CREATE_ORDER,  # the next commit sorts it (save_order); readers sort until then
 }
 
 # A reader's session: PostgreSQL's planner does not count the cost of reading a long value out of its
@@ -696,11 +698,15 @@ class PostgresUpdate(IndexUpdate):
         """Chunk what was written (readers find every committed document in the postings), and commit."""
         self._flush()
         with _errors(self.location):
-            if self._unchunked:
+            changed = self._unchunked
+            if changed:
                 phrases.chunk_documents(self._connection, DOCUMENTS, self.chunk_units)
                 self._set_meta(CHUNKED_META, True)
                 self._unchunked = False
-            self._connection.execute(f"UPDATE {META} SET value = to_json(value::text::bigint + 1) WHERE key = 'generation'")
+            generation = self._connection.execute(
+                f"UPDATE {META} SET value = to_json(value::text::bigint + 1) WHERE key = 'generation' RETURNING value"
+            ).fetchone()[0]
+            phrases.save_order(self._connection, generation, changed)
             self._set_meta("committed", dt.datetime.now().isoformat(timespec="seconds"))
             self._connection.commit()
 
