@@ -80,6 +80,28 @@ def test_the_postings_rank_as_sql_does(tmp_path: Path, database: str, monkeypatc
     assert chunks > 3 and unreferenced == 0
 
 
+def test_a_run_checkpoints_about_a_chunk_at_a_time(tmp_path: Path, database: str, monkeypatch) -> None:
+    """Each checkpoint chunks what it wrote, so the PostgreSQL writer checkpoints by a chunk's worth of
+    text, not the pipeline's count of documents (2,000 speeches made chunks three quarters full, a
+    third more of them for every search to visit)."""
+    from archive.ingest import pipeline
+
+    monkeypatch.setattr(trigrams, "CHUNK_UNITS", 8000)
+    monkeypatch.setattr(pipeline, "CHECKPOINT_DOCS", 20)  # the pipeline's own count: 20 documents, 5,000 units
+    folder = tmp_path / "speeches"
+    factory.make_folder(folder, 150, chars=200)
+    with open_update(database) as writer:  # the tables, and the generation they start at
+        writer.cancel()
+    with psycopg.connect(database, autocommit=True) as connection:
+        before = connection.execute(f"SELECT value FROM {postgres.META} WHERE key = 'generation'").fetchone()[0]
+    run_index([folder], database)
+    with psycopg.connect(database, autocommit=True) as connection:
+        generation = connection.execute(f"SELECT value FROM {postgres.META} WHERE key = 'generation'").fetchone()[0]
+        units = [row[0] for row in connection.execute("SELECT units FROM archive_chunks ORDER BY id")]
+    assert generation - before >= 5  # it did checkpoint, several times
+    assert len(units) >= 4 and sum(units[:-1]) / len(units[:-1]) >= 0.85 * 8000, units
+
+
 def test_every_commit_chunks_what_it_wrote(source: Path, database: str) -> None:
     """A checkpoint chunks in its own transaction: readers find every committed document in the
     postings, while the run goes on and after a kill."""

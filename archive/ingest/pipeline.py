@@ -290,6 +290,8 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, readin
     total = sum(len(item.files) for item in work)
     done = 0
     since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()
+    docs_limit, chars_limit = ((None, update.checkpoint_chars) if update.checkpoint_chars
+                               else (CHECKPOINT_DOCS, CHECKPOINT_CHARS))
     if progress:
         progress(0, total, 0)
     if not work:
@@ -328,7 +330,7 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, readin
             chars_since += _collect(update, item, future, report, timeout)
             done += len(item.files)
             since_checkpoint += len(item.files)
-            if done < total and (since_checkpoint >= CHECKPOINT_DOCS or chars_since >= CHECKPOINT_CHARS
+            if done < total and ((docs_limit is not None and since_checkpoint >= docs_limit) or chars_since >= chars_limit
                                  or time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS):
                 update.checkpoint()
                 since_checkpoint, chars_since, last_checkpoint = 0, 0, time.monotonic()

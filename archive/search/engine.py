@@ -532,6 +532,9 @@ class IndexUpdate(ABC):
     # A function of a document's normalised text that a worker process runs (it must be picklable,
     # at module level), whose result `put` takes as `prepared`: work moved off the single writer.
     prepare_text: Callable[[str], Any] | None = None
+    # The engine's own checkpoint size, in characters of text, instead of the pipeline's documents
+    # or characters (archive.ingest.pipeline): PostgreSQL chunks what each checkpoint wrote.
+    checkpoint_chars: int | None = None
 
     @abstractmethod
     def document_by_content(self, sha256: str, file_format: str) -> Document | None:
