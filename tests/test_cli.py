@@ -53,6 +53,23 @@ def test_every_option_is_documented_in_the_readme(command: str) -> None:
                 assert f"`{option}" in readme or f" {option}" in readme, (command, option)
 
 
+def test_every_serve_command_in_the_readme_is_one_the_server_accepts() -> None:
+    """The README's `archive serve` lines, as a user copies them: their options are accepted (a
+    token too short for the server's own rule made every one of them fail)."""
+    import shlex
+
+    from archive.web import policy
+
+    lines = [line.split("#")[0] for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+             if line.strip().startswith("archive serve")]
+    assert len(lines) >= 3
+    for line in lines:
+        words = shlex.split(line)
+        options = {word: words[number + 1] for number, word in enumerate(words[:-1]) if word.startswith("--")}
+        allowed = [words[n + 1] for n, word in enumerate(words[:-1]) if word == "--allow-host"]
+        policy.decide(options.get("--host", "127.0.0.1"), 8000, options.get("--token"), "--no-auth" in words, allowed)
+
+
 def test_index_json_shape(indexed) -> None:
     source, report = indexed
     assert {"added", "updated", "removed", "unchanged", "seconds", "failed", "skipped"} <= report.keys()
