@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -51,6 +52,27 @@ def test_every_option_is_documented_in_the_readme(command: str) -> None:
         for option in getattr(parameter, "opts", []):
             if option.startswith("--") and option != "--help":
                 assert f"`{option}" in readme or f" {option}" in readme, (command, option)
+
+
+def test_every_command_line_in_the_readme_parses() -> None:
+    """Each `archive …` line of the README, as a user copies it (up to a shell redirection or pipe;
+    placeholders written with … left out), is one the command line accepts: options, values, arguments."""
+    import shlex
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    checked = 0
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        text = line.strip().split(" #")[0]
+        if not text.startswith("archive ") or "…" in text:
+            continue
+        words = shlex.split(text)[1:]
+        words = list(itertools.takewhile(lambda word: word not in ("<", ">", "|", "&&"), words))
+        if words and words[0] in group.commands:  # type: ignore[attr-defined]
+            group.commands[words[0]].make_context(words[0], words[1:])  # type: ignore[attr-defined]
+            checked += 1
+    assert checked >= 20
 
 
 def test_every_serve_command_in_the_readme_is_one_the_server_accepts() -> None:
