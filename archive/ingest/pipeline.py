@@ -311,7 +311,7 @@ def _execute(update: IndexUpdate, work: list[_Work], report: IndexReport, readin
         # The worker keeps the real bounds (the file's, and one per OCR'd page); the pool's own
         # time-out is only a backstop for a worker that hangs where the watchdog cannot see it.
         backstop = timeout + OCR_BACKSTOP_SECONDS if item.file_format in OCR_FORMATS else timeout
-        future = pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout, update.prepare_text),
+        future = pool.schedule(prepare, args=(first.path, facts, item.reuse, timeout),
                                timeout=backstop)
         pending[future] = item
         future.add_done_callback(finished.put)
@@ -380,8 +380,7 @@ def _store(update: IndexUpdate, item: _Work, prepared: Prepared, report: IndexRe
         if this.title_source == "filename":
             this.title = Path(readable_name(found_file.path)).stem
         known = update.manifest.get(found_file.path)
-        update.put(this, prepared.normalised, mtime_ns=found_file.mtime_ns, sketch=prepared.sketch,
-                   prepared=prepared.for_index)
+        update.put(this, prepared.normalised, mtime_ns=found_file.mtime_ns, sketch=prepared.sketch)
         if known is None:
             report.added += 1
             if item.reuse is not None:

@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import os
 import resource
-from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -87,13 +86,10 @@ class Prepared:
     document: Document
     normalised: str  # the text as searching sees it (archive.normalize), paragraphs joined
     sketch: bytes  # archive.versions' sketch of the text
-    for_index: Any = None  # what the index engine's prepare_text made of the text, off its writer
 
 
-def prepare(path: str, facts: dict[str, Any], reuse: Document | None, timeout: float | None = None,
-            prepare_text: Callable[[str], Any] | None = None) -> Prepared:
-    """The document and normalised text of one file. `reuse` is an indexed document with the same content;
-    `prepare_text` is the index engine's own work on the text (IndexUpdate.prepare_text).
+def prepare(path: str, facts: dict[str, Any], reuse: Document | None, timeout: float | None = None) -> Prepared:
+    """The document and normalised text of one file. `reuse` is an indexed document with the same content.
 
     Every failure, of any kind, becomes UnreadableFile with a one-line reason: one file never stops a
     run. The content hash the run planned with is checked again after reading: a file that changed
@@ -116,8 +112,7 @@ def prepare(path: str, facts: dict[str, Any], reuse: Document | None, timeout: f
         pieces = [normalise(p.text) for p in document.paragraphs]  # per character, so joining commutes
         document.normalised_lengths = [len(piece) for piece in pieces]  # lets passages skip normalising
         normalised = "".join(pieces)
-        return Prepared(document, normalised, versions.sketch(normalised),
-                        prepare_text(normalised) if prepare_text is not None else None)
+        return Prepared(document, normalised, versions.sketch(normalised))
     except UnreadableFile:
         raise
     except MemoryError:  # normalising or sketching a huge text, after the reader

@@ -386,10 +386,9 @@ class WhooshUpdate(IndexUpdate):
         with self._errors(), self._ix.reader() as reader:
             return {failure["path"]: failure["reason"] for failure in store.summaries(reader, "failed")}
 
-    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"",
-            prepared: Any = None) -> None:
+    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"") -> None:
         """The body gets no postings (the segment's suffix file, written at commit, finds phrases
-        in `normalised`); `prepared` is unused here."""
+        in `normalised`)."""
         speaker_role = "|".join(v for v in (document.speaker, document.role) if v)
         fields: dict[str, Any] = dict(
             path=document.path, doc_id=document.id, kind="doc", sha256=document.sha256,

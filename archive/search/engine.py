@@ -529,9 +529,6 @@ class IndexUpdate(ABC):
     manifest: dict[str, ManifestEntry]  # every indexed file as the last commit left it
     rebuilt: bool  # the index was made anew because one of another schema version stood there
 
-    # A function of a document's normalised text that a worker process runs (it must be picklable,
-    # at module level), whose result `put` takes as `prepared`: work moved off the single writer.
-    prepare_text: Callable[[str], Any] | None = None
     # The engine's own checkpoint size, in characters of text, instead of the pipeline's documents
     # or characters (archive.ingest.pipeline): PostgreSQL chunks what each checkpoint wrote.
     checkpoint_chars: int | None = None
@@ -544,8 +541,7 @@ class IndexUpdate(ABC):
     def failure_reasons(self) -> dict[str, str]: ...
 
     @abstractmethod
-    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"",
-            prepared: Any = None) -> None:
+    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"") -> None:
         """Add or replace a readable document."""
 
     @abstractmethod

@@ -659,9 +659,7 @@ class PostgresUpdate(IndexUpdate):
             return dict(self._connection.execute(
                 f"SELECT path, record->>'reason' FROM {DOCUMENTS} WHERE kind = 'failed'").fetchall())
 
-    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"",
-            prepared: Any = None) -> None:
-        """`prepared` is unused here."""
+    def put(self, document: Document, normalised: str, *, mtime_ns: int, sketch: bytes = b"") -> None:
         from psycopg.types.json import Json
 
         normalised = normalised.replace("\x00", " ")  # PostgreSQL text holds no NUL; one for one keeps offsets

@@ -317,8 +317,9 @@ class Phrases:
             _needles(node, found, fields)
         except Unsupported:
             return None
-        if filters.speaker:
-            fields.append(("people", needle_of(filters.speaker)))
+        speaker: Field | None = ("people", needle_of(filters.speaker)) if filters.speaker else None
+        if speaker is not None:
+            fields.append(speaker)
         needles, fields = list(dict.fromkeys(found)), list(dict.fromkeys(fields))
         view = self._view
         current = view is not None and view.generation == generation
@@ -341,9 +342,9 @@ class Phrases:
         strict, strict_score = _evaluate(node, view, counted, saturated, selected, loose=False)
         loose, loose_score = (_evaluate(node, view, counted, saturated, selected, loose=True) if _two_tiers(node)
                               else (strict, strict_score))
-        if filters.speaker:
-            strict &= selected[("people", needle_of(filters.speaker))]
-            loose &= selected[("people", needle_of(filters.speaker))]
+        if speaker is not None:
+            strict &= selected[speaker]
+            loose &= selected[speaker]
         for low, high in filters.date_ranges():
             dated = _dated(view, low, high)
             strict &= dated
